@@ -1,0 +1,137 @@
+import * as fs from 'fs';
+import * as tf from '@tensorflow/tfjs';
+
+/** Which TensorFlow.js backend reslab runs on. */
+export type BackendKind = 'gpu' | 'cpu' | 'js';
+
+/** What {@link selectBackend} chose and why. */
+export interface BackendInfo {
+  kind: BackendKind;
+  /** The tfjs backend name (`tensorflow` for both native kinds, `cpu` for pure JS). */
+  tfBackend: string;
+  /** The npm package providing it. */
+  package: string;
+  /** One line for people: what runs and why. */
+  description: string;
+  /** Reasons the faster kinds were not used (empty when the fastest one loaded). */
+  fallbacks: string[];
+}
+
+const NATIVE_PACKAGES: Record<'gpu' | 'cpu', string> = {
+  gpu: '@tensorflow/tfjs-node-gpu',
+  cpu: '@tensorflow/tfjs-node',
+};
+
+let selected: BackendInfo | undefined;
+
+function isBackendKind(value: string): value is BackendKind {
+  return value === 'gpu' || value === 'cpu' || value === 'js';
+}
+
+function hasNvidiaGpu(): boolean {
+  try {
+    return fs.readdirSync('/proc/driver/nvidia/gpus').length > 0;
+  } catch {
+    return false;
+  }
+}
+
+function loadNative(kind: 'gpu' | 'cpu'): void {
+  // Hide TensorFlow's C++ log lines (level 2 no longer hides its oneDNN notice) unless the user set a level.
+  process.env.TF_CPP_MIN_LOG_LEVEL ??= '3';
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  require(NATIVE_PACKAGES[kind]);
+  if (!tf.findBackendFactory('tensorflow')) throw new Error(`${NATIVE_PACKAGES[kind]} loaded but registered no 'tensorflow' backend`);
+  // Native backends initialize synchronously, so the switch is complete when setBackend returns.
+  void tf.setBackend('tensorflow');
+  if (tf.getBackend() !== 'tensorflow') throw new Error(`the 'tensorflow' backend of ${NATIVE_PACKAGES[kind]} failed to initialize`);
+}
+
+function errorLine(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).split('\n')[0];
+}
+
+function useJs(fallbacks: string[]): BackendInfo {
+  void tf.setBackend('cpu');
+  return {
+    kind: 'js',
+    tfBackend: 'cpu',
+    package: '@tensorflow/tfjs',
+    description: 'pure-JavaScript CPU backend (about 1000x slower than native; run `npm run setup`)',
+    fallbacks,
+  };
+}
+
+function nativeInfo(kind: 'gpu' | 'cpu', fallbacks: string[]): BackendInfo {
+  return {
+    kind,
+    tfBackend: 'tensorflow',
+    package: NATIVE_PACKAGES[kind],
+    description: kind === 'gpu' ? 'native TensorFlow on the GPU (CUDA)' : 'native TensorFlow on the CPU',
+    fallbacks,
+  };
+}
+
+/**
+ * Chooses the backend once per process: native GPU if @tensorflow/tfjs-node-gpu loads and a GPU
+ * is present, else native CPU, else pure JS with a loud warning. `RESLAB_BACKEND=gpu|cpu|js`
+ * forces one and throws if it is unavailable. Later calls return the first choice.
+ */
+export function selectBackend(): BackendInfo {
+  if (selected) return selected;
+  const requested = process.env.RESLAB_BACKEND?.trim().toLowerCase();
+  if (requested && !isBackendKind(requested)) {
+    throw new Error(`RESLAB_BACKEND must be gpu, cpu or js; got '${process.env.RESLAB_BACKEND}'`);
+  }
+  const forced = requested as BackendKind | undefined;
+  if (forced === 'js') {
+    selected = useJs(['RESLAB_BACKEND=js']);
+    return selected;
+  }
+  if (forced) {
+    if (forced === 'gpu' && !hasNvidiaGpu()) {
+      throw new Error('RESLAB_BACKEND=gpu, but no NVIDIA GPU is visible (/proc/driver/nvidia/gpus is empty or missing)');
+    }
+    try {
+      loadNative(forced);
+    } catch (error) {
+      throw new Error(
+        `RESLAB_BACKEND=${forced}, but ${NATIVE_PACKAGES[forced]} is unavailable: ${errorLine(error)}. ` +
+          `Install it with \`npm run setup${forced === 'gpu' ? ' -- --gpu' : ''}\`.`,
+      );
+    }
+    selected = nativeInfo(forced, []);
+    return selected;
+  }
+  const fallbacks: string[] = [];
+  for (const kind of ['gpu', 'cpu'] as const) {
+    if (kind === 'gpu' && !hasNvidiaGpu()) {
+      fallbacks.push('gpu: no NVIDIA GPU visible');
+      continue;
+    }
+    try {
+      loadNative(kind);
+      selected = nativeInfo(kind, fallbacks);
+      return selected;
+    } catch (error) {
+      fallbacks.push(`${kind}: ${NATIVE_PACKAGES[kind]} unavailable (${errorLine(error)})`);
+    }
+  }
+  selected = useJs(fallbacks);
+  process.emitWarning(
+    `reslab is using the pure-JavaScript backend, about 1000x slower than native TensorFlow (${fallbacks.join('; ')}). ` +
+      'Run `npm run setup` to install @tensorflow/tfjs-node.',
+    { code: 'RESLAB_SLOW_BACKEND' },
+  );
+  return selected;
+}
+
+/** The backend in use, selecting it first if needed. */
+export function backendInfo(): BackendInfo {
+  return selectBackend();
+}
+
+/** A one-line description such as `backend: native TensorFlow on the CPU (@tensorflow/tfjs-node 4.22.0)`. */
+export function describeBackend(info: BackendInfo = selectBackend()): string {
+  return `backend: ${info.description} (${info.package} ${tf.version.tfjs})`;
+}

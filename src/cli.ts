@@ -1,0 +1,100 @@
+import { parseArgs, ParseArgsConfig } from 'util';
+import { describeBackend, selectBackend } from './backend';
+import { BlockOrder, BottleneckStride, ShortcutOption } from './blocks/blocks';
+import { buildModel, ModelOptions } from './models/zoo';
+import { formatSummary, summarize } from './models/summary';
+
+/** A CLI command: its usage line and its implementation. */
+interface Command {
+  usage: string;
+  summary: string;
+  options: NonNullable<ParseArgsConfig['options']>;
+  run(positionals: string[], values: Record<string, string | boolean | undefined>): Promise<void> | void;
+}
+
+/** A user error: printed without a stack trace, exit code 2. */
+export class UsageError extends Error {}
+
+const modelOptionFlags = {
+  shortcut: { type: 'string' },
+  order: { type: 'string' },
+  width: { type: 'string' },
+  'bottleneck-stride': { type: 'string' },
+  'zero-init-residual': { type: 'boolean' },
+  classes: { type: 'string' },
+} as const;
+
+function numberFlag(values: Record<string, string | boolean | undefined>, name: string): number | undefined {
+  const raw = values[name];
+  if (raw === undefined || typeof raw === 'boolean') return undefined;
+  const value = Number(raw);
+  if (!Number.isFinite(value)) throw new UsageError(`--${name} expects a number, got '${raw}'`);
+  return value;
+}
+
+function modelOptionsFrom(values: Record<string, string | boolean | undefined>): ModelOptions {
+  const shortcut = values.shortcut as string | undefined;
+  return {
+    shortcut: shortcut?.toUpperCase() as ShortcutOption | undefined,
+    order: values.order as BlockOrder | undefined,
+    width: numberFlag(values, 'width'),
+    bottleneckStride: values['bottleneck-stride'] as BottleneckStride | undefined,
+    zeroInitResidual: values['zero-init-residual'] === true ? true : undefined,
+    numClasses: numberFlag(values, 'classes'),
+  };
+}
+
+const commands: Record<string, Command> = {
+  summary: {
+    usage: 'reslab summary <model> [--shortcut A|B|C] [--order post|pre] [--width W] [--bottleneck-stride 1x1|3x3] [--layers] [--json]',
+    summary: 'layers, output shapes, parameters and FLOPs (multiply-adds) per stage and in total',
+    options: { ...modelOptionFlags, json: { type: 'boolean' }, layers: { type: 'boolean' } },
+    run(positionals, values) {
+      if (positionals.length !== 1) throw new UsageError(`expected one model name, e.g. resnet20\nusage: ${commands.summary.usage}`);
+      const model = buildModel(positionals[0], modelOptionsFrom(values));
+      const summary = summarize(model);
+      model.dispose();
+      if (values.json) {
+        process.stdout.write(`${JSON.stringify({ ...summary, backend: selectBackend().kind })}\n`);
+      } else {
+        console.log(formatSummary(summary, { layers: values.layers === true }));
+      }
+    },
+  },
+};
+
+/** Registers a command (used by the modules that implement training, experiments, ...). */
+export function registerCommand(name: string, command: Command): void {
+  commands[name] = command;
+}
+
+function help(): string {
+  const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(12)} ${c.summary}\n    ${c.usage}`);
+  return `reslab: residual networks and the degradation problem (He et al. 2015)\n\ncommands:\n${lines.join('\n')}\n\n` +
+    'environment: RESLAB_BACKEND=gpu|cpu|js forces a backend';
+}
+
+/** Runs the CLI with `argv` (without node and script); returns the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    console.log(help());
+    return name ? 0 : 2;
+  }
+  const command = commands[name];
+  try {
+    if (!command) throw new UsageError(`unknown command '${name}'\n\n${help()}`);
+    const { values, positionals } = parseArgs({ args: rest, options: command.options, allowPositionals: true, strict: true });
+    const info = selectBackend();
+    // stdout may be JSON for machines; the backend line goes to stderr.
+    console.error(`reslab ${name}: ${describeBackend(info)}`);
+    await command.run(positionals, values as Record<string, string | boolean | undefined>);
+    return 0;
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    const isUsage = error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+    console.error(`reslab ${name}: ${isUsage ? '' : 'error: '}${message}`);
+    if (!isUsage && process.env.RESLAB_DEBUG && error instanceof Error) console.error(error.stack);
+    return isUsage ? 2 : 1;
+  }
+}
