@@ -37,8 +37,8 @@ function hasNvidiaGpu(): boolean {
 }
 
 function loadNative(kind: 'gpu' | 'cpu'): void {
-  // Hide TensorFlow's C++ log lines (level 2 no longer hides its oneDNN notice) unless the user set a level.
-  process.env.TF_CPP_MIN_LOG_LEVEL ??= '3';
+  // Hide TensorFlow's C++ info and warning lines unless the user set a level.
+  process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   require(NATIVE_PACKAGES[kind]);
   if (!tf.findBackendFactory('tensorflow')) throw new Error(`${NATIVE_PACKAGES[kind]} loaded but registered no 'tensorflow' backend`);

@@ -1,0 +1,54 @@
+import * as tf from '@tensorflow/tfjs';
+import { SgdMomentum } from './optimizer';
+
+/** The trainable variables of a model, in layer order. */
+export function trainableVariables(model: tf.LayersModel): tf.Variable[] {
+  return model.trainableWeights.map((w) => w.read() as tf.Variable);
+}
+
+/** What one training step returns (scalars, already on the CPU). */
+export interface StepResult {
+  loss: number;
+  /** Misclassified examples in the batch. */
+  errors: number;
+}
+
+/**
+ * One SGD step on a batch: forward in training mode (BN uses batch statistics and updates its
+ * running averages), softmax cross-entropy, backward, update. Reads back two scalars.
+ */
+export function trainStep(
+  model: tf.LayersModel,
+  optimizer: SgdMomentum,
+  images: tf.Tensor4D,
+  labels: tf.Tensor1D,
+  lr: number,
+): StepResult {
+  let errorsTensor: tf.Tensor | undefined;
+  const { value, grads } = tf.variableGrads(() => {
+    const logits = model.apply(images, { training: true }) as tf.Tensor2D;
+    errorsTensor = tf.keep(tf.notEqual(logits.argMax(1), labels).sum());
+    const oneHot = tf.oneHot(labels, logits.shape[1]);
+    return tf.losses.softmaxCrossEntropy(oneHot, logits) as tf.Scalar;
+  }, optimizer.variables);
+  optimizer.apply(grads, lr);
+  const loss = value.dataSync()[0];
+  const errors = errorsTensor ? errorsTensor.dataSync()[0] : NaN;
+  tf.dispose([value, errorsTensor, ...Object.values(grads)]);
+  return { loss, errors };
+}
+
+/** Misclassified examples in inference mode (BN running statistics), evaluated in batches. */
+export function countErrors(model: tf.LayersModel, images: tf.Tensor4D, labels: tf.Tensor1D, batchSize = 500): number {
+  let errors = 0;
+  for (let start = 0; start < images.shape[0]; start += batchSize) {
+    const size = Math.min(batchSize, images.shape[0] - start);
+    const wrong = tf.tidy(() => {
+      const logits = model.apply(images.slice(start, size), { training: false }) as tf.Tensor2D;
+      return tf.notEqual(logits.argMax(1), labels.slice(start, size)).sum();
+    });
+    errors += wrong.dataSync()[0];
+    wrong.dispose();
+  }
+  return errors;
+}
