@@ -1,7 +1,7 @@
 /**
  * Training and inference throughput of the CIFAR nets on the active backend.
  *
- *   npm run bench -- [--models resnet20,resnet56] [--batch 128] [--steps 10] [--warmup 3] [--json]
+ *   npm run bench -- [--models resnet20,resnet56] [--width 1] [--batch 128] [--steps 10] [--warmup 3] [--json]
  *
  * Each figure is the median over timed steps after warm-up steps; a step is a full SGD update
  * (forward, backward, momentum + weight decay) or one inference forward pass.
@@ -42,8 +42,8 @@ function timeSteps(count: number, step: () => void): number[] {
   return times;
 }
 
-function measure(name: string, batch: number, steps: number, warmup: number): ModelFigures {
-  const model = buildModel(name, { seed: 0 });
+function measure(name: string, width: number, batch: number, steps: number, warmup: number): ModelFigures {
+  const model = buildModel(name, { seed: 0, width });
   const optimizer = new SgdMomentum(trainableVariables(model), { momentum: 0.9, weightDecay: 1e-4 });
   const images = tf.randomNormal([batch, 32, 32, 3], 0, 1, 'float32', 1) as tf.Tensor4D;
   const labels = tf.randomUniform([batch], 0, 10, 'int32', 2) as tf.Tensor1D;
@@ -86,6 +86,7 @@ function main(): void {
     options: {
       models: { type: 'string', default: 'resnet20' },
       batch: { type: 'string', default: '128' },
+      width: { type: 'string', default: '1' },
       steps: { type: 'string', default: '10' },
       warmup: { type: 'string', default: '3' },
       json: { type: 'boolean', default: false },
@@ -95,13 +96,13 @@ function main(): void {
   const batch = Number(values.batch);
   const steps = Number(values.steps);
   const warmup = Number(values.warmup);
-  const results = (values.models ?? 'resnet20').split(',').map((name) => measure(name.trim(), batch, steps, warmup));
+  const results = (values.models ?? 'resnet20').split(',').map((name) => measure(name.trim(), Number(values.width), batch, steps, warmup));
   if (values.json) {
     console.log(JSON.stringify({ backend: info.kind, tfjs: tf.version.tfjs, results }));
     return;
   }
   console.log(describeBackend(info));
-  console.log(`batch ${batch}, median of ${steps} timed steps after ${warmup} warm-up steps`);
+  console.log(`batch ${batch}, width ${values.width}, median of ${steps} timed steps after ${warmup} warm-up steps`);
   console.log('model        train img/s  (step ms min..max)     infer img/s  (step ms)   peak tensors  RSS');
   for (const r of results) {
     console.log(

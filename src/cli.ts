@@ -1,48 +1,11 @@
-import { parseArgs, ParseArgsConfig } from 'util';
+import { parseArgs } from 'util';
 import { describeBackend, selectBackend } from './backend';
-import { BlockOrder, BottleneckStride, ShortcutOption } from './blocks/blocks';
-import { buildModel, ModelOptions } from './models/zoo';
+import { buildModel } from './models/zoo';
 import { formatSummary, summarize } from './models/summary';
 
-/** A CLI command: its usage line and its implementation. */
-interface Command {
-  usage: string;
-  summary: string;
-  options: NonNullable<ParseArgsConfig['options']>;
-  run(positionals: string[], values: Record<string, string | boolean | undefined>): Promise<void> | void;
-}
-
-/** A user error: printed without a stack trace, exit code 2. */
-export class UsageError extends Error {}
-
-const modelOptionFlags = {
-  shortcut: { type: 'string' },
-  order: { type: 'string' },
-  width: { type: 'string' },
-  'bottleneck-stride': { type: 'string' },
-  'zero-init-residual': { type: 'boolean' },
-  classes: { type: 'string' },
-} as const;
-
-function numberFlag(values: Record<string, string | boolean | undefined>, name: string): number | undefined {
-  const raw = values[name];
-  if (raw === undefined || typeof raw === 'boolean') return undefined;
-  const value = Number(raw);
-  if (!Number.isFinite(value)) throw new UsageError(`--${name} expects a number, got '${raw}'`);
-  return value;
-}
-
-function modelOptionsFrom(values: Record<string, string | boolean | undefined>): ModelOptions {
-  const shortcut = values.shortcut as string | undefined;
-  return {
-    shortcut: shortcut?.toUpperCase() as ShortcutOption | undefined,
-    order: values.order as BlockOrder | undefined,
-    width: numberFlag(values, 'width'),
-    bottleneckStride: values['bottleneck-stride'] as BottleneckStride | undefined,
-    zeroInitResidual: values['zero-init-residual'] === true ? true : undefined,
-    numClasses: numberFlag(values, 'classes'),
-  };
-}
+import { Command, FlagValues, UsageError } from './commands/command';
+import { modelOptionFlags, modelOptionsFrom } from './commands/model-flags';
+import { degradationCommand, reportCommand, trainCommand } from './commands/train';
 
 const commands: Record<string, Command> = {
   summary: {
@@ -61,12 +24,10 @@ const commands: Record<string, Command> = {
       }
     },
   },
+  train: trainCommand,
+  degradation: degradationCommand,
+  report: reportCommand,
 };
-
-/** Registers a command (used by the modules that implement training, experiments, ...). */
-export function registerCommand(name: string, command: Command): void {
-  commands[name] = command;
-}
 
 function help(): string {
   const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(12)} ${c.summary}\n    ${c.usage}`);
@@ -88,7 +49,7 @@ export async function main(argv: string[]): Promise<number> {
     const info = selectBackend();
     // stdout may be JSON for machines; the backend line goes to stderr.
     console.error(`reslab ${name}: ${describeBackend(info)}`);
-    await command.run(positionals, values as Record<string, string | boolean | undefined>);
+    await command.run(positionals, values as FlagValues);
     return 0;
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);

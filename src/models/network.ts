@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { BlockKind, BlockStyle, batchNorm, conv, relu, channelsOf } from '../blocks/blocks';
 import { classifierUniform, SeedSequence } from '../blocks/init';
+import { selectBackend } from '../backend';
 
 type Tensor = tf.SymbolicTensor;
 
@@ -47,6 +48,7 @@ function stem(x: Tensor, spec: NetworkSpec, seeds: SeedSequence): Tensor {
  * (1-based), `stem_*` and `head_*`; the output is logits (no softmax).
  */
 export function buildNetwork(spec: NetworkSpec): tf.LayersModel {
+  selectBackend(); // variables live on the backend chosen before the first one is made
   const seeds = new SeedSequence(spec.seed);
   const input = tf.input({ shape: spec.inputShape, name: 'images' });
   let h = stem(input, spec, seeds);

@@ -1,0 +1,35 @@
+import { ParseArgsConfig } from 'util';
+
+/** Parsed flag values of a command. */
+export type FlagValues = Record<string, string | boolean | undefined>;
+
+/** A CLI command: its usage line and its implementation. */
+export interface Command {
+  usage: string;
+  summary: string;
+  options: NonNullable<ParseArgsConfig['options']>;
+  run(positionals: string[], values: FlagValues): Promise<void> | void;
+}
+
+/** A user error: printed without a stack trace, exit code 2. */
+export class UsageError extends Error {}
+
+/** A numeric flag, or undefined when absent. */
+export function numberFlag(values: FlagValues, name: string): number | undefined {
+  const raw = values[name];
+  if (raw === undefined || typeof raw === 'boolean') return undefined;
+  const value = Number(raw);
+  if (!Number.isFinite(value)) throw new UsageError(`--${name} expects a number, got '${raw}'`);
+  return value;
+}
+
+/** A comma-separated list flag. */
+export function listFlag(values: FlagValues, name: string, fallback: string): string[] {
+  const raw = values[name];
+  return (typeof raw === 'string' ? raw : fallback).split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+/** A copy of `object` without its undefined properties (so that spreads keep defaults). */
+export function defined<T extends object>(object: T): Partial<T> {
+  return Object.fromEntries(Object.entries(object).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

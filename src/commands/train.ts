@@ -1,0 +1,218 @@
+import * as path from 'path';
+import { bundledDataDir, CifarDataset, loadCifar10 } from '../data/cifar';
+import { downloadCifar10 } from '../data/download';
+import { parseShard, runGrid } from '../experiments/grid';
+import { table6Markdown } from '../experiments/figures';
+import { writeReport } from '../experiments/report';
+import { RunEvent } from '../protocol';
+import { configFromPreset, PRESETS, PresetName, runIdOf, TrainConfig } from '../train/config';
+import { StepProgress, Trainer } from '../train/trainer';
+import { Command, defined, FlagValues, listFlag, numberFlag, UsageError } from './command';
+import { modelOptionFlags, modelOptionsFrom } from './model-flags';
+
+const trainingFlags = {
+  ...modelOptionFlags,
+  preset: { type: 'string' },
+  iterations: { type: 'string' },
+  'batch-size': { type: 'string' },
+  lr: { type: 'string' },
+  'eval-every': { type: 'string' },
+  'checkpoint-every': { type: 'string' },
+  'train-limit': { type: 'string' },
+  'test-limit': { type: 'string' },
+  validation: { type: 'string' },
+  'data-dir': { type: 'string' },
+  download: { type: 'boolean' },
+  out: { type: 'string' },
+  quiet: { type: 'boolean' },
+} as const;
+
+function presetOf(values: FlagValues, fallback: PresetName): PresetName {
+  const preset = (values.preset as string | undefined) ?? fallback;
+  if (!(preset in PRESETS)) throw new UsageError(`unknown preset '${preset}': expected ${Object.keys(PRESETS).join(', ')}`);
+  return preset as PresetName;
+}
+
+/** Config overrides from flags (absent flags keep the preset's values). */
+function overridesFrom(values: FlagValues): Partial<TrainConfig> {
+  const modelOptions = modelOptionsFrom(values);
+  return defined({
+    modelOptions: Object.keys(modelOptions).length ? modelOptions : undefined,
+    iterations: numberFlag(values, 'iterations'),
+    batchSize: numberFlag(values, 'batch-size'),
+    lr: numberFlag(values, 'lr'),
+    evalEvery: numberFlag(values, 'eval-every'),
+    checkpointEvery: numberFlag(values, 'checkpoint-every'),
+    trainLimit: numberFlag(values, 'train-limit'),
+    testLimit: numberFlag(values, 'test-limit'),
+    validationImages: numberFlag(values, 'validation'),
+  });
+}
+
+/** The dataset: --data-dir, else --download (official archive, cached), else the bundled subset. */
+async function datasetFrom(values: FlagValues): Promise<CifarDataset> {
+  if (typeof values['data-dir'] === 'string') return loadCifar10(values['data-dir']);
+  if (values.download) {
+    const bar = new ProgressLine();
+    const dir = await downloadCifar10({
+      onProgress: (received, total) => bar.update(`downloading CIFAR-10 ${(received / 2 ** 20).toFixed(1)}${total ? ` / ${(total / 2 ** 20).toFixed(1)}` : ''} MiB`),
+    });
+    bar.done();
+    return loadCifar10(dir);
+  }
+  return loadCifar10(bundledDataDir());
+}
+
+/** One status line on stderr, rewritten in place on a terminal, printed every 15 s otherwise. */
+export class ProgressLine {
+  private lastPrint = 0;
+  private readonly tty = process.stderr.isTTY === true;
+
+  update(text: string): void {
+    if (this.tty) {
+      process.stderr.write(`\r\x1b[K${text}`);
+    } else if (Date.now() - this.lastPrint > 15_000) {
+      process.stderr.write(`${text}\n`);
+      this.lastPrint = Date.now();
+    }
+  }
+
+  done(text?: string): void {
+    if (this.tty) process.stderr.write(`\r\x1b[K${text ? `${text}\n` : ''}`);
+    else if (text) process.stderr.write(`${text}\n`);
+  }
+}
+
+function formatSeconds(seconds: number): string {
+  if (!Number.isFinite(seconds)) return '?';
+  const s = Math.round(seconds);
+  return s >= 3600 ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m` : `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+}
+
+/** Attaches a progress bar and signal handling to a trainer. */
+function attach(trainer: Trainer, prefix: string, quiet: boolean): { progress: (p: StepProgress) => void; detach: () => void } {
+  const line = new ProgressLine();
+  let trainError = NaN;
+  let testError = NaN;
+  let rate = NaN;
+  const unsubscribe = trainer.on((event: RunEvent) => {
+    if (event.type === 'train') trainError = event.trainError;
+    if (event.type === 'eval') testError = event.testError;
+    if (event.type === 'run_end') line.done(`${prefix} ${event.status} at iteration ${event.iteration} in ${formatSeconds(event.wallSeconds)}${event.message ? `: ${event.message}` : ''}`);
+  });
+  let interrupts = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    interrupts += 1;
+    if (interrupts > 1) process.exit(signal === 'SIGINT' ? 130 : 143);
+    line.done(`${prefix}: ${signal} received, stopping after this step and writing a checkpoint (again to quit at once)`);
+    trainer.stop(signal);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const progress = (p: StepProgress) => {
+    if (quiet) return;
+    rate = Number.isFinite(rate) ? 0.9 * rate + 0.1 * p.imagesPerSecond : p.imagesPerSecond;
+    const width = 24;
+    const filled = Math.round((p.iteration / p.iterations) * width);
+    const eta = ((p.iterations - p.iteration) * trainer.config.batchSize) / rate;
+    const pct = (v: number) => (Number.isFinite(v) ? `${(v * 100).toFixed(1)}%` : '–');
+    line.update(
+      `${prefix} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${p.iteration}/${p.iterations} ` +
+        `loss ${p.loss.toFixed(3)} train err ${pct(trainError)} test err ${pct(testError)} ${rate.toFixed(0)} img/s ETA ${formatSeconds(eta)}`,
+    );
+  };
+  return {
+    progress,
+    detach: () => {
+      unsubscribe();
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
+}
+
+export const trainCommand: Command = {
+  usage: 'reslab train <model> [--preset paper|quick|demo] [--iterations N] [--width W] [--shortcut A|B|C] [--data-dir DIR | --download] [--out runs/] [--seed S]',
+  summary: 'train one CIFAR-10 net; resumes from runs/<id>/checkpoint if present',
+  options: { ...trainingFlags, seed: { type: 'string' } },
+  async run(positionals, values) {
+    if (positionals.length !== 1) throw new UsageError(`expected one model name, e.g. resnet20\nusage: ${trainCommand.usage}`);
+    const config = configFromPreset(positionals[0], presetOf(values, 'quick'), { ...overridesFrom(values), ...defined({ seed: numberFlag(values, 'seed') }) });
+    const data = await datasetFrom(values);
+    const runDir = path.join((values.out as string | undefined) ?? 'runs', runIdOf(config));
+    let hooks: ReturnType<typeof attach> | undefined;
+    const trainer = new Trainer(config, data, { runDir, onStep: (p) => hooks?.progress(p) });
+    hooks = attach(trainer, runIdOf(config), values.quiet === true);
+    console.error(`training ${config.model} (${config.preset} preset, ${config.iterations} iterations) on ${data.source}: ${data.train.count} training, ${data.test.count} test images → ${runDir}`);
+    try {
+      const end = await trainer.run();
+      if (end.status === 'stopped') process.exitCode = 130;
+    } finally {
+      hooks.detach();
+    }
+  },
+};
+
+export const degradationCommand: Command = {
+  usage: 'reslab degradation [--nets plain,resnet] [--depths 20,56] [--seeds 1] [--preset quick|paper|demo] [--iterations N] [--width W] [--data-dir DIR | --download] [--out runs/] [--shard i/N] [--report report/]',
+  summary: 'the degradation grid {plain, resnet} x depths x seeds; resumable, shardable; writes a report',
+  options: { ...trainingFlags, nets: { type: 'string' }, depths: { type: 'string' }, seeds: { type: 'string' }, shard: { type: 'string' }, report: { type: 'string' } },
+  async run(positionals, values) {
+    if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'\nusage: ${degradationCommand.usage}`);
+    const nets = listFlag(values, 'nets', 'plain,resnet') as Array<'plain' | 'resnet'>;
+    const depths = listFlag(values, 'depths', '20,56').map(Number);
+    const seedCount = numberFlag(values, 'seeds') ?? 1;
+    if (!Number.isInteger(seedCount) || seedCount < 1) throw new UsageError(`--seeds expects a positive count, got ${seedCount}`);
+    const seeds = Array.from({ length: seedCount }, (_, i) => i);
+    const preset = presetOf(values, 'quick');
+    const shard = typeof values.shard === 'string' ? parseShard(values.shard) : undefined;
+    const outDir = (values.out as string | undefined) ?? 'runs';
+    const data = await datasetFrom(values);
+    let hooks: ReturnType<typeof attach> | undefined;
+    let stopped = false;
+    console.error(`degradation sweep: ${nets.join(',')} x depths ${depths.join(',')} x ${seedCount} seed(s), ${preset} preset, data ${data.source}${shard ? `, shard ${shard.index}/${shard.count}` : ''} → ${outDir}`);
+    const ends = await runGrid(
+      { nets, depths, seeds, preset, overrides: overridesFrom(values) },
+      {
+        outDir,
+        data,
+        shard,
+        trainer: { onStep: (p) => hooks?.progress(p) },
+        onRun: (trainer, index, total) => {
+          hooks?.detach();
+          hooks = attach(trainer, `[${index + 1}/${total}] ${trainer.runId}`, values.quiet === true);
+        },
+        onRunEnd: (runId, end, skipped) => {
+          if (skipped) console.error(`${runId}: already finished, skipped`);
+          if (end.status === 'stopped') stopped = true;
+        },
+        shouldStop: () => stopped,
+      },
+    );
+    hooks?.detach();
+    if (stopped || ends.some((e) => e.status !== 'completed')) {
+      process.exitCode = 130;
+      console.error('sweep stopped; run the same command again to resume');
+      return;
+    }
+    const reportDir = values.report as string | undefined;
+    if (reportDir) {
+      const { rows } = writeReport(outDir, reportDir);
+      console.log(table6Markdown(rows));
+      console.error(`report: ${path.join(reportDir, 'index.html')}`);
+    }
+  },
+};
+
+export const reportCommand: Command = {
+  usage: 'reslab report <runs-dir> [--out report/]',
+  summary: 'Figure 1, Figure 6, Table 6 (CSV, JSON) and a self-contained HTML report from a runs directory',
+  options: { out: { type: 'string' } },
+  run(positionals, values) {
+    if (positionals.length !== 1) throw new UsageError(`expected the runs directory\nusage: ${reportCommand.usage}`);
+    const outDir = (values.out as string | undefined) ?? 'report';
+    const { rows } = writeReport(positionals[0], outDir);
+    console.log(table6Markdown(rows));
+    console.error(`report: ${path.join(outDir, 'index.html')}`);
+  },
+};

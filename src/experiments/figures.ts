@@ -1,0 +1,208 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { EvalEvent, ProbeEvent, RunDescriptor, RunEndEvent, RunEvent, TrainEvent } from '../protocol';
+import { readRunEvents } from '../train/trainer';
+
+/** One run's curves, read from its metrics.jsonl. */
+export interface RunRecord {
+  runId: string;
+  run: RunDescriptor;
+  train: TrainEvent[];
+  eval: EvalEvent[];
+  probes: ProbeEvent[];
+  end?: RunEndEvent;
+}
+
+/** Collects the events of one run into curves (a resumed run's events are already de-duplicated). */
+export function recordOf(events: RunEvent[]): RunRecord | undefined {
+  const start = events.find((e) => e.type === 'run_start');
+  if (!start || start.type !== 'run_start') return undefined;
+  const ends = events.filter((e): e is RunEndEvent => e.type === 'run_end');
+  return {
+    runId: start.runId,
+    run: start.run,
+    train: events.filter((e): e is TrainEvent => e.type === 'train'),
+    eval: events.filter((e): e is EvalEvent => e.type === 'eval'),
+    probes: events.filter((e): e is ProbeEvent => e.type === 'probe'),
+    end: ends[ends.length - 1],
+  };
+}
+
+/** Every run under `runsDir` (one sub-directory each), sorted by family, depth, seed. */
+export function loadRuns(runsDir: string): RunRecord[] {
+  if (!fs.existsSync(runsDir)) throw new Error(`runs directory ${runsDir} does not exist`);
+  const records: RunRecord[] = [];
+  for (const name of fs.readdirSync(runsDir)) {
+    const dir = path.join(runsDir, name);
+    if (!fs.statSync(dir).isDirectory()) continue;
+    const record = recordOf(readRunEvents(dir));
+    if (record) records.push(record);
+  }
+  return records.sort((a, b) => a.run.family.localeCompare(b.run.family) || a.run.depth - b.run.depth || a.run.seed - b.run.seed);
+}
+
+/** A Plotly figure: traces and layout, as JSON (rendered by plotly.js in the report and plugin). */
+export interface PlotlyFigure {
+  data: Array<Record<string, unknown>>;
+  layout: Record<string, unknown>;
+}
+
+/** Paper Table 6: CIFAR-10 test error (%) of the ResNets; 110 is "best (mean±std)" 6.43 (6.61±0.16). */
+export const PAPER_TABLE6: Record<number, number> = { 20: 8.75, 32: 7.51, 44: 7.17, 56: 6.97, 110: 6.43, 1202: 7.93 };
+
+const DEPTH_COLOURS: Record<number, string> = { 20: '#e6a700', 32: '#2ca02c', 44: '#d62728', 56: '#1f77b4', 110: '#111111', 1202: '#9467bd' };
+
+export function depthColour(depth: number): string {
+  return DEPTH_COLOURS[depth] ?? `hsl(${(depth * 47) % 360}, 60%, 40%)`;
+}
+
+function label(record: RunRecord, seeds: boolean): string {
+  const name = `${record.run.family === 'plain' ? 'plain' : 'ResNet'}-${record.run.depth}`;
+  return seeds ? `${name} (seed ${record.run.seed})` : name;
+}
+
+const percent = (values: number[]) => values.map((v) => Math.round(v * 10000) / 100);
+
+/** Training-error (dashed) and test-error (solid) traces of a run, on axes `xaxis`/`yaxis`. */
+function errorTraces(record: RunRecord, axes: { x: string; y: string }, seeds: boolean, which: 'both' | 'train' | 'test' = 'both') {
+  const colour = depthColour(record.run.depth);
+  const traces: Array<Record<string, unknown>> = [];
+  if (which !== 'test') {
+    traces.push({
+      type: 'scatter', mode: 'lines', name: `${label(record, seeds)} train`, legendgroup: record.runId,
+      x: record.train.map((e) => e.iteration), y: percent(record.train.map((e) => e.trainError)),
+      line: { color: colour, dash: 'dash', width: 1.5 }, xaxis: axes.x, yaxis: axes.y,
+    });
+  }
+  if (which !== 'train') {
+    traces.push({
+      type: 'scatter', mode: 'lines', name: `${label(record, seeds)} test`, legendgroup: record.runId,
+      x: record.eval.map((e) => e.iteration), y: percent(record.eval.map((e) => e.testError)),
+      line: { color: colour, width: 2.5 }, xaxis: axes.x, yaxis: axes.y,
+    });
+  }
+  return traces;
+}
+
+const axisStyle = (title: string) => ({ title: { text: title }, zeroline: false });
+
+/**
+ * Paper Fig. 1: training error (left) and test error (right) of plain-20 and plain-56 vs
+ * iterations. The deeper plain net is worse on both: degradation, not overfitting.
+ */
+export function figure1(records: RunRecord[]): PlotlyFigure {
+  const plain = records.filter((r) => r.run.family === 'plain' && (r.run.depth === 20 || r.run.depth === 56));
+  const seeds = new Set(plain.map((r) => r.run.seed)).size > 1;
+  return {
+    data: plain.flatMap((r) => [
+      ...errorTraces(r, { x: 'x', y: 'y' }, seeds, 'train'),
+      ...errorTraces(r, { x: 'x2', y: 'y2' }, seeds, 'test').map((t) => ({ ...t, showlegend: false })),
+    ]),
+    layout: {
+      title: { text: 'Figure 1: plain-20 vs plain-56 on CIFAR-10' },
+      grid: { rows: 1, columns: 2, pattern: 'independent' },
+      xaxis: axisStyle('iteration'), yaxis: axisStyle('training error (%)'),
+      xaxis2: axisStyle('iteration'), yaxis2: axisStyle('test error (%)'),
+      legend: { orientation: 'h' },
+    },
+  };
+}
+
+/** Paper Fig. 6 left (plain) and middle (ResNet): dashed training error, bold test error. */
+export function figure6(records: RunRecord[]): PlotlyFigure {
+  const seeds = new Set(records.map((r) => r.run.seed)).size > 1;
+  const plain = records.filter((r) => r.run.family === 'plain');
+  const resnet = records.filter((r) => r.run.family === 'resnet');
+  return {
+    data: [
+      ...plain.flatMap((r) => errorTraces(r, { x: 'x', y: 'y' }, seeds)),
+      ...resnet.flatMap((r) => errorTraces(r, { x: 'x2', y: 'y2' }, seeds)),
+    ],
+    layout: {
+      title: { text: 'Figure 6: plain nets (left) and ResNets (right) on CIFAR-10 — dashed: training error, bold: test error' },
+      grid: { rows: 1, columns: 2, pattern: 'independent' },
+      xaxis: axisStyle('iteration (plain)'), yaxis: axisStyle('error (%)'),
+      xaxis2: axisStyle('iteration (ResNet)'), yaxis2: { ...axisStyle('error (%)'), matches: 'y' },
+      legend: { orientation: 'h' },
+    },
+  };
+}
+
+/** One row of Table 6. */
+export interface Table6Row {
+  net: string;
+  family: 'plain' | 'resnet';
+  depth: number;
+  params: number;
+  seeds: number;
+  iterations: number;
+  /** Final test error (%): mean and std over seeds. */
+  testError: { mean: number; std: number };
+  /** Final running training error (%), mean over seeds. */
+  trainError: number;
+  /** Inference-mode error on training images (%), mean over seeds, when measured. */
+  trainEvalError?: number;
+  /** The paper's Table 6 test error (%), ResNets only. */
+  paper?: number;
+  wallSeconds: number;
+  imagesPerSecond: number;
+}
+
+function meanStd(values: number[]): { mean: number; std: number } {
+  const mean = values.reduce((a, b) => a + b, 0) / values.length;
+  const std = values.length > 1 ? Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / (values.length - 1)) : 0;
+  return { mean, std };
+}
+
+/** Table 6 from finished (or partial) runs: one row per net and depth, seeds aggregated. */
+export function table6(records: RunRecord[]): Table6Row[] {
+  const groups = new Map<string, RunRecord[]>();
+  for (const r of records) {
+    if (r.eval.length === 0 || r.train.length === 0) continue;
+    const key = `${r.run.family}-${r.run.depth}`;
+    groups.set(key, [...(groups.get(key) ?? []), r]);
+  }
+  return [...groups.values()].map((runs) => {
+    const first = runs[0].run;
+    const lastEval = runs.map((r) => r.eval[r.eval.length - 1]);
+    const lastTrain = runs.map((r) => r.train[r.train.length - 1]);
+    const trainEval = lastEval.map((e) => e.trainEvalError).filter((v): v is number => v !== undefined);
+    const images = runs.reduce((sum, r) => sum + r.train.reduce((s, e) => s + e.window * r.run.batchSize, 0), 0);
+    const seconds = runs.reduce((sum, r) => sum + r.train.reduce((s, e) => s + (e.window * r.run.batchSize) / e.imagesPerSecond, 0), 0);
+    return {
+      net: `${first.family === 'plain' ? 'plain' : 'ResNet'}-${first.depth}`,
+      family: first.family,
+      depth: first.depth,
+      params: first.params,
+      seeds: runs.length,
+      iterations: Math.min(...lastEval.map((e) => e.iteration)),
+      testError: (({ mean, std }) => ({ mean: mean * 100, std: std * 100 }))(meanStd(lastEval.map((e) => e.testError))),
+      trainError: meanStd(lastTrain.map((e) => e.trainError)).mean * 100,
+      trainEvalError: trainEval.length ? meanStd(trainEval).mean * 100 : undefined,
+      paper: first.family === 'resnet' ? PAPER_TABLE6[first.depth] : undefined,
+      wallSeconds: meanStd(runs.map((r) => r.end?.wallSeconds ?? NaN)).mean,
+      imagesPerSecond: images / seconds,
+    };
+  });
+}
+
+/** Table 6 as CSV. */
+export function table6Csv(rows: Table6Row[]): string {
+  const header = 'net,depth,params,seeds,iterations,test_error_mean,test_error_std,train_error,train_eval_error,paper_test_error,wall_seconds,images_per_second';
+  const lines = rows.map((r) =>
+    [r.net, r.depth, r.params, r.seeds, r.iterations, r.testError.mean.toFixed(2), r.testError.std.toFixed(2), r.trainError.toFixed(2),
+      r.trainEvalError?.toFixed(2) ?? '', r.paper ?? '', r.wallSeconds.toFixed(0), r.imagesPerSecond.toFixed(1)].join(','),
+  );
+  return `${[header, ...lines].join('\n')}\n`;
+}
+
+/** Table 6 as a Markdown table (for READMEs and notebooks). */
+export function table6Markdown(rows: Table6Row[]): string {
+  const lines = ['| net | params | iterations | train error (running) | train error (inference) | test error | paper (Table 6) | wall | images/s |',
+    '|---|---|---|---|---|---|---|---|---|'];
+  for (const r of rows) {
+    const test = r.seeds > 1 ? `${r.testError.mean.toFixed(2)} ± ${r.testError.std.toFixed(2)}` : r.testError.mean.toFixed(2);
+    lines.push(`| ${r.net} | ${(r.params / 1e6).toFixed(2)}M | ${r.iterations} | ${r.trainError.toFixed(1)}% | ${r.trainEvalError === undefined ? '–' : `${r.trainEvalError.toFixed(1)}%`} | ${test}% | ${r.paper === undefined ? '–' : `${r.paper}%`} | ${r.wallSeconds.toFixed(0)} s | ${r.imagesPerSecond.toFixed(0)} |`);
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,269 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs';
+import { selectBackend } from '../backend';
+import { CifarDataset, CifarSplit, IMAGE_BYTES, takeFirst } from '../data/cifar';
+import { meanImage, PAPER_AUGMENTATION, TrainingBatches, writeBatch } from '../data/preprocess';
+import { summarize } from '../models/summary';
+import { buildModel, parseModelName } from '../models/zoo';
+import { BlockProbe, parseMetricsJsonl, RunDescriptor, RunEndEvent, RunEvent, SCHEMA_VERSION } from '../protocol';
+import { hasCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint';
+import { learningRate, runIdOf, TrainConfig, validateConfig } from './config';
+import { SgdMomentum } from './optimizer';
+import { countErrors, trainableVariables, trainStep } from './step';
+
+/** Progress of every step, for progress bars (not part of the event stream). */
+export interface StepProgress {
+  iteration: number;
+  iterations: number;
+  loss: number;
+  lr: number;
+  imagesPerSecond: number;
+  elapsedSeconds: number;
+}
+
+export interface TrainerOptions {
+  /** Directory of this run (config.json, metrics.jsonl, checkpoint/); none: nothing is written. */
+  runDir?: string;
+  /** Computes block-wise probes of the model (see src/probes); called every `probeEvery` iterations. */
+  probe?: (model: tf.LayersModel) => BlockProbe[];
+  onStep?: (progress: StepProgress) => void;
+}
+
+/** Thrown when the loss stops being finite; the last good checkpoint is kept. */
+export class DivergenceError extends Error {}
+
+/** Preprocessed, fixed evaluation sets as tensors. */
+interface EvalSet {
+  images: tf.Tensor4D;
+  labels: tf.Tensor1D;
+  count: number;
+}
+
+function evalSet(split: CifarSplit, mean: Float32Array): EvalSet {
+  const out = new Float32Array(split.count * IMAGE_BYTES);
+  writeBatch(split, Array.from({ length: split.count }, (_, i) => i), mean, out);
+  return {
+    images: tf.tensor4d(out, [split.count, 32, 32, 3]),
+    labels: tf.tensor1d(Int32Array.from(split.labels), 'int32'),
+    count: split.count,
+  };
+}
+
+/**
+ * Trains one CIFAR net by the paper's protocol (or a scaled preset) and emits ONE stream of
+ * {@link RunEvent}s: run_start, train (running error), eval, probe, checkpoint, run_end.
+ * With a run directory it writes config.json, appends every event to metrics.jsonl and keeps a
+ * resumable checkpoint; `run()` resumes from it exactly.
+ */
+export class Trainer {
+  readonly runId: string;
+  private readonly listeners: Array<(event: RunEvent) => void> = [];
+  private stopRequested: string | undefined;
+
+  constructor(readonly config: TrainConfig, readonly data: CifarDataset, readonly options: TrainerOptions = {}) {
+    validateConfig(config);
+    this.runId = runIdOf(config);
+  }
+
+  /** Subscribes to the event stream; returns an unsubscribe function. */
+  on(listener: (event: RunEvent) => void): () => void {
+    this.listeners.push(listener);
+    return () => {
+      const i = this.listeners.indexOf(listener);
+      if (i >= 0) this.listeners.splice(i, 1);
+    };
+  }
+
+  /** Asks the run to stop after the current step; it writes a checkpoint and ends with status `stopped`. */
+  stop(reason = 'stop requested'): void {
+    this.stopRequested = reason;
+  }
+
+  private get metricsFile(): string | undefined {
+    return this.options.runDir ? path.join(this.options.runDir, 'metrics.jsonl') : undefined;
+  }
+
+  private emit(event: RunEvent): void {
+    if (this.metricsFile) fs.appendFileSync(this.metricsFile, `${JSON.stringify(event)}\n`);
+    for (const listener of this.listeners) listener(event);
+  }
+
+  /** Creates the run directory, or checks that an existing one holds the same config. */
+  private prepareRunDir(): void {
+    const dir = this.options.runDir;
+    if (!dir) return;
+    fs.mkdirSync(dir, { recursive: true });
+    const file = path.join(dir, 'config.json');
+    const text = `${JSON.stringify(this.config, null, 2)}\n`;
+    if (fs.existsSync(file)) {
+      const existing = fs.readFileSync(file, 'utf8');
+      if (existing !== text) {
+        throw new Error(`${dir} already holds a run with a different config (see its config.json); use another output directory or delete it`);
+      }
+    } else {
+      fs.writeFileSync(file, text);
+    }
+  }
+
+  /** Runs (or resumes) training to the configured number of iterations. */
+  async run(): Promise<RunEndEvent> {
+    const { config } = this;
+    this.prepareRunDir();
+    const started = Date.now();
+    const id = parseModelName(config.model);
+    const model = buildModel(config.model, { ...config.modelOptions, seed: config.seed });
+    const optimizer = new SgdMomentum(trainableVariables(model), { momentum: config.momentum, weightDecay: config.weightDecay });
+    // Everything a checkpoint holds: all model weights (BN running statistics too) and velocities.
+    const stateTensors: tf.Variable[] = [...model.weights.map((w) => w.read() as tf.Variable), ...optimizer.velocities];
+    const stateNames = [...model.weights.map((w) => w.originalName), ...optimizer.velocities.map((v) => v.name)];
+
+    let trainSplit = takeFirst(this.data.train, config.trainLimit);
+    let evalSplit = takeFirst(this.data.test, config.testLimit);
+    if (config.validationImages > 0) {
+      const keep = trainSplit.count - config.validationImages;
+      if (keep < config.batchSize) throw new Error(`a validation split of ${config.validationImages} leaves too few training images (${keep})`);
+      evalSplit = {
+        pixels: trainSplit.pixels.subarray(keep * IMAGE_BYTES),
+        labels: trainSplit.labels.subarray(keep),
+        count: config.validationImages,
+      };
+      trainSplit = takeFirst(trainSplit, keep);
+    }
+    const mean = meanImage(trainSplit);
+    const batches = new TrainingBatches(trainSplit, mean, config.batchSize, config.seed, config.augment ? PAPER_AUGMENTATION : undefined);
+    const testSet = evalSet(evalSplit, mean);
+    const trainEvalSet = config.trainEvalImages > 0 ? evalSet(takeFirst(trainSplit, config.trainEvalImages), mean) : undefined;
+
+    let iteration = 0;
+    let warmingUp = config.warmup !== undefined;
+    let priorSeconds = 0;
+    const runDir = this.options.runDir;
+    if (runDir && hasCheckpoint(runDir)) {
+      const { state, values } = loadCheckpoint(runDir, stateTensors.map((t, i) => ({ name: stateNames[i], shape: t.shape })));
+      stateTensors.forEach((variable, i) => variable.assign(tf.tensor(values[i], variable.shape)));
+      iteration = state.iteration;
+      warmingUp = state.warmingUp;
+      priorSeconds = state.wallSeconds;
+      // Events after the checkpoint are regenerated: drop them so no line is duplicated.
+      const metrics = this.metricsFile as string;
+      if (fs.existsSync(metrics) && fs.statSync(metrics).size > state.metricsBytes) fs.truncateSync(metrics, state.metricsBytes);
+    } else if (this.metricsFile && fs.existsSync(this.metricsFile)) {
+      fs.truncateSync(this.metricsFile, 0); // started before but no checkpoint yet: start over
+    }
+
+    const run: RunDescriptor = {
+      model: config.model,
+      family: id.family,
+      depth: id.depth,
+      width: config.modelOptions.width ?? 1,
+      shortcut: config.modelOptions.shortcut ?? 'A',
+      seed: config.seed,
+      iterations: config.iterations,
+      batchSize: config.batchSize,
+      params: summarize(model).params,
+      preset: config.preset,
+    };
+    const base = () => ({ runId: this.runId, time: Date.now() });
+    this.emit({ ...base(), type: 'run_start', schema: SCHEMA_VERSION, run, iteration, backend: selectBackend().kind });
+
+    const imageBuffer = new Float32Array(config.batchSize * IMAGE_BYTES);
+    const labelBuffer = new Int32Array(config.batchSize);
+    let window = { errors: 0, images: 0, loss: 0, steps: 0, seconds: 0 };
+    const elapsed = () => priorSeconds + (Date.now() - started) / 1000;
+
+    const checkpoint = () => {
+      if (!runDir) return;
+      this.emit({ ...base(), type: 'checkpoint', iteration });
+      const metricsBytes = fs.statSync(this.metricsFile as string).size;
+      saveCheckpoint(runDir, stateTensors, stateNames, { iteration, metricsBytes, warmingUp, wallSeconds: elapsed() });
+    };
+    const evaluate = () => {
+      const testErrors = countErrors(model, testSet.images, testSet.labels);
+      const trainEvalError = trainEvalSet ? countErrors(model, trainEvalSet.images, trainEvalSet.labels) / trainEvalSet.count : undefined;
+      this.emit({ ...base(), type: 'eval', iteration, testError: testErrors / testSet.count, trainEvalError, testImages: testSet.count });
+    };
+    const finish = (status: RunEndEvent['status'], message?: string): RunEndEvent => {
+      const event: RunEndEvent = { ...base(), type: 'run_end', iteration, status, message, wallSeconds: elapsed() };
+      this.emit(event);
+      return event;
+    };
+
+    try {
+      if (iteration === 0 && !this.stopRequested) evaluate();
+      while (iteration < config.iterations) {
+        if (this.stopRequested) {
+          checkpoint();
+          return finish('stopped', this.stopRequested);
+        }
+        const stepStart = Date.now();
+        const lr = learningRate(config, iteration, warmingUp);
+        batches.write(iteration, imageBuffer, labelBuffer);
+        const images = tf.tensor4d(imageBuffer, [config.batchSize, 32, 32, 3]);
+        const labels = tf.tensor1d(labelBuffer, 'int32');
+        const result = trainStep(model, optimizer, images, labels, lr);
+        tf.dispose([images, labels]);
+        if (!Number.isFinite(result.loss)) {
+          const kept = runDir && hasCheckpoint(runDir) ? ` The last good checkpoint in ${runDir} is kept.` : '';
+          const message = `the loss became ${result.loss} at iteration ${iteration + 1} (lr ${lr}): training diverged.${kept}`;
+          finish('failed', message);
+          throw new DivergenceError(message);
+        }
+        iteration += 1;
+        const seconds = (Date.now() - stepStart) / 1000;
+        window = {
+          errors: window.errors + result.errors,
+          images: window.images + config.batchSize,
+          loss: window.loss + result.loss,
+          steps: window.steps + 1,
+          seconds: window.seconds + seconds,
+        };
+        this.options.onStep?.({
+          iteration,
+          iterations: config.iterations,
+          loss: result.loss,
+          lr,
+          imagesPerSecond: config.batchSize / Math.max(seconds, 1e-6),
+          elapsedSeconds: elapsed(),
+        });
+        if (iteration % config.logEvery === 0 || iteration === config.iterations) {
+          const trainError = window.errors / window.images;
+          this.emit({
+            ...base(),
+            type: 'train',
+            iteration,
+            trainError,
+            loss: window.loss / window.steps,
+            lr,
+            window: window.steps,
+            imagesPerSecond: window.images / Math.max(window.seconds, 1e-6),
+          });
+          // §4.2: ResNet-110 warms up at lr 0.01 until training error is below 80%.
+          if (warmingUp && config.warmup && trainError < config.warmup.untilTrainError) warmingUp = false;
+          window = { errors: 0, images: 0, loss: 0, steps: 0, seconds: 0 };
+        }
+        if (config.probeEvery > 0 && this.options.probe && iteration % config.probeEvery === 0) {
+          this.emit({ ...base(), type: 'probe', iteration, blocks: this.options.probe(model) });
+        }
+        if (iteration % config.evalEvery === 0 || iteration === config.iterations) evaluate();
+        if (iteration % config.checkpointEvery === 0 || iteration === config.iterations) checkpoint();
+        // Let signal handlers and I/O run between steps.
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      if (runDir) await model.save(`file://${path.join(runDir, 'model')}`);
+      return finish('completed');
+    } finally {
+      tf.dispose([testSet.images, testSet.labels]);
+      if (trainEvalSet) tf.dispose([trainEvalSet.images, trainEvalSet.labels]);
+      optimizer.dispose();
+      model.dispose();
+    }
+  }
+}
+
+/** Reads a run's events from its directory (empty if it has none yet). */
+export function readRunEvents(runDir: string): RunEvent[] {
+  const file = path.join(runDir, 'metrics.jsonl');
+  if (!fs.existsSync(file)) return [];
+  return parseMetricsJsonl(fs.readFileSync(file, 'utf8'), file);
+}
