@@ -49,8 +49,7 @@ export async function main(argv: string[]): Promise<number> {
     const info = selectBackend();
     // stdout may be JSON for machines; the backend line goes to stderr.
     console.error(`reslab ${name}: ${describeBackend(info)}`);
-    await command.run(positionals, values as FlagValues);
-    return 0;
+    return (await command.run(positionals, values as FlagValues)) ?? 0;
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     const isUsage = error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');

@@ -8,7 +8,8 @@ export interface Command {
   usage: string;
   summary: string;
   options: NonNullable<ParseArgsConfig['options']>;
-  run(positionals: string[], values: FlagValues): Promise<void> | void;
+  /** Returns the exit code (0 when nothing is returned). */
+  run(positionals: string[], values: FlagValues): Promise<number | void> | number | void;
 }
 
 /** A user error: printed without a stack trace, exit code 2. */

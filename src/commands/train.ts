@@ -17,6 +17,7 @@ const trainingFlags = {
   'batch-size': { type: 'string' },
   lr: { type: 'string' },
   'eval-every': { type: 'string' },
+  'log-every': { type: 'string' },
   'checkpoint-every': { type: 'string' },
   'train-limit': { type: 'string' },
   'test-limit': { type: 'string' },
@@ -42,6 +43,7 @@ function overridesFrom(values: FlagValues): Partial<TrainConfig> {
     batchSize: numberFlag(values, 'batch-size'),
     lr: numberFlag(values, 'lr'),
     evalEvery: numberFlag(values, 'eval-every'),
+    logEvery: numberFlag(values, 'log-every'),
     checkpointEvery: numberFlag(values, 'checkpoint-every'),
     trainLimit: numberFlag(values, 'train-limit'),
     testLimit: numberFlag(values, 'test-limit'),
@@ -146,7 +148,7 @@ export const trainCommand: Command = {
     console.error(`training ${config.model} (${config.preset} preset, ${config.iterations} iterations) on ${data.source}: ${data.train.count} training, ${data.test.count} test images → ${runDir}`);
     try {
       const end = await trainer.run();
-      if (end.status === 'stopped') process.exitCode = 130;
+      return end.status === 'stopped' ? 130 : 0;
     } finally {
       hooks.detach();
     }
@@ -191,9 +193,8 @@ export const degradationCommand: Command = {
     );
     hooks?.detach();
     if (stopped || ends.some((e) => e.status !== 'completed')) {
-      process.exitCode = 130;
       console.error('sweep stopped; run the same command again to resume');
-      return;
+      return 130;
     }
     const reportDir = values.report as string | undefined;
     if (reportDir) {

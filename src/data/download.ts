@@ -69,7 +69,9 @@ function fetchToFile(url: string, target: string, onProgress?: DownloadOptions['
         received += chunk.length;
         onProgress?.(received, total);
       });
-      response.on('aborted', () => sink.destroy(new Error(`download of ${url} was cut off after ${received} bytes`)));
+      response.on('close', () => {
+        if (!response.complete) sink.destroy(new Error(`download of ${url} was cut off after ${received} bytes`));
+      });
       response.pipe(sink);
       sink.on('error', reject);
       sink.on('finish', () => {

@@ -20,7 +20,12 @@ export class SgdMomentum {
   readonly velocities: tf.Variable[];
 
   constructor(readonly variables: tf.Variable[], readonly options: SgdOptions) {
-    this.velocities = variables.map((v) => tf.variable(tf.zerosLike(v), false, `${v.name}/velocity`));
+    this.velocities = variables.map((v) => {
+      const zeros = tf.zerosLike(v);
+      const velocity = tf.variable(zeros, false, `${v.name}/velocity`);
+      zeros.dispose(); // the variable keeps its own reference to the data
+      return velocity;
+    });
   }
 
   /** Applies one update with learning rate `lr`; `grads` maps variable names to gradients. */

@@ -181,10 +181,17 @@ export class Trainer {
     const evaluate = () => {
       const testErrors = countErrors(model, testSet.images, testSet.labels);
       const trainEvalError = trainEvalSet ? countErrors(model, trainEvalSet.images, trainEvalSet.labels) / trainEvalSet.count : undefined;
-      this.emit({ ...base(), type: 'eval', iteration, testError: testErrors / testSet.count, trainEvalError, testImages: testSet.count });
+      this.emit({
+        ...base(),
+        type: 'eval',
+        iteration,
+        testError: testErrors / testSet.count,
+        ...(trainEvalError === undefined ? {} : { trainEvalError }),
+        testImages: testSet.count,
+      });
     };
     const finish = (status: RunEndEvent['status'], message?: string): RunEndEvent => {
-      const event: RunEndEvent = { ...base(), type: 'run_end', iteration, status, message, wallSeconds: elapsed() };
+      const event: RunEndEvent = { ...base(), type: 'run_end', iteration, status, ...(message ? { message } : {}), wallSeconds: elapsed() };
       this.emit(event);
       return event;
     };

@@ -1,0 +1,230 @@
+import { strict as assert } from 'assert';
+import { ChildProcess, spawn } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs';
+import { bundledDataDir, loadCifar10 } from '../src/data/cifar';
+import { RunEvent, TrainEvent, parseMetricsJsonl } from '../src/protocol';
+import { configFromPreset, learningRate, TrainConfig } from '../src/train/config';
+import { DivergenceError, readRunEvents, Trainer } from '../src/train/trainer';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const CLI = path.join(ROOT, 'bin', 'reslab.js');
+const data = loadCifar10(bundledDataDir());
+
+/** A CIFAR net small enough for tests: ResNet-8 at quarter width on 256 real images. */
+function tinyConfig(overrides: Partial<TrainConfig> = {}): TrainConfig {
+  return configFromPreset('resnet8', 'demo', {
+    modelOptions: { width: 0.25 },
+    iterations: 30,
+    batchSize: 16,
+    logEvery: 5,
+    evalEvery: 10,
+    checkpointEvery: 10,
+    probeEvery: 0,
+    trainLimit: 256,
+    testLimit: 64,
+    trainEvalImages: 64,
+    ...overrides,
+  });
+}
+
+const TINY_FLAGS = ['--preset', 'demo', '--width', '0.25', '--batch-size', '16', '--log-every', '5', '--eval-every', '10',
+  '--checkpoint-every', '10', '--train-limit', '256', '--test-limit', '64', '--quiet'];
+
+function tmpDir(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'reslab-train-'));
+}
+
+function trainLosses(events: RunEvent[]): Array<[number, number]> {
+  return events.filter((e): e is TrainEvent => e.type === 'train').map((e) => [e.iteration, e.loss]);
+}
+
+function startCli(args: string[]): ChildProcess {
+  return spawn(process.execPath, [CLI, 'train', 'resnet8', ...TINY_FLAGS, ...args], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+}
+
+function exited(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
+  let stderr = '';
+  child.stderr?.on('data', (chunk) => (stderr += chunk));
+  return new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal, stderr })));
+}
+
+/** Resolves once metrics.jsonl holds a checkpoint event at or after `iteration`. */
+async function waitForCheckpoint(runDir: string, iteration: number, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const file = path.join(runDir, 'metrics.jsonl');
+    if (fs.existsSync(file)) {
+      const events = parseMetricsJsonl(fs.readFileSync(file, 'utf8'));
+      if (events.some((e) => e.type === 'checkpoint' && e.iteration >= iteration)) return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error(`no checkpoint at iteration ${iteration} in ${runDir} within ${timeoutMs} ms`);
+}
+
+describe('trainer', function () {
+  this.timeout(180_000);
+
+  it('emits one event stream, the same on disk (metrics.jsonl) as to listeners', async () => {
+    const runDir = path.join(tmpDir(), 'run');
+    const trainer = new Trainer(tinyConfig(), data, { runDir });
+    const received: RunEvent[] = [];
+    trainer.on((e) => received.push(e));
+    const end = await trainer.run();
+    assert.equal(end.status, 'completed');
+    assert.deepEqual(readRunEvents(runDir), received);
+    const kinds = received.map((e) => `${e.type}@${'iteration' in e ? e.iteration : ''}`);
+    assert.deepEqual(kinds.filter((k) => k.startsWith('eval')), ['eval@0', 'eval@10', 'eval@20', 'eval@30']);
+    assert.deepEqual(kinds.filter((k) => k.startsWith('train')), [5, 10, 15, 20, 25, 30].map((i) => `train@${i}`));
+    assert.deepEqual(kinds.filter((k) => k.startsWith('checkpoint')), ['checkpoint@10', 'checkpoint@20', 'checkpoint@30']);
+    assert.equal(kinds[0], 'run_start@0');
+    assert.equal(kinds[kinds.length - 1], 'run_end@30');
+    const start = received[0];
+    assert.ok(start.type === 'run_start');
+    assert.equal(start.run.depth, 8);
+    assert.equal(start.run.family, 'resnet');
+    for (const e of received) if (e.type === 'train') assert.ok(e.trainError >= 0 && e.trainError <= 1 && e.loss > 0 && e.lr === 0.1);
+    assert.ok(fs.existsSync(path.join(runDir, 'model', 'model.json')), 'the trained model is saved');
+  });
+
+  it('is deterministic for a given seed, and learns (loss falls on real images)', async () => {
+    const config = tinyConfig({ iterations: 40, evalEvery: 40, checkpointEvery: 40 });
+    const runs = await Promise.all([0, 1].map(async () => {
+      const trainer = new Trainer(config, data);
+      const events: RunEvent[] = [];
+      trainer.on((e) => events.push(e));
+      await trainer.run();
+      return trainLosses(events);
+    }));
+    assert.deepEqual(runs[0], runs[1]);
+    const losses = runs[0].map(([, loss]) => loss);
+    assert.ok(losses[losses.length - 1] < losses[0] - 0.1, `losses ${losses.map((l) => l.toFixed(3)).join(' ')}`);
+  });
+
+  it('does not leak tensors: the count stays flat over 1,000 steps', async () => {
+    const counts = new Map<number, number>();
+    const trainer = new Trainer(tinyConfig({ iterations: 1000, batchSize: 8, logEvery: 50, evalEvery: 250, checkpointEvery: 1000, testLimit: 16, trainEvalImages: 16 }), data, {
+      onStep: (p) => counts.set(p.iteration, tf.memory().numTensors),
+    });
+    const before = tf.memory().numTensors;
+    await trainer.run();
+    assert.equal(counts.get(10), counts.get(1000), `tensors at step 10: ${counts.get(10)}, at step 1000: ${counts.get(1000)}`);
+    assert.equal(counts.get(300), counts.get(1000));
+    assert.ok(tf.memory().numTensors - before < 5, `tensors left after the run: ${tf.memory().numTensors - before}`);
+  });
+
+  it('a NaN/Inf loss stops the run with a clear error and keeps the last good checkpoint', async () => {
+    const runDir = path.join(tmpDir(), 'run');
+    const trainer = new Trainer(tinyConfig({ lr: 1e30, iterations: 20, checkpointEvery: 1 }), data, { runDir });
+    await assert.rejects(trainer.run(), (error: Error) => {
+      assert.ok(error instanceof DivergenceError);
+      assert.match(error.message, /the loss became (NaN|Infinity|-Infinity) at iteration \d+ \(lr 1e\+30\): training diverged\. The last good checkpoint/);
+      return true;
+    });
+    const events = readRunEvents(runDir);
+    const end = events[events.length - 1];
+    assert.ok(end.type === 'run_end' && end.status === 'failed');
+    const state = JSON.parse(fs.readFileSync(path.join(runDir, 'checkpoint', 'state.json'), 'utf8'));
+    assert.equal(state.iteration, end.iteration, 'the checkpoint is the last iteration whose loss was finite');
+    assert.ok(events.filter((e) => e.type === 'train').length === 0 || events.every((e) => e.type !== 'train' || Number.isFinite(e.loss)));
+  });
+
+  it('refuses to mix two configs in one run directory', async () => {
+    const runDir = path.join(tmpDir(), 'run');
+    await new Trainer(tinyConfig({ iterations: 5 }), data, { runDir }).run();
+    await assert.rejects(new Trainer(tinyConfig({ iterations: 6 }), data, { runDir }).run(), /already holds a run with a different config/);
+  });
+
+  it('SIGKILL mid-training, then --resume (same command): finishes with every metric line exactly once, as an uninterrupted run', async () => {
+    const out = tmpDir();
+    const args = ['--iterations', '200', '--out', out];
+    const runDir = path.join(out, 'resnet8-w0.25-s0');
+    const first = startCli(args);
+    const firstExit = exited(first);
+    await waitForCheckpoint(runDir, 30);
+    first.kill('SIGKILL');
+    assert.equal((await firstExit).signal, 'SIGKILL');
+    const killedAt = readRunEvents(runDir).filter((e) => e.type === 'train').length;
+    assert.ok(killedAt < 40, 'killed before the end');
+
+    const second = await exited(startCli(args));
+    assert.equal(second.code, 0, second.stderr);
+    const events = readRunEvents(runDir);
+    const trainIterations = events.filter((e) => e.type === 'train').map((e) => (e as TrainEvent).iteration);
+    assert.deepEqual(trainIterations, Array.from({ length: 40 }, (_, i) => 5 * (i + 1)), 'no duplicated or missing train lines');
+    const evalIterations = events.filter((e) => e.type === 'eval').map((e) => (e as { iteration: number }).iteration);
+    assert.deepEqual(evalIterations, Array.from({ length: 21 }, (_, i) => 10 * i));
+    const end = events[events.length - 1];
+    assert.ok(end.type === 'run_end' && end.status === 'completed' && end.iteration === 200);
+    assert.equal(events.filter((e) => e.type === 'run_start').length, 2, 'the resume is marked by a second run_start');
+
+    // The same run without interruption computes the same numbers.
+    const reference = tmpDir();
+    const straight = await exited(spawn(process.execPath, [CLI, 'train', 'resnet8', ...TINY_FLAGS, '--iterations', '200', '--out', reference], { cwd: ROOT }));
+    assert.equal(straight.code, 0);
+    const expected = trainLosses(readRunEvents(path.join(reference, 'resnet8-w0.25-s0')));
+    const actual = trainLosses(events);
+    assert.equal(actual.length, expected.length);
+    actual.forEach(([iteration, loss], i) => {
+      assert.equal(iteration, expected[i][0]);
+      assert.ok(Math.abs(loss - expected[i][1]) < 1e-4, `iteration ${iteration}: ${loss} vs ${expected[i][1]}`);
+    });
+  });
+
+  it('SIGINT stops gracefully after writing a checkpoint; the next run resumes from it', async () => {
+    const out = tmpDir();
+    const args = ['--iterations', '400', '--checkpoint-every', '100', '--out', out];
+    const runDir = path.join(out, 'resnet8-w0.25-s0');
+    const child = startCli(args);
+    const exit = exited(child);
+    // Wait until training is under way, then interrupt between checkpoints.
+    while (readRunEvents(runDir).filter((e) => e.type === 'train').length < 3) await new Promise((r) => setTimeout(r, 20));
+    child.kill('SIGINT');
+    const { code, stderr } = await exit;
+    assert.equal(code, 130, stderr);
+    assert.match(stderr, /SIGINT received, stopping after this step and writing a checkpoint/);
+    const events = readRunEvents(runDir);
+    const end = events[events.length - 1];
+    assert.ok(end.type === 'run_end' && end.status === 'stopped' && end.message === 'SIGINT');
+    const state = JSON.parse(fs.readFileSync(path.join(runDir, 'checkpoint', 'state.json'), 'utf8'));
+    assert.equal(state.iteration, end.iteration);
+    assert.ok(end.iteration > 0 && end.iteration < 400 && end.iteration % 100 !== 0, `stopped at ${end.iteration}`);
+    const resumed = await exited(startCli(args));
+    assert.equal(resumed.code, 0, resumed.stderr);
+    const final = readRunEvents(runDir);
+    const last = final[final.length - 1];
+    assert.ok(last.type === 'run_end' && last.status === 'completed' && last.iteration === 400);
+  });
+});
+
+describe('training config', () => {
+  it('the paper preset is §4.2: batch 128, lr 0.1 divided by 10 at 32k and 48k, 64k iterations', () => {
+    const config = configFromPreset('resnet56', 'paper');
+    assert.equal(config.batchSize, 128);
+    assert.equal(config.iterations, 64_000);
+    assert.equal(config.momentum, 0.9);
+    assert.equal(config.weightDecay, 1e-4);
+    assert.equal(learningRate(config, 0, false), 0.1);
+    assert.equal(learningRate(config, 31_999, false), 0.1);
+    assert.ok(Math.abs(learningRate(config, 32_000, false) - 0.01) < 1e-12);
+    assert.ok(Math.abs(learningRate(config, 48_000, false) - 0.001) < 1e-12);
+    assert.equal(config.warmup, undefined);
+  });
+
+  it('ResNet-110 warms up at lr 0.01 until training error < 80%', () => {
+    const config = configFromPreset('resnet110', 'paper');
+    assert.deepEqual(config.warmup, { lr: 0.01, untilTrainError: 0.8 });
+    assert.equal(learningRate(config, 100, true), 0.01);
+    assert.equal(learningRate(config, 100, false), 0.1);
+  });
+
+  it('rejects bad settings with a clear message', () => {
+    assert.throws(() => configFromPreset('resnet50', 'quick'), /resnet50 is an ImageNet model/);
+    assert.throws(() => configFromPreset('resnet20', 'quick', { iterations: 0 }), /iterations must be a positive integer, got 0/);
+    assert.throws(() => configFromPreset('resnet20', 'quick', { lr: -1 }), /learning rate must be positive/);
+    assert.throws(() => configFromPreset('resnet20', 'fast' as 'quick'), /unknown preset 'fast'/);
+  });
+});
