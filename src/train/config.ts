@@ -30,6 +30,8 @@ export interface TrainConfig {
   checkpointEvery: number;
   /** Block-wise probes every this many iterations (0: never). */
   probeEvery: number;
+  /** Size of the fixed probe batch (the first training images, not augmented). */
+  probeImages: number;
   /** Use only the first N training images (undefined: all). */
   trainLimit?: number;
   /** Evaluate on the first N test images (undefined: all). */
@@ -61,6 +63,7 @@ export const PRESETS: Record<'paper' | 'quick' | 'demo', Omit<TrainConfig, 'mode
     evalEvery: 1000,
     checkpointEvery: 2000,
     probeEvery: 1000,
+    probeImages: 64,
     trainEvalImages: 0,
     validationImages: 0,
   },
@@ -82,6 +85,7 @@ export const PRESETS: Record<'paper' | 'quick' | 'demo', Omit<TrainConfig, 'mode
     evalEvery: 250,
     checkpointEvery: 250,
     probeEvery: 100,
+    probeImages: 64,
     testLimit: 2000,
     trainEvalImages: 2000,
     validationImages: 0,
@@ -90,7 +94,7 @@ export const PRESETS: Record<'paper' | 'quick' | 'demo', Omit<TrainConfig, 'mode
   demo: {
     modelOptions: { width: 0.5 },
     preset: 'demo',
-    iterations: 300,
+    iterations: 250,
     batchSize: 128,
     lr: 0.1,
     lrMilestones: [],
@@ -103,6 +107,7 @@ export const PRESETS: Record<'paper' | 'quick' | 'demo', Omit<TrainConfig, 'mode
     evalEvery: 50,
     checkpointEvery: 100,
     probeEvery: 50,
+    probeImages: 64,
     trainEvalImages: 1000,
     validationImages: 0,
   },

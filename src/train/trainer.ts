@@ -6,9 +6,10 @@ import { CifarDataset, CifarSplit, IMAGE_BYTES, takeFirst } from '../data/cifar'
 import { meanImage, PAPER_AUGMENTATION, TrainingBatches, writeBatch } from '../data/preprocess';
 import { summarize } from '../models/summary';
 import { buildModel, parseModelName } from '../models/zoo';
-import { BlockProbe, parseMetricsJsonl, RunDescriptor, RunEndEvent, RunEvent, SCHEMA_VERSION } from '../protocol';
+import { parseMetricsJsonl, RunDescriptor, RunEndEvent, RunEvent, SCHEMA_VERSION } from '../protocol';
 import { hasCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint';
 import { learningRate, runIdOf, TrainConfig, validateConfig } from './config';
+import { createProbe, Probe } from '../probes';
 import { SgdMomentum } from './optimizer';
 import { countErrors, trainableVariables, trainStep } from './step';
 
@@ -25,8 +26,6 @@ export interface StepProgress {
 export interface TrainerOptions {
   /** Directory of this run (config.json, metrics.jsonl, checkpoint/); none: nothing is written. */
   runDir?: string;
-  /** Computes block-wise probes of the model (see src/probes); called every `probeEvery` iterations. */
-  probe?: (model: tf.LayersModel) => BlockProbe[];
   onStep?: (progress: StepProgress) => void;
 }
 
@@ -134,6 +133,12 @@ export class Trainer {
     const batches = new TrainingBatches(trainSplit, mean, config.batchSize, config.seed, config.augment ? PAPER_AUGMENTATION : undefined);
     const testSet = evalSet(evalSplit, mean);
     const trainEvalSet = config.trainEvalImages > 0 ? evalSet(takeFirst(trainSplit, config.trainEvalImages), mean) : undefined;
+    let probe: Probe | undefined;
+    if (config.probeEvery > 0) {
+      const probeSet = evalSet(takeFirst(trainSplit, config.probeImages), mean);
+      probe = createProbe(model, probeSet.images, probeSet.labels);
+      tf.dispose([probeSet.images, probeSet.labels]);
+    }
 
     let iteration = 0;
     let warmingUp = config.warmup !== undefined;
@@ -197,7 +202,10 @@ export class Trainer {
     };
 
     try {
-      if (iteration === 0 && !this.stopRequested) evaluate();
+      if (iteration === 0 && !this.stopRequested) {
+        evaluate();
+        if (probe) this.emit({ ...base(), type: 'probe', iteration, blocks: probe() });
+      }
       while (iteration < config.iterations) {
         if (this.stopRequested) {
           checkpoint();
@@ -249,8 +257,8 @@ export class Trainer {
           if (warmingUp && config.warmup && trainError < config.warmup.untilTrainError) warmingUp = false;
           window = { errors: 0, images: 0, loss: 0, steps: 0, seconds: 0 };
         }
-        if (config.probeEvery > 0 && this.options.probe && iteration % config.probeEvery === 0) {
-          this.emit({ ...base(), type: 'probe', iteration, blocks: this.options.probe(model) });
+        if (probe && iteration % config.probeEvery === 0) {
+          this.emit({ ...base(), type: 'probe', iteration, blocks: probe() });
         }
         if (iteration % config.evalEvery === 0 || iteration === config.iterations) evaluate();
         if (iteration % config.checkpointEvery === 0 || iteration === config.iterations) checkpoint();
@@ -262,6 +270,7 @@ export class Trainer {
     } finally {
       tf.dispose([testSet.images, testSet.labels]);
       if (trainEvalSet) tf.dispose([trainEvalSet.images, trainEvalSet.labels]);
+      probe?.dispose();
       optimizer.dispose();
       model.dispose();
     }

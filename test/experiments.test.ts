@@ -1,0 +1,120 @@
+import { strict as assert } from 'assert';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { bundledDataDir, loadCifar10 } from '../src/data/cifar';
+import { figure1, figure6, loadRuns, table6 } from '../src/experiments/figures';
+import { gridConfigs, GridSpec, parseShard, runGrid, shardOf } from '../src/experiments/grid';
+import { writeReport } from '../src/experiments/report';
+import { EvalEvent } from '../src/protocol';
+import { runIdOf } from '../src/train/config';
+import { readRunEvents } from '../src/train/trainer';
+
+const data = loadCifar10(bundledDataDir());
+
+const TINY: GridSpec['overrides'] = {
+  modelOptions: { width: 0.25 },
+  iterations: 10,
+  batchSize: 16,
+  logEvery: 5,
+  evalEvery: 5,
+  checkpointEvery: 10,
+  probeEvery: 0,
+  trainLimit: 256,
+  testLimit: 64,
+  trainEvalImages: 32,
+};
+
+describe('degradation grid', function () {
+  this.timeout(300_000);
+  const spec: GridSpec = { nets: ['plain', 'resnet'], depths: [8, 14], seeds: [0, 1], preset: 'demo', overrides: TINY };
+  let runsDir: string;
+
+  before(async () => {
+    runsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'reslab-grid-'));
+    await runGrid({ ...spec, depths: [8] }, { outDir: runsDir, data });
+  });
+
+  it('enumerates {plain, resnet} x depths x seeds in a stable order with stable ids', () => {
+    const ids = gridConfigs(spec).map(runIdOf);
+    assert.deepEqual(ids, [
+      'plain8-w0.25-s0', 'plain8-w0.25-s1', 'plain14-w0.25-s0', 'plain14-w0.25-s1',
+      'resnet8-w0.25-s0', 'resnet8-w0.25-s1', 'resnet14-w0.25-s0', 'resnet14-w0.25-s1',
+    ]);
+  });
+
+  it('--shard i/N splits the sweep into disjoint parts that cover it', () => {
+    const all = gridConfigs(spec).map(runIdOf);
+    const parts = [0, 1, 2].map((index) => shardOf(all, { index, count: 3 }));
+    assert.deepEqual(parts.flat().sort(), [...all].sort());
+    assert.equal(new Set(parts.flat()).size, all.length);
+    assert.deepEqual(parseShard('2/3'), { index: 2, count: 3 });
+    assert.throws(() => parseShard('3/3'), /--shard expects i\/N with 0 <= i < N/);
+    assert.throws(() => parseShard('a'), /--shard expects/);
+  });
+
+  it('finished runs are skipped when the sweep runs again', async () => {
+    const sizes = () => fs.readdirSync(runsDir).map((id) => fs.statSync(path.join(runsDir, id, 'metrics.jsonl')).size);
+    const before = sizes();
+    const skipped: string[] = [];
+    await runGrid({ ...spec, depths: [8] }, { outDir: runsDir, data, onRunEnd: (id, _end, wasSkipped) => wasSkipped && skipped.push(id) });
+    assert.deepEqual(skipped.sort(), ['plain8-w0.25-s0', 'plain8-w0.25-s1', 'resnet8-w0.25-s0', 'resnet8-w0.25-s1']);
+    assert.deepEqual(sizes(), before);
+  });
+
+  it('a shard runs only its own runs into the shared directory', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'reslab-shard-'));
+    await runGrid({ ...spec, depths: [8], seeds: [0] }, { outDir: dir, data, shard: { index: 1, count: 2 } });
+    assert.deepEqual(fs.readdirSync(dir), ['resnet8-w0.25-s0']);
+  });
+
+  it('Table 6 aggregates seeds: mean and sample std of the final test errors', () => {
+    const rows = table6(loadRuns(runsDir));
+    assert.deepEqual(rows.map((r) => r.net), ['plain-8', 'ResNet-8']);
+    for (const row of rows) {
+      const finals = [0, 1].map((seed) => {
+        const events = readRunEvents(path.join(runsDir, `${row.family}8-w0.25-s${seed}`));
+        const evals = events.filter((e): e is EvalEvent => e.type === 'eval');
+        return evals[evals.length - 1].testError * 100;
+      });
+      const mean = (finals[0] + finals[1]) / 2;
+      assert.ok(Math.abs(row.testError.mean - mean) < 1e-9);
+      assert.ok(Math.abs(row.testError.std - Math.abs(finals[0] - finals[1]) / Math.SQRT2) < 1e-9);
+      assert.equal(row.seeds, 2);
+      assert.equal(row.iterations, 10);
+    }
+    assert.equal(rows[1].paper, undefined, 'the paper has no ResNet-8');
+  });
+
+  it('figures: Fig. 1 uses plain-20/56 only; Fig. 6 puts plain left and ResNet right, dashed train and solid test', () => {
+    const records = loadRuns(runsDir);
+    assert.equal(figure1(records).data.length, 0, 'no plain-20/56 runs here');
+    const fig6 = figure6(records);
+    const traces = fig6.data as Array<{ name: string; xaxis: string; line: { dash?: string } }>;
+    assert.equal(traces.length, 8);
+    assert.ok(traces.filter((t) => t.name.startsWith('plain')).every((t) => t.xaxis === 'x'));
+    assert.ok(traces.filter((t) => t.name.startsWith('ResNet')).every((t) => t.xaxis === 'x2'));
+    assert.ok(traces.filter((t) => t.name.endsWith('train')).every((t) => t.line.dash === 'dash'));
+    assert.ok(traces.filter((t) => t.name.endsWith('test')).every((t) => t.line.dash === undefined));
+  });
+
+  it('writes a self-contained HTML report with plotly.js inlined, CSV and JSON', () => {
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), 'reslab-report-'));
+    writeReport(runsDir, out);
+    const html = fs.readFileSync(path.join(out, 'index.html'), 'utf8');
+    assert.ok(html.length > 1_000_000, 'plotly.js is inlined');
+    assert.ok(!/<script[^>]+src=/.test(html), 'no external scripts: opens offline');
+    assert.match(html, /Plotly\.newPlot/);
+    assert.match(html, /<td>ResNet-8<\/td>/);
+    const csv = fs.readFileSync(path.join(out, 'table6.csv'), 'utf8').trim().split('\n');
+    assert.equal(csv.length, 3);
+    assert.match(csv[0], /^net,depth,params,seeds,iterations,test_error_mean/);
+    const json = JSON.parse(fs.readFileSync(path.join(out, 'table6.json'), 'utf8'));
+    assert.equal(json.length, 2);
+  });
+
+  it('a report of an empty directory fails clearly', () => {
+    const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'reslab-empty-'));
+    assert.throws(() => writeReport(empty, path.join(empty, 'out')), /no runs with metrics\.jsonl in/);
+  });
+});
