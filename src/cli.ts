@@ -5,7 +5,7 @@ import { formatSummary, summarize } from './models/summary';
 
 import { Command, FlagValues, UsageError } from './commands/command';
 import { modelOptionFlags, modelOptionsFrom } from './commands/model-flags';
-import { degradationCommand, reportCommand, trainCommand } from './commands/train';
+import { degradationCommand, reportCommand, responsesCommand, trainCommand } from './commands/train';
 
 const commands: Record<string, Command> = {
   summary: {
@@ -27,6 +27,7 @@ const commands: Record<string, Command> = {
   train: trainCommand,
   degradation: degradationCommand,
   report: reportCommand,
+  responses: responsesCommand,
 };
 
 function help(): string {

@@ -6,6 +6,7 @@ import { bundledDataDir, loadCifar10 } from '../src/data/cifar';
 import { figure1, figure6, loadRuns, table6 } from '../src/experiments/figures';
 import { gridConfigs, GridSpec, parseShard, runGrid, shardOf } from '../src/experiments/grid';
 import { writeReport } from '../src/experiments/report';
+import { figure7, responseCurves } from '../src/probes/responses';
 import { EvalEvent } from '../src/protocol';
 import { runIdOf } from '../src/train/config';
 import { readRunEvents } from '../src/train/trainer';
@@ -111,6 +112,25 @@ describe('degradation grid', function () {
     assert.match(csv[0], /^net,depth,params,seeds,iterations,test_error_mean/);
     const json = JSON.parse(fs.readFileSync(path.join(out, 'table6.json'), 'utf8'));
     assert.equal(json.length, 2);
+  });
+
+  it('Figure 7 from the trained models: one std per 3x3 layer, layer order and sorted', async () => {
+    const records = loadRuns(runsDir);
+    const curves = await responseCurves(records, runsDir, data, 100);
+    assert.equal(curves.length, 4);
+    for (const c of curves) {
+      assert.equal(c.source, 'model');
+      assert.equal(c.stds.length, 6, 'ResNet-8: 3 blocks x 2 convs');
+      assert.ok(c.stds.every((s) => s > 0 && Number.isFinite(s)));
+    }
+    const figure = figure7(curves);
+    assert.equal(figure.data.length, 8);
+    const sorted = (figure.data[1] as { y: number[] }).y;
+    assert.deepEqual(sorted, [...curves[0].stds].sort((a, b) => b - a));
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), 'reslab-fig7-'));
+    writeReport(runsDir, out, curves);
+    assert.match(fs.readFileSync(path.join(out, 'index.html'), 'utf8'), /Figure 7/);
+    assert.equal(fs.readFileSync(path.join(out, 'responses.csv'), 'utf8').trim().split('\n').length, 1 + 4 * 6);
   });
 
   it('a report of an empty directory fails clearly', () => {

@@ -90,6 +90,19 @@ describe('trainer', function () {
     assert.ok(fs.existsSync(path.join(runDir, 'model', 'model.json')), 'the trained model is saved');
   });
 
+  it('runs the block-wise probes on schedule and puts them into the event stream', async () => {
+    const trainer = new Trainer(tinyConfig({ iterations: 20, probeEvery: 10, probeImages: 16 }), data);
+    const probes: RunEvent[] = [];
+    trainer.on((e) => e.type === 'probe' && probes.push(e));
+    await trainer.run();
+    assert.deepEqual(probes.map((e) => (e as { iteration: number }).iteration), [0, 10, 20]);
+    for (const e of probes) {
+      assert.ok(e.type === 'probe');
+      assert.deepEqual(e.blocks.map((b) => b.block), ['stage1_block1', 'stage2_block1', 'stage3_block1']);
+      assert.ok(e.blocks.every((b) => b.responseStd.length === 2 && b.gradNorm > 0 && b.inputNorm > 0));
+    }
+  });
+
   it('is deterministic for a given seed, and learns (loss falls on real images)', async () => {
     const config = tinyConfig({ iterations: 40, evalEvery: 40, checkpointEvery: 40 });
     const runs = await Promise.all([0, 1].map(async () => {

@@ -2,7 +2,8 @@ import * as path from 'path';
 import { bundledDataDir, CifarDataset, loadCifar10 } from '../data/cifar';
 import { downloadCifar10 } from '../data/download';
 import { parseShard, runGrid } from '../experiments/grid';
-import { table6Markdown } from '../experiments/figures';
+import { loadRuns, table6Markdown } from '../experiments/figures';
+import { responseCurves } from '../probes/responses';
 import { writeReport } from '../experiments/report';
 import { RunEvent } from '../protocol';
 import { configFromPreset, PRESETS, PresetName, runIdOf, TrainConfig } from '../train/config';
@@ -202,6 +203,26 @@ export const degradationCommand: Command = {
       console.log(table6Markdown(rows));
       console.error(`report: ${path.join(reportDir, 'index.html')}`);
     }
+  },
+};
+
+export const responsesCommand: Command = {
+  usage: 'reslab responses <runs-dir> [--out report/] [--images 500] [--data-dir DIR | --download]',
+  summary: 'paper Fig. 7: std of each 3x3 layer response of the trained nets, layer order and sorted',
+  options: { out: { type: 'string' }, images: { type: 'string' }, 'data-dir': { type: 'string' }, download: { type: 'boolean' } },
+  async run(positionals, values) {
+    if (positionals.length !== 1) throw new UsageError(`expected the runs directory\nusage: ${responsesCommand.usage}`);
+    const runsDir = positionals[0];
+    const outDir = (values.out as string | undefined) ?? 'report';
+    const data = await datasetFrom(values);
+    const curves = await responseCurves(loadRuns(runsDir), runsDir, data, numberFlag(values, 'images') ?? 500);
+    if (curves.length === 0) throw new Error(`no trained models or probe events in ${runsDir}`);
+    writeReport(runsDir, outDir, curves);
+    for (const c of curves) {
+      const mean = c.stds.reduce((a, b) => a + b, 0) / c.stds.length;
+      console.log(`${c.runId.padEnd(22)} ${String(c.stds.length).padStart(3)} layers  mean std ${mean.toFixed(3)}  max ${Math.max(...c.stds).toFixed(3)}  (${c.source})`);
+    }
+    console.error(`Figure 7: ${path.join(outDir, 'index.html')}, ${path.join(outDir, 'responses.csv')}`);
   },
 };
 

@@ -1,5 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
+import { figure7, ResponseCurve, responseCurvesFromProbes, responsesCsv } from '../probes/responses';
 import { figure1, figure6, loadRuns, PlotlyFigure, RunRecord, table6, table6Csv, Table6Row } from './figures';
 
 /** Extra figures (e.g. Fig. 7 from src/probes) that a report can carry. */
@@ -67,11 +68,19 @@ for (const [id, figure] of Object.entries(figures)) Plotly.newPlot(id, figure.da
 `;
 }
 
-/** Writes index.html, figures.json, table6.csv and table6.json for the runs in `runsDir`. */
-export function writeReport(runsDir: string, outDir: string, extra: ReportSection[] = []): { records: RunRecord[]; rows: Table6Row[] } {
+/**
+ * Writes index.html, figures.json, table6.csv and table6.json for the runs in `runsDir`.
+ * Figure 7 comes from `curves` when given, else from the runs' last probe events.
+ */
+export function writeReport(runsDir: string, outDir: string, curves?: ResponseCurve[]): { records: RunRecord[]; rows: Table6Row[] } {
   const records = loadRuns(runsDir);
   if (records.length === 0) throw new Error(`no runs with metrics.jsonl in ${runsDir}`);
   fs.mkdirSync(outDir, { recursive: true });
+  const responses = curves ?? responseCurvesFromProbes(records);
+  const extra: ReportSection[] = responses.length
+    ? [{ id: 'figure7', title: 'Figure 7 — standard deviations of layer responses', figure: figure7(responses) }]
+    : [];
+  if (responses.length) fs.writeFileSync(path.join(outDir, 'responses.csv'), responsesCsv(responses));
   const rows = table6(records);
   const figures = { figure1: figure1(records), figure6: figure6(records), ...Object.fromEntries(extra.map((s) => [s.id, s.figure])) };
   fs.writeFileSync(path.join(outDir, 'figures.json'), `${JSON.stringify(figures)}\n`);
