@@ -4,6 +4,7 @@
  *
  *   npm run setup                 install packages, the native TensorFlow backend, build
  *   npm run setup -- --gpu        also install @tensorflow/tfjs-node-gpu (CUDA machines)
+ *   npm run setup -- --no-jupyter skip the project's JupyterLab + tslab kernel (.venv)
  *
  * tfjs-node's own install script downloads libtensorflow from Google's storage. Where that
  * address is unreachable we stage the same C library from a TensorFlow wheel that pip can fetch
@@ -23,6 +24,9 @@ const TF_WHEEL_VERSION = process.env.RESLAB_TF_WHEEL_VERSION || '2.21.0';
 
 const args = new Set(process.argv.slice(2));
 const wantGpu = args.has('--gpu') || process.env.RESLAB_GPU === '1';
+const wantJupyter = !args.has('--no-jupyter');
+const VENV = path.join(ROOT, '.venv');
+const JUPYTER_PACKAGES = ['jupyterlab>=4.2,<5', 'nbclient', 'nbconvert', 'ipykernel', 'jupyter_client'];
 
 function log(message) {
   console.log(`[reslab setup] ${message}`);
@@ -126,6 +130,17 @@ function installNativeAddon(name, wheelDistribution) {
   log(`${name}: ready (libtensorflow ${TF_WHEEL_VERSION} from the wheel)`);
 }
 
+/** The project's own Jupyter: a venv with JupyterLab + nbclient, and the tslab kernel registered in it. */
+function installJupyter() {
+  const python = path.join(VENV, 'bin', 'python');
+  if (!fs.existsSync(python)) mustRun('creating the Python venv .venv (JupyterLab, nbclient)', 'python3', ['-m', 'venv', VENV]);
+  mustRun('installing JupyterLab and nbclient into .venv', python, [
+    '-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', ...pipIndexArgs(), ...JUPYTER_PACKAGES,
+  ]);
+  const tslab = path.join(ROOT, 'node_modules', '.bin', 'tslab');
+  mustRun('registering the tslab kernel in .venv', tslab, ['install', `--python=${python}`, '--sys-prefix', `--binary=${tslab}`]);
+}
+
 function main() {
   const started = Date.now();
   // --ignore-scripts: tfjs-node's install script would fail the whole install when offline;
@@ -139,6 +154,7 @@ function main() {
     installNativeAddon('@tensorflow/tfjs-node-gpu', 'tensorflow');
   }
   mustRun('building reslab (tsc)', 'npm', ['run', 'build']);
+  if (wantJupyter) installJupyter();
   log(`done in ${((Date.now() - started) / 1000).toFixed(0)} s`);
 }
 

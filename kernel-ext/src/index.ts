@@ -1,0 +1,280 @@
+/**
+ * reslab-kernel: live training views in tslab notebooks.
+ *
+ *   import { train, degradation } from 'reslab-kernel';
+ *   await train('resnet20', { preset: 'demo' });          // one run, live
+ *   await degradation({ depths: [20, 56], preset: 'demo' }); // the whole grid, live
+ *
+ * The view is a Jupyter display (display_data, then update_display_data with the same
+ * display_id) carrying three representations: the reslab MIME type (rendered live by the
+ * JupyterLab plugin), static HTML with SVG charts (plain JupyterLab, nbconvert, GitHub), and
+ * text. Outside tslab the same calls print a compact progress line instead.
+ */
+import * as path from 'path';
+import {
+  backendInfo,
+  bundledDataDir,
+  CifarDataset,
+  configFromPreset,
+  describeBackend,
+  GridSpec,
+  loadCifar10,
+  PresetName,
+  RUN_VIEW_MIME,
+  RunEndEvent,
+  RunEvent,
+  RunViewBuilder,
+  RunViewPayload,
+  runGrid,
+  readRunEvents,
+  runIdOf,
+  Trainer,
+  TrainConfig,
+} from 'reslab';
+import { staticHtml, textSummary } from './static';
+
+export { staticHtml, textSummary };
+
+/** Where view updates go. */
+export interface ViewSink {
+  show(payload: RunViewPayload, final: boolean): void;
+}
+
+/** The Jupyter display message tslab sends (its internal writer; public API sends one MIME type only). */
+interface DisplayData {
+  data: Record<string, unknown>;
+  metadata: Record<string, unknown>;
+  transient: { display_id: string };
+}
+type WriteDisplayData = (data: DisplayData, update: boolean) => void;
+
+/** True inside a tslab kernel. */
+export function inTslab(): boolean {
+  return (globalThis as { __tslab__?: unknown }).__tslab__ !== undefined;
+}
+
+function tslabWriter(): WriteDisplayData | undefined {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const jupyter = require('tslab/dist/jupyter') as { lastWriteDisplayData?: WriteDisplayData | null };
+    return jupyter.lastWriteDisplayData ?? undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+let displayCounter = 0;
+
+/**
+ * Sends the view as one display that later messages update in place. The bundle holds the
+ * reslab MIME type plus HTML and text fallbacks. If tslab's internal writer is unavailable the
+ * public API is used, which sends only the reslab MIME type.
+ */
+export class TslabSink implements ViewSink {
+  private readonly id = `reslab-${process.pid}-${Date.now()}-${++displayCounter}`;
+  private shown = false;
+  /** Messages and bytes sent, for measurements. */
+  readonly sent = { messages: 0, bytes: 0 };
+
+  show(payload: RunViewPayload): void {
+    const data = { [RUN_VIEW_MIME]: payload, 'text/html': staticHtml(payload), 'text/plain': textSummary(payload) };
+    this.sent.messages += 1;
+    this.sent.bytes += Buffer.byteLength(JSON.stringify(data));
+    const write = tslabWriter();
+    if (write) {
+      write({ data, metadata: {}, transient: { display_id: this.id } }, this.shown);
+    } else {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const tslab = require('tslab') as { newDisplay(): { raw(type: string, value: unknown): void } };
+      this.fallback ??= tslab.newDisplay();
+      this.fallback.raw(RUN_VIEW_MIME, payload);
+    }
+    this.shown = true;
+  }
+
+  private fallback?: { raw(type: string, value: unknown): void };
+}
+
+/** Plain Node.js: one compact line per update on stderr (rewritten in place on a terminal). */
+export class TextSink implements ViewSink {
+  constructor(private readonly stream: NodeJS.WriteStream = process.stderr) {}
+
+  show(payload: RunViewPayload, final: boolean): void {
+    const running = payload.runs.filter((r) => r.status === 'running');
+    const lines = textSummary({ ...payload, runs: final ? payload.runs : running.length ? running : payload.runs.slice(-1) });
+    if (this.stream.isTTY && !final) this.stream.write(`\r\x1b[K${lines.split('\n').pop()}`);
+    else this.stream.write(`${this.stream.isTTY ? '\r\x1b[K' : ''}${lines}\n`);
+  }
+}
+
+export interface LiveViewOptions {
+  title?: string;
+  /** At most one update per this many ms (latest state wins). Default 250 (4 per second). */
+  minIntervalMs?: number;
+  /** Points kept per curve (the last point is always kept). Default 400. */
+  maxPoints?: number;
+  /** Probe columns kept in the block heatmap. Default 100. */
+  maxProbes?: number;
+  /** Where updates go; default: a tslab display inside tslab, else text on stderr. */
+  sink?: ViewSink;
+}
+
+/**
+ * A live view of one or more runs: feed it run events (or attach trainers); it updates the
+ * display at most a few times per second with a bounded payload.
+ */
+export class LiveView {
+  readonly sink: ViewSink;
+  private readonly builder: RunViewBuilder;
+  private readonly minIntervalMs: number;
+  private readonly maxPoints: number;
+  private readonly maxProbes: number;
+  private lastSent = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private dirty = false;
+
+  constructor(options: LiveViewOptions = {}) {
+    this.builder = new RunViewBuilder(options.title ?? 'reslab', describeBackend(backendInfo()));
+    this.minIntervalMs = options.minIntervalMs ?? 250;
+    this.maxPoints = options.maxPoints ?? 400;
+    this.maxProbes = options.maxProbes ?? 100;
+    this.sink = options.sink ?? (inTslab() ? new TslabSink() : new TextSink());
+  }
+
+  /** Adds an event; the display follows within `minIntervalMs`. */
+  push(event: RunEvent): void {
+    this.builder.push(event);
+    this.dirty = true;
+    const wait = this.lastSent + this.minIntervalMs - Date.now();
+    if (event.type === 'run_start' || event.type === 'run_end' || wait <= 0) {
+      this.flush();
+    } else if (!this.timer) {
+      this.timer = setTimeout(() => this.flush(), wait);
+    }
+  }
+
+  /** Subscribes to a trainer's events; returns the unsubscribe function. */
+  attach(trainer: Trainer): () => void {
+    return trainer.on((event) => this.push(event));
+  }
+
+  /** The current bounded payload. */
+  payload(): RunViewPayload {
+    return this.builder.payload(this.maxPoints, this.maxProbes);
+  }
+
+  /** Sends the current state now if anything changed. */
+  flush(final = false): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (!this.dirty && !final) return;
+    this.dirty = false;
+    this.lastSent = Date.now();
+    this.sink.show(this.payload(), final);
+  }
+
+  /** Final update (static rendering of the end state). */
+  close(): void {
+    this.flush(true);
+  }
+}
+
+/** Options of {@link train} and {@link degradation}. */
+export interface RunOptions {
+  preset?: PresetName;
+  /** Overrides of the preset (iterations, width, ...). */
+  overrides?: Partial<TrainConfig>;
+  /** CIFAR-10 directory; default: the bundled subset. */
+  dataDir?: string;
+  /** Runs directory; default `runs`. */
+  out?: string;
+  view?: LiveViewOptions;
+}
+
+let active: Promise<unknown> = Promise.resolve();
+
+/** Resolves when no training started by this module is running (e.g. after an interrupt). */
+export function whenIdle(): Promise<void> {
+  return active.then(() => undefined, () => undefined);
+}
+
+function dataset(dir: string | undefined): CifarDataset {
+  return loadCifar10(dir ?? bundledDataDir());
+}
+
+/**
+ * Stops training at the next step on the notebook's interrupt (SIGINT): the trainer writes a
+ * checkpoint and the kernel stays alive. tslab runs our handler next to its own, which ends the
+ * waiting cell; registering after the first await keeps Node from exiting on SIGINT.
+ */
+async function withInterrupt<T>(stop: () => void, work: () => Promise<T>): Promise<T> {
+  await new Promise((resolve) => setImmediate(resolve));
+  const onSigint = () => stop();
+  process.on('SIGINT', onSigint);
+  try {
+    return await work();
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}
+
+function track<T>(promise: Promise<T>): Promise<T> {
+  active = promise;
+  return promise;
+}
+
+/** Trains one CIFAR net with a live view; resumes from `out/<run id>` if a checkpoint exists. */
+export function train(model: string, options: RunOptions = {}): Promise<RunEndEvent> {
+  const config = configFromPreset(model, options.preset ?? 'demo', options.overrides);
+  const trainer = new Trainer(config, dataset(options.dataDir), { runDir: path.join(options.out ?? 'runs', runIdOf(config)) });
+  const view = new LiveView({ title: `reslab: ${config.model} (${config.preset})`, ...options.view });
+  view.attach(trainer);
+  return track(
+    withInterrupt(() => trainer.stop('interrupted'), async () => {
+      try {
+        return await trainer.run();
+      } finally {
+        view.close();
+      }
+    }),
+  );
+}
+
+/** Runs the degradation grid {plain, resnet} x depths x seeds with one live view of all runs. */
+export function degradation(options: RunOptions & Partial<Pick<GridSpec, 'nets' | 'depths'>> & { seeds?: number } = {}): Promise<RunEndEvent[]> {
+  const spec: GridSpec = {
+    nets: options.nets ?? ['plain', 'resnet'],
+    depths: options.depths ?? [20, 56],
+    seeds: Array.from({ length: options.seeds ?? 1 }, (_, i) => i),
+    preset: options.preset ?? 'demo',
+    overrides: options.overrides,
+  };
+  const view = new LiveView({ title: `reslab: degradation ${spec.nets.join('/')} x ${spec.depths.join(',')} (${spec.preset})`, ...options.view });
+  const outDir = options.out ?? 'runs';
+  let current: Trainer | undefined;
+  let stopped = false;
+  return track(
+    withInterrupt(() => {
+      stopped = true;
+      current?.stop('interrupted');
+    }, async () => {
+      try {
+        return await runGrid(spec, {
+          outDir,
+          data: dataset(options.dataDir),
+          onRun: (trainer) => {
+            current = trainer;
+            view.attach(trainer);
+          },
+          onRunEnd: (runId, _end, skipped) => {
+            // Finished runs are skipped by the grid: show them from their files.
+            if (skipped) for (const event of readRunEvents(path.join(outDir, runId))) view.push(event);
+          },
+          shouldStop: () => stopped,
+        });
+      } finally {
+        view.close();
+      }
+    }),
+  );
+}

@@ -1,0 +1,106 @@
+import { strict as assert } from 'assert';
+import { BlockProbe, downsample, RunEvent, RunViewPayload, validateRunViewPayload } from 'reslab';
+import { LiveView, staticHtml, ViewSink } from '../src';
+
+/** Records what a view sends. */
+class RecordingSink implements ViewSink {
+  readonly payloads: RunViewPayload[] = [];
+  readonly bytes: number[] = [];
+  show(payload: RunViewPayload): void {
+    this.payloads.push(payload);
+    this.bytes.push(Buffer.byteLength(JSON.stringify(payload)));
+  }
+}
+
+const RUN = { model: 'resnet56', family: 'resnet' as const, depth: 56, width: 1, shortcut: 'A', seed: 0, iterations: 64_000, batchSize: 128, params: 853_018, preset: 'paper' };
+
+/** The events of a paper-scale run (64k iterations), as the trainer emits them. */
+function* paperRun(runId = 'resnet56-w1-s0'): Generator<RunEvent> {
+  const base = { runId, time: 0 };
+  yield { ...base, type: 'run_start', schema: 1, run: { ...RUN }, iteration: 0, backend: 'gpu' };
+  const blocks: BlockProbe[] = Array.from({ length: 27 }, (_, b) => ({
+    block: `stage${Math.floor(b / 9) + 1}_block${(b % 9) + 1}`, responseStd: [0.5, 0.4], inputNorm: 10, branchNorm: 2, outputNorm: 10.5, branchRatio: 0.2, gradNorm: 0.01, deadReluFraction: 0.1,
+  }));
+  for (let it = 100; it <= 64_000; it += 100) {
+    yield { ...base, type: 'train', iteration: it, trainError: 1 - it / 70_000, loss: 2 - it / 40_000, lr: 0.1, window: 100, imagesPerSecond: 5000 };
+    if (it % 1000 === 0) {
+      yield { ...base, type: 'eval', iteration: it, testError: 1 - it / 68_000, testImages: 10_000 };
+      yield { ...base, type: 'probe', iteration: it, blocks };
+    }
+  }
+  yield { ...base, type: 'run_end', iteration: 64_000, status: 'completed', wallSeconds: 3600 };
+}
+
+describe('LiveView (kernel extension)', () => {
+  it('throttles: a burst of a whole 64k-iteration run becomes a handful of messages, latest state last', async () => {
+    const sink = new RecordingSink();
+    const view = new LiveView({ sink, minIntervalMs: 250 });
+    for (const event of paperRun()) view.push(event);
+    // run_start and run_end are sent at once; everything between coalesces.
+    assert.ok(sink.payloads.length <= 3, `${sink.payloads.length} messages`);
+    const last = sink.payloads[sink.payloads.length - 1];
+    assert.equal(last.runs[0].status, 'completed');
+    assert.equal(last.runs[0].iteration, 64_000);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.ok(sink.payloads.length <= 3, 'no stray update after the end');
+  });
+
+  it('updates at most every minIntervalMs while events trickle in', async () => {
+    const sink = new RecordingSink();
+    const view = new LiveView({ sink, minIntervalMs: 100 });
+    const events = [...paperRun()].slice(0, 60);
+    const start = Date.now();
+    for (const event of events) {
+      view.push(event);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    view.close();
+    const seconds = (Date.now() - start) / 1000;
+    // At most one message per 100 ms, plus run_start and the final one.
+    assert.ok(sink.payloads.length <= Math.ceil(seconds * 10) + 2, `${sink.payloads.length} messages in ${seconds} s`);
+    assert.ok(sink.payloads.length >= 3, 'but it does update while the run goes on');
+  });
+
+  it('bounds the payload: long curves downsampled, the last point always kept', () => {
+    const sink = new RecordingSink();
+    const view = new LiveView({ sink, maxPoints: 200, maxProbes: 50 });
+    for (const event of paperRun()) view.push(event);
+    view.close();
+    const run = sink.payloads[sink.payloads.length - 1].runs[0];
+    assert.equal(run.trainError.iteration.length, 200);
+    assert.equal(run.trainError.iteration[199], 64_000);
+    assert.equal(run.trainError.iteration[0], 100);
+    assert.equal(run.testError.iteration.length, 64);
+    assert.equal(run.probes?.iteration.length, 50);
+    assert.equal(run.probes?.iteration[49], 64_000);
+    assert.equal(run.probes?.branchRatio.length, 27);
+    assert.ok(Math.max(...sink.bytes) < 120_000, `largest payload ${Math.max(...sink.bytes)} bytes`);
+    assert.equal(validateRunViewPayload(sink.payloads[sink.payloads.length - 1]), undefined);
+  });
+
+  it('downsample keeps first and last and spaces the rest evenly', () => {
+    const curve = { iteration: Array.from({ length: 1000 }, (_, i) => i), value: Array.from({ length: 1000 }, (_, i) => i * 2) };
+    const small = downsample(curve, 11);
+    assert.deepEqual(small.iteration, [0, 100, 200, 300, 400, 500, 599, 699, 799, 899, 999]);
+    assert.deepEqual(small.value, small.iteration.map((i) => i * 2));
+    assert.deepEqual(downsample({ iteration: [1, 2], value: [3, 4] }, 5), { iteration: [1, 2], value: [3, 4] });
+  });
+
+  it('the static HTML shows names as text, never as markup', () => {
+    const sink = new RecordingSink();
+    const view = new LiveView({ sink, title: '<img src=x onerror=alert(1)>' });
+    for (const event of [...paperRun('<b>bold</b>')].slice(0, 30)) view.push(event);
+    view.close();
+    const html = staticHtml(sink.payloads[sink.payloads.length - 1]);
+    assert.ok(html.includes('&lt;img src=x onerror=alert(1)&gt;'));
+    assert.ok(!html.includes('<img'));
+  });
+
+  it('validateRunViewPayload rejects malformed payloads and other versions', () => {
+    assert.match(validateRunViewPayload(null) ?? '', /not an object/);
+    assert.match(validateRunViewPayload({ schema: 2, runs: [] }) ?? '', /unsupported schema version 2/);
+    assert.match(validateRunViewPayload({ schema: 1 }) ?? '', /no runs array/);
+    const bad = { schema: 1, runs: [{ runId: 'r', run: { depth: 20, family: 'resnet' }, trainError: { iteration: [1], value: [] }, testError: { iteration: [], value: [] }, trainEvalError: { iteration: [], value: [] }, loss: { iteration: [], value: [] } }] };
+    assert.match(validateRunViewPayload(bad) ?? '', /runs\[0\]\.trainError has 1 iterations but 0 values/);
+  });
+});

@@ -1,0 +1,212 @@
+/**
+ * The live run view: what the kernel extension sends to the front end under RUN_VIEW_MIME, and
+ * the builder that folds the event stream into it. Dependency-free (shared with the plugin).
+ */
+import { BlockProbe, RUN_VIEW_MIME, RunDescriptor, RunEvent, SCHEMA_VERSION } from './index';
+
+/** A downsampled curve: parallel arrays. */
+export interface Curve {
+  iteration: number[];
+  value: number[];
+}
+
+/** Block-wise probe history: `values[b][k]` is block b at `iteration[k]`. */
+export interface ProbeHistory {
+  blocks: string[];
+  iteration: number[];
+  branchRatio: number[][];
+  outputNorm: number[][];
+  /** The latest probe of every block. */
+  latest: BlockProbe[];
+}
+
+/** One run in the live view. */
+export interface RunView {
+  runId: string;
+  run: RunDescriptor;
+  status: 'running' | 'completed' | 'stopped' | 'failed';
+  message?: string;
+  iteration: number;
+  imagesPerSecond?: number;
+  trainError: Curve;
+  testError: Curve;
+  trainEvalError: Curve;
+  loss: Curve;
+  probes?: ProbeHistory;
+}
+
+/** The payload of one display / update_display message. */
+export interface RunViewPayload {
+  schema: number;
+  title: string;
+  backend?: string;
+  /** Wall-clock ms when the payload was made; the front end keeps the newest per display. */
+  updated: number;
+  runs: RunView[];
+}
+
+export { RUN_VIEW_MIME };
+
+/**
+ * Keeps at most `max` points, evenly spaced by index, always including the first and the last
+ * point (the latest value must never be dropped).
+ */
+export function downsample(curve: Curve, max: number): Curve {
+  const n = curve.iteration.length;
+  if (n <= max) return { iteration: [...curve.iteration], value: [...curve.value] };
+  const iteration: number[] = [];
+  const value: number[] = [];
+  const step = (n - 1) / (max - 1);
+  let last = -1;
+  for (let k = 0; k < max; k++) {
+    const i = k === max - 1 ? n - 1 : Math.round(k * step);
+    if (i === last) continue;
+    iteration.push(curve.iteration[i]);
+    value.push(curve.value[i]);
+    last = i;
+  }
+  return { iteration, value };
+}
+
+/** Rounds to 5 significant digits: plenty for plots, and it keeps payloads small. */
+function round(value: number): number {
+  return Number.isFinite(value) ? Number(value.toPrecision(5)) : value;
+}
+
+function emptyCurve(): Curve {
+  return { iteration: [], value: [] };
+}
+
+function push(curve: Curve, iteration: number, value: number | undefined): void {
+  if (value === undefined || !Number.isFinite(value)) return;
+  curve.iteration.push(iteration);
+  curve.value.push(round(value));
+}
+
+/** Folds run events into the view state; `payload()` makes a bounded snapshot. */
+export class RunViewBuilder {
+  private readonly runs = new Map<string, RunView>();
+
+  constructor(readonly title = 'reslab', readonly backend?: string) {}
+
+  /** Adds one event; events of unknown runs before their run_start are ignored. */
+  push(event: RunEvent): void {
+    if (event.type === 'run_start') {
+      const existing = this.runs.get(event.runId);
+      if (existing) {
+        // A resumed run: keep the curves up to the resume point.
+        existing.status = 'running';
+        return;
+      }
+      this.runs.set(event.runId, {
+        runId: event.runId,
+        run: event.run,
+        status: 'running',
+        iteration: event.iteration,
+        trainError: emptyCurve(),
+        testError: emptyCurve(),
+        trainEvalError: emptyCurve(),
+        loss: emptyCurve(),
+      });
+      return;
+    }
+    const view = this.runs.get(event.runId);
+    if (!view) return;
+    switch (event.type) {
+      case 'train':
+        view.iteration = event.iteration;
+        view.imagesPerSecond = event.imagesPerSecond;
+        push(view.trainError, event.iteration, event.trainError);
+        push(view.loss, event.iteration, event.loss);
+        break;
+      case 'eval':
+        push(view.testError, event.iteration, event.testError);
+        push(view.trainEvalError, event.iteration, event.trainEvalError);
+        break;
+      case 'probe': {
+        const history = view.probes ?? { blocks: event.blocks.map((b) => b.block), iteration: [], branchRatio: event.blocks.map(() => []), outputNorm: event.blocks.map(() => []), latest: [] };
+        history.iteration.push(event.iteration);
+        event.blocks.forEach((b, i) => {
+          history.branchRatio[i]?.push(round(b.branchRatio));
+          history.outputNorm[i]?.push(round(b.outputNorm));
+        });
+        history.latest = event.blocks;
+        view.probes = history;
+        break;
+      }
+      case 'run_end':
+        view.status = event.status;
+        view.iteration = event.iteration;
+        if (event.message) view.message = event.message;
+        break;
+      case 'checkpoint':
+        break;
+    }
+  }
+
+  /** A snapshot with every curve cut to at most `maxPoints` points and probe history to `maxProbes` columns. */
+  payload(maxPoints = 400, maxProbes = 100): RunViewPayload {
+    const runs = [...this.runs.values()].map((view) => {
+      let probes: ProbeHistory | undefined;
+      if (view.probes) {
+        const columns = downsample({ iteration: view.probes.iteration, value: view.probes.iteration.map((_, k) => k) }, maxProbes);
+        probes = {
+          blocks: view.probes.blocks,
+          iteration: columns.iteration,
+          branchRatio: view.probes.branchRatio.map((row) => columns.value.map((k) => row[k])),
+          outputNorm: view.probes.outputNorm.map((row) => columns.value.map((k) => row[k])),
+          latest: view.probes.latest,
+        };
+      }
+      return {
+        ...view,
+        trainError: downsample(view.trainError, maxPoints),
+        testError: downsample(view.testError, maxPoints),
+        trainEvalError: downsample(view.trainEvalError, maxPoints),
+        loss: downsample(view.loss, maxPoints),
+        ...(probes ? { probes } : {}),
+      };
+    });
+    return { schema: SCHEMA_VERSION, title: this.title, ...(this.backend ? { backend: this.backend } : {}), updated: Date.now(), runs };
+  }
+}
+
+function isNumberArray(value: unknown): value is number[] {
+  return Array.isArray(value) && value.every((v) => typeof v === 'number');
+}
+
+function curveProblem(value: unknown, where: string): string | undefined {
+  if (typeof value !== 'object' || value === null) return `${where} is not a curve`;
+  const curve = value as Record<string, unknown>;
+  if (!isNumberArray(curve.iteration) || !isNumberArray(curve.value)) return `${where} needs numeric iteration and value arrays`;
+  if (curve.iteration.length !== curve.value.length) return `${where} has ${curve.iteration.length} iterations but ${curve.value.length} values`;
+  return undefined;
+}
+
+/** Checks a payload received by a front end; returns a message saying what is wrong, or undefined. */
+export function validateRunViewPayload(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'payload is not an object';
+  const payload = value as Record<string, unknown>;
+  if (payload.schema !== SCHEMA_VERSION) return `unsupported schema version ${JSON.stringify(payload.schema)} (this viewer reads version ${SCHEMA_VERSION})`;
+  if (!Array.isArray(payload.runs)) return 'payload has no runs array';
+  for (const [i, run] of payload.runs.entries()) {
+    if (typeof run !== 'object' || run === null) return `runs[${i}] is not an object`;
+    const view = run as Record<string, unknown>;
+    if (typeof view.runId !== 'string') return `runs[${i}] has no runId`;
+    const descriptor = view.run as Record<string, unknown> | undefined;
+    if (!descriptor || typeof descriptor.depth !== 'number' || (descriptor.family !== 'resnet' && descriptor.family !== 'plain')) {
+      return `runs[${i}] (${view.runId}) has no valid run descriptor`;
+    }
+    for (const key of ['trainError', 'testError', 'trainEvalError', 'loss']) {
+      const problem = curveProblem(view[key], `runs[${i}].${key}`);
+      if (problem) return problem;
+    }
+    if (view.probes !== undefined) {
+      const probes = view.probes as Record<string, unknown>;
+      if (!Array.isArray(probes.blocks) || !isNumberArray(probes.iteration) || !Array.isArray(probes.branchRatio)) {
+        return `runs[${i}].probes is malformed`;
+      }
+    }
+  }
+  return undefined;
+}

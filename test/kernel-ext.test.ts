@@ -1,0 +1,82 @@
+import { strict as assert } from 'assert';
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import { RUN_VIEW_MIME, RunViewPayload, validateRunViewPayload } from '../src/protocol/view';
+import { executeNotebook, jupyterEnv, notebookDir, requireJupyter, ROOT, textOf, VENV_BIN, writeNotebook } from './helpers/jupyter';
+
+const TINY = `{ modelOptions: { width: 0.25 }, iterations: 30, batchSize: 16, logEvery: 5, evalEvery: 10, checkpointEvery: 10,
+  trainLimit: 256, testLimit: 64, trainEvalImages: 32, probeEvery: 10, probeImages: 16 }`;
+
+describe('kernel-ext in a real tslab kernel', function () {
+  this.timeout(600_000);
+  before(requireJupyter);
+
+  it('a notebook trains live: one display updated in place, holding the reslab MIME bundle and the static fallback', () => {
+    const dir = notebookDir();
+    const file = path.join(dir, 'live.ipynb');
+    writeNotebook(file, [
+      "import { degradation, LiveView } from 'reslab-kernel';",
+      `const ends = await degradation({ depths: [8], preset: 'demo', out: 'runs', view: { minIntervalMs: 100 }, overrides: ${TINY} });\n` +
+        "console.log(ends.map((e) => e.status).join(','));",
+    ]);
+    const cells = executeNotebook(file);
+    const outputs = cells[1].outputs ?? [];
+    const displays = outputs.filter((o) => o.output_type === 'display_data');
+    assert.equal(displays.length, 1, 'updates replace the one display (display_id), they do not append');
+    const data = displays[0].data as Record<string, unknown>;
+    assert.deepEqual(Object.keys(data).sort(), [RUN_VIEW_MIME, 'text/html', 'text/plain'].sort());
+    const payload = data[RUN_VIEW_MIME] as RunViewPayload;
+    assert.equal(validateRunViewPayload(payload), undefined);
+    assert.deepEqual(payload.runs.map((r) => [r.runId, r.status, r.iteration]), [
+      ['plain8-w0.25-s0', 'completed', 30],
+      ['resnet8-w0.25-s0', 'completed', 30],
+    ]);
+    for (const run of payload.runs) {
+      assert.deepEqual(run.trainError.iteration, [5, 10, 15, 20, 25, 30]);
+      assert.deepEqual(run.testError.iteration, [0, 10, 20, 30]);
+      assert.equal(run.probes?.blocks.length, 3);
+      assert.deepEqual(run.probes?.iteration, [0, 10, 20, 30]);
+    }
+    assert.match(payload.backend ?? '', /native TensorFlow on the CPU/);
+    const html = textOf({ output_type: 'display_data', text: data['text/html'] as string | string[] });
+    assert.match(html, /<svg[^>]*>.*<polyline/s, 'static SVG curves for viewers without the plugin');
+    assert.ok(!/<script/i.test(html), 'no scripts: GitHub and nbconvert show it');
+    assert.match(textOf({ output_type: 'display_data', text: data['text/plain'] as string | string[] }), /ResNet-8 \[completed\] iteration 30\/30/);
+    const stdout = outputs.filter((o) => o.output_type === 'stream').map(textOf).join('');
+    assert.match(stdout, /completed,completed/);
+  });
+
+  it('the notebook interrupt button stops training at the next step, writes a checkpoint, and the next cell runs', () => {
+    const dir = notebookDir();
+    const result = spawnSync(path.join(VENV_BIN, 'python'), [path.join(ROOT, 'test', 'helpers', 'interrupt_kernel.py'), dir, path.join(dir, 'runs')], {
+      env: jupyterEnv(),
+      encoding: 'utf8',
+      timeout: 300_000,
+    });
+    assert.equal(result.status, 0, result.stderr.slice(-3000));
+    const report = JSON.parse(result.stdout.trim().split('\n').pop() as string);
+    assert.equal(report.cell1_status, 'error', 'the training cell ends interrupted');
+    assert.ok(report.cell1_outputs.includes('display_data'), 'it showed a live view before');
+    assert.equal(report.cell2_status, 'ok');
+    assert.equal(report.kernel_alive, true);
+    assert.equal(report.checkpoint, true);
+    const seen = JSON.parse(report.cell2_stdout.trim());
+    assert.equal(seen.end.status, 'stopped');
+    assert.equal(seen.end.message, 'interrupted');
+    assert.ok(seen.end.iteration > 0 && seen.end.iteration < 5000);
+    const state = JSON.parse(fs.readFileSync(path.join(dir, 'runs', 'resnet8-w0.25-s0', 'checkpoint', 'state.json'), 'utf8'));
+    assert.equal(state.iteration, seen.end.iteration, 'the checkpoint is at the step where training stopped');
+  });
+
+  it('outside tslab (plain node) the same call prints a compact text progress line instead', () => {
+    const dir = notebookDir();
+    const script = `require('reslab-kernel').train('resnet8', { preset: 'demo', out: ${JSON.stringify(path.join(dir, 'runs'))}, overrides: ${TINY} })` +
+      '.then((end) => console.log("END " + end.status));';
+    const result = spawnSync(process.execPath, ['-e', script], { cwd: dir, encoding: 'utf8', env: { ...jupyterEnv() } });
+    assert.equal(result.status, 0, result.stderr);
+    assert.match(result.stdout, /END completed/);
+    assert.match(result.stderr, /ResNet-8 \[running\] iteration \d+\/30 train error/);
+    assert.match(result.stderr, /ResNet-8 \[completed\] iteration 30\/30 train error [\d.]+% test error [\d.]+%/);
+  });
+});
