@@ -137,6 +137,12 @@ function installJupyter() {
   mustRun('installing JupyterLab and nbclient into .venv', python, [
     '-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', ...pipIndexArgs(), ...JUPYTER_PACKAGES,
   ]);
+  // The prebuilt JupyterLab extension, installed the conventional way (a Python package that
+  // puts its assets into share/jupyter/labextensions).
+  mustRun('installing the reslab JupyterLab extension into .venv', python, [
+    '-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '--force-reinstall', '--no-deps', ...pipIndexArgs(),
+    path.join(ROOT, 'jupyterlab-plugin'),
+  ]);
   const tslab = path.join(ROOT, 'node_modules', '.bin', 'tslab');
   mustRun('registering the tslab kernel in .venv', tslab, ['install', `--python=${python}`, '--sys-prefix', `--binary=${tslab}`]);
 }

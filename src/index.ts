@@ -29,3 +29,4 @@ export * from './experiments/figures';
 export { writeReport, reportHtml, ReportSection } from './experiments/report';
 export * from './protocol';
 export * from './protocol/view';
+export * from './protocol/paper';

@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { EvalEvent, ProbeEvent, RunDescriptor, RunEndEvent, RunEvent, TrainEvent } from '../protocol';
+import { depthColour, PAPER_TABLE6 } from '../protocol/paper';
 import { readRunEvents } from '../train/trainer';
 
 /** One run's curves, read from its metrics.jsonl. */
@@ -45,15 +46,6 @@ export function loadRuns(runsDir: string): RunRecord[] {
 export interface PlotlyFigure {
   data: Array<Record<string, unknown>>;
   layout: Record<string, unknown>;
-}
-
-/** Paper Table 6: CIFAR-10 test error (%) of the ResNets; 110 is "best (mean±std)" 6.43 (6.61±0.16). */
-export const PAPER_TABLE6: Record<number, number> = { 20: 8.75, 32: 7.51, 44: 7.17, 56: 6.97, 110: 6.43, 1202: 7.93 };
-
-const DEPTH_COLOURS: Record<number, string> = { 20: '#e6a700', 32: '#2ca02c', 44: '#d62728', 56: '#1f77b4', 110: '#111111', 1202: '#9467bd' };
-
-export function depthColour(depth: number): string {
-  return DEPTH_COLOURS[depth] ?? `hsl(${(depth * 47) % 360}, 60%, 40%)`;
 }
 
 function label(record: RunRecord, seeds: boolean): string {

@@ -4,7 +4,8 @@ import * as tf from '@tensorflow/tfjs';
 import '../blocks/shortcut-a'; // registers the custom layer before models are loaded
 import { CifarDataset, IMAGE_BYTES, takeFirst } from '../data/cifar';
 import { meanImage, writeBatch } from '../data/preprocess';
-import { PlotlyFigure, RunRecord, depthColour } from '../experiments/figures';
+import { PlotlyFigure, RunRecord } from '../experiments/figures';
+import { depthColour } from '../protocol/paper';
 import { TrainConfig } from '../train/config';
 import { createProbe, layerResponses } from './index';
 

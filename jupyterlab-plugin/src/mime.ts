@@ -1,0 +1,55 @@
+import { IRenderMime } from '@jupyterlab/rendermime-interfaces';
+import { Widget } from '@lumino/widgets';
+import { errorChart, heatmapChart, RUN_VIEW_MIME, RunsModel } from './model';
+import { draw } from './plot';
+
+/** Renders a reslab live view inline in the output area; updates in place on update_display_data. */
+class RunViewRenderer extends Widget implements IRenderMime.IRenderer {
+  private readonly warning = document.createElement('div');
+  private readonly curves = document.createElement('div');
+  private readonly heatmap = document.createElement('div');
+  private readonly model = new RunsModel();
+
+  constructor() {
+    super();
+    this.addClass('jp-ResLab-inline');
+    this.warning.className = 'jp-ResLab-warning';
+    this.node.append(this.warning, this.curves, this.heatmap);
+    this.model.setActive('output');
+  }
+
+  async renderModel(mimeModel: IRenderMime.IMimeModel): Promise<void> {
+    const data = mimeModel.data[RUN_VIEW_MIME];
+    if (!this.model.ingest('output', data)) {
+      // Malformed or from another version: say so, never break the output area.
+      this.warning.textContent = `⚠ ${this.model.warnings[this.model.warnings.length - 1]}`;
+      return;
+    }
+    this.warning.textContent = '';
+    const title = (data as { title?: unknown }).title;
+    this.curves.title = typeof title === 'string' ? title : '';
+    const runs = this.model.runs();
+    await draw(this.curves, errorChart(runs, false));
+    const heatRun = this.model.heatmapRun();
+    const heat = heatRun ? heatmapChart(heatRun, 'branchRatio') : undefined;
+    if (heat) await draw(this.heatmap, heat);
+  }
+}
+
+const rendererFactory: IRenderMime.IRendererFactory = {
+  safe: true,
+  mimeTypes: [RUN_VIEW_MIME],
+  // Preferred over the bundle's text/html fallback (lower rank wins).
+  defaultRank: 20,
+  createRenderer: () => new RunViewRenderer(),
+};
+
+const extension: IRenderMime.IExtension = {
+  id: 'reslab-jupyterlab:renderer',
+  description: 'Renders reslab live training views inline.',
+  rendererFactory,
+  rank: 20,
+  dataType: 'json',
+};
+
+export default extension;

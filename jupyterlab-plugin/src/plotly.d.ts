@@ -1,0 +1,10 @@
+/** The part of plotly.js that the views use. */
+declare module 'plotly.js-dist' {
+  type Data = Record<string, unknown>;
+  const Plotly: {
+    react(root: HTMLElement, data: Data[], layout: Data, config?: Data): Promise<HTMLElement>;
+    purge(root: HTMLElement): void;
+    Plots: { resize(root: HTMLElement): void };
+  };
+  export default Plotly;
+}

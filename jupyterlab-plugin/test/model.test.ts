@@ -1,0 +1,101 @@
+import { strict as assert } from 'assert';
+import { errorChart, heatmapChart, RunsModel, runLabel, RunViewPayload } from '../src/model';
+
+function payload(runs: Array<{ runId: string; family: 'resnet' | 'plain'; depth: number; points?: number; probes?: boolean }>, updated = 1): RunViewPayload {
+  return {
+    schema: 1,
+    title: 't',
+    updated,
+    runs: runs.map((r) => {
+      const n = r.points ?? 3;
+      const iteration = Array.from({ length: n }, (_, i) => (i + 1) * 100);
+      return {
+        runId: r.runId,
+        run: { model: `${r.family}${r.depth}`, family: r.family, depth: r.depth, width: 1, shortcut: 'A', seed: 0, iterations: 64_000, batchSize: 128, params: 1, preset: 'paper' },
+        status: 'running',
+        iteration: n * 100,
+        trainError: { iteration, value: iteration.map((i) => 1 / i) },
+        testError: { iteration, value: iteration.map((i) => 2 / i) },
+        trainEvalError: { iteration: [], value: [] },
+        loss: { iteration, value: iteration.map(() => 1) },
+        ...(r.probes ? { probes: { blocks: ['stage1_block1', 'stage1_block2'], iteration: [0, 100], branchRatio: [[0.1, 0.2], [0.3, 0.4]], outputNorm: [[1, 2], [3, 4]], latest: [] } } : {}),
+      };
+    }),
+  };
+}
+
+describe('ResLab sidebar model', () => {
+  it('keeps runs per notebook and shows the active notebook only', () => {
+    const model = new RunsModel();
+    model.ingest('a.ipynb', payload([{ runId: 'resnet20-s0', family: 'resnet', depth: 20 }]));
+    model.ingest('b.ipynb', payload([{ runId: 'plain56-s0', family: 'plain', depth: 56 }]));
+    assert.deepEqual(model.runs(), []);
+    model.setActive('a.ipynb');
+    assert.deepEqual(model.runs().map((r) => r.runId), ['resnet20-s0']);
+    model.setActive('b.ipynb');
+    assert.deepEqual(model.runs().map((r) => r.runId), ['plain56-s0']);
+  });
+
+  it('merges payloads of several displays; a stale payload never overwrites a newer one', () => {
+    const model = new RunsModel();
+    model.setActive('n');
+    model.ingest('n', payload([{ runId: 'r1', family: 'resnet', depth: 20, points: 5 }], 10));
+    model.ingest('n', payload([{ runId: 'r2', family: 'plain', depth: 20 }], 11));
+    model.ingest('n', payload([{ runId: 'r1', family: 'resnet', depth: 20, points: 2 }], 5));
+    assert.deepEqual(model.runs().map((r) => [r.runId, r.trainError.iteration.length]), [['r2', 3], ['r1', 5]]);
+  });
+
+  it('ignores malformed and unknown-version payloads with a visible warning, and keeps working', () => {
+    const model = new RunsModel();
+    model.setActive('n');
+    let changes = 0;
+    model.onChange(() => changes++);
+    assert.equal(model.ingest('n', { schema: 2, runs: [] }), false);
+    assert.equal(model.ingest('n', 'garbage'), false);
+    assert.equal(model.ingest('n', { schema: 1, runs: [{ runId: 3 }] }), false);
+    assert.equal(model.warnings.length, 3);
+    assert.match(model.warnings[0], /unsupported schema version 2/);
+    assert.ok(changes >= 3);
+    assert.equal(model.ingest('n', payload([{ runId: 'ok', family: 'resnet', depth: 56 }])), true);
+    assert.equal(model.runs().length, 1);
+    for (let i = 0; i < 10; i++) model.ingest('n', null);
+    assert.equal(model.warnings.length, 5, 'warnings are bounded');
+  });
+
+  it('a kernel restart keeps the runs and marks it', () => {
+    const model = new RunsModel();
+    model.setActive('n');
+    model.ingest('n', payload([{ runId: 'r', family: 'resnet', depth: 20 }]));
+    model.kernelRestarted('n');
+    assert.equal(model.runs().length, 1);
+    assert.ok(model.restartedAt());
+  });
+
+  it('error chart: plain dashed, ResNet solid, colour by depth, paper reference for ResNet depths, log toggle', () => {
+    const model = new RunsModel();
+    model.setActive('n');
+    model.ingest('n', payload([{ runId: 'p56', family: 'plain', depth: 56 }, { runId: 'r56', family: 'resnet', depth: 56 }]));
+    const chart = errorChart(model.runs(), true);
+    const traces = chart.data as Array<{ name: string; line: { dash: string; color: string; width: number }; y: number[] }>;
+    assert.deepEqual(traces.map((t) => t.name), ['plain-56 train', 'plain-56 test', 'ResNet-56 train', 'ResNet-56 test']);
+    assert.deepEqual(traces.map((t) => t.line.dash), ['dash', 'dash', 'solid', 'solid']);
+    assert.equal(traces[0].line.color, traces[3].line.color);
+    assert.ok(traces[1].line.width > traces[0].line.width, 'test error bold');
+    assert.deepEqual(traces[0].y, [1, 0.5, 1 / 3].map((v) => v));
+    const layout = chart.layout as { yaxis: { type: string }; annotations: Array<{ text: string }> };
+    assert.equal(layout.yaxis.type, 'log');
+    assert.deepEqual(layout.annotations.map((a) => a.text), ['paper ResNet-56: 6.97%']);
+  });
+
+  it('heatmap: blocks x iterations of the chosen metric, for the selected run', () => {
+    const model = new RunsModel();
+    model.setActive('n');
+    model.ingest('n', payload([{ runId: 'a', family: 'resnet', depth: 20, probes: true }, { runId: 'b', family: 'plain', depth: 20 }]));
+    const run = model.heatmapRun();
+    assert.equal(run?.runId, 'a');
+    const chart = heatmapChart(run!, 'outputNorm');
+    assert.deepEqual((chart?.data[0] as { z: number[][] }).z, [[1, 2], [3, 4]]);
+    assert.equal(heatmapChart(model.runs()[0], 'branchRatio'), undefined, 'no probes, no heatmap');
+    assert.equal(runLabel(model.runs()[0]), 'plain-20');
+  });
+});
