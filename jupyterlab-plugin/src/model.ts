@@ -173,11 +173,12 @@ export function errorChart(runs: RunView[], logScale: boolean): Chart {
   return {
     data,
     layout: {
-      margin: { l: 48, r: 8, t: 8, b: 36 },
-      height: 300,
+      margin: { l: 48, r: 8, t: 60, b: 40 },
+      height: 340,
       xaxis: { title: { text: 'iteration' } },
       yaxis: { title: { text: 'error (%)' }, type: logScale ? 'log' : 'linear' },
-      legend: { orientation: 'h', font: { size: 10 } },
+      // Legend above the plot: it never covers the axis title, also in the narrow sidebar.
+      legend: { orientation: 'h', x: 0, y: 1.02, yanchor: 'bottom', font: { size: 10 } },
       shapes: references.map((depth) => ({
         type: 'line', x0: 0, x1: maxIteration, y0: PAPER_TABLE6[depth], y1: PAPER_TABLE6[depth],
         line: { color: depthColour(depth), dash: 'dot', width: 1 },

@@ -1,0 +1,187 @@
+/// <reference lib="dom" />
+/**
+ * End to end: a real JupyterLab (the project's .venv, with the reslab extension and the tslab
+ * kernel) driven by Debian's Chromium through playwright-core.
+ */
+import { strict as assert } from 'assert';
+import { ChildProcess, spawn } from 'child_process';
+import * as fs from 'fs';
+import * as net from 'net';
+import * as path from 'path';
+import { Browser, chromium, Page } from 'playwright-core';
+import { notebookDir, requireJupyter, ROOT, writeNotebook } from '../helpers/jupyter';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const lab = require(path.join(ROOT, 'scripts', 'lab.js')) as {
+  jupyterEnv(stateDir: string): NodeJS.ProcessEnv;
+  labArgs(options: { port: string; token: string; rootDir: string }): string[];
+  disableAnnouncements(env: NodeJS.ProcessEnv): void;
+  JUPYTER: string;
+};
+
+const CHROMIUM = process.env.RESLAB_CHROMIUM ?? '/usr/bin/chromium';
+const SCREENSHOTS = path.join(ROOT, 'test', 'e2e', 'screenshots');
+const INJECTION = '<img src=x onerror=alert(1)>';
+const TOKEN = 'reslab-e2e-token';
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+}
+
+async function waitForServer(url: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      const response = await fetch(url);
+      if (response.ok) return;
+    } catch {
+      // not up yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error(`JupyterLab did not answer at ${url} within ${timeoutMs} ms`);
+}
+
+const CELLS = [
+  "import { degradation, LiveView } from 'reslab-kernel';\nimport * as tslab from 'tslab';",
+  `const ends = await degradation({ depths: [8], preset: 'demo', out: 'runs', view: { minIntervalMs: 200 },
+  overrides: { modelOptions: { width: 0.5 }, iterations: 200, batchSize: 64, logEvery: 5, evalEvery: 20, checkpointEvery: 100,
+               trainLimit: 512, testLimit: 128, trainEvalImages: 64, probeEvery: 10, probeImages: 16 } });
+ends.map((e) => e.status).join(',');`,
+  `const named = new LiveView({ title: 'a run named by a user' });
+const runId = ${JSON.stringify(INJECTION)};
+named.push({ type: 'run_start', runId, time: Date.now(), schema: 1, iteration: 0, backend: 'cpu',
+  run: { model: 'resnet20', family: 'resnet', depth: 20, width: 1, shortcut: 'A', seed: 0, iterations: 10, batchSize: 128, params: 1, preset: 'demo' } });
+named.push({ type: 'train', runId, time: Date.now(), iteration: 5, trainError: 0.5, loss: 1, lr: 0.1, window: 5, imagesPerSecond: 1 });
+named.close();`,
+  "// A payload from a future version: tslab passes objects through (its type says string).\ntslab.display.raw('application/vnd.reslab.run.v1+json', { schema: 99, runs: [] } as unknown as string);",
+];
+
+describe('JupyterLab end to end (Chromium + real JupyterLab + real tslab kernel)', function () {
+  this.timeout(600_000);
+  let server: ChildProcess | undefined;
+  let browser: Browser | undefined;
+  let page: Page;
+  let serverLog = '';
+  let notebookName: string;
+  const dialogs: string[] = [];
+
+  before(async () => {
+    requireJupyter();
+    if (!fs.existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install chromium (or set RESLAB_CHROMIUM)`);
+    fs.mkdirSync(SCREENSHOTS, { recursive: true });
+    const dir = notebookDir();
+    notebookName = path.basename(dir) + '.ipynb';
+    writeNotebook(path.join(dir, notebookName), CELLS);
+    const port = String(await freePort());
+    const env = lab.jupyterEnv(path.join(dir, '.jupyter'));
+    lab.disableAnnouncements(env);
+    server = spawn(lab.JUPYTER, lab.labArgs({ port, token: TOKEN, rootDir: dir }), { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    server.stdout?.on('data', (d) => (serverLog += d));
+    server.stderr?.on('data', (d) => (serverLog += d));
+    const base = `http://127.0.0.1:${port}`;
+    await waitForServer(`${base}/api/status?token=${TOKEN}`, 120_000);
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+        '--disable-component-update', '--disable-sync'],
+    });
+    page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
+    page.on('dialog', (dialog) => {
+      dialogs.push(dialog.message());
+      void dialog.dismiss();
+    });
+    await page.goto(`${base}/lab/tree/${notebookName}?token=${TOKEN}`);
+    // The kernel is connected and idle before anything runs.
+    await page.locator('.jp-Notebook').first().waitFor({ timeout: 120_000 });
+    await page.waitForFunction(() => /Idle/.test(document.querySelector('.jp-StatusBar-Widget')?.textContent ?? ''), undefined, { timeout: 120_000 });
+  });
+
+  after(async () => {
+    await browser?.close();
+    server?.kill('SIGTERM');
+    if (process.env.RESLAB_E2E_LOG) console.log(serverLog);
+  });
+
+  async function runCell(index: number): Promise<void> {
+    const cell = page.locator('.jp-Notebook .jp-Cell').nth(index);
+    await cell.locator('.jp-InputArea-editor').click();
+    await page.keyboard.press('Shift+Enter');
+  }
+
+  async function waitIdle(index: number, timeoutMs = 300_000): Promise<void> {
+    const prompt = page.locator('.jp-Notebook .jp-Cell').nth(index).locator('.jp-InputPrompt');
+    await page.waitForFunction((el) => /\[\d+\]/.test(el?.textContent ?? ''), await prompt.elementHandle(), { timeout: timeoutMs });
+  }
+
+  /** Points in the sidebar's first curve (Plotly keeps the data on its div). */
+  function sidebarPoints(): Promise<number> {
+    return page.evaluate(() => {
+      const div = document.querySelector('.jp-ResLab-curves') as (HTMLElement & { data?: Array<{ x: number[] }> }) | null;
+      return div?.data ? div.data.reduce((sum, trace) => sum + trace.x.length, 0) : 0;
+    });
+  }
+
+  it('runs a short live training: the sidebar lists the runs, its curves grow, the heatmap renders', async () => {
+    await runCell(0);
+    await waitIdle(0);
+    // Open the ResLab sidebar.
+    await page.locator('.jp-SideBar.jp-mod-right .lm-TabBar-tab', { hasText: 'ResLab' }).first().click();
+    await runCell(1);
+    const prompt = page.locator('.jp-Notebook .jp-Cell').nth(1).locator('.jp-InputPrompt');
+    await page.waitForFunction((el) => (el?.textContent ?? '').includes('[*]'), await prompt.elementHandle(), { timeout: 30_000 });
+    await page.waitForFunction(() => document.querySelectorAll('.jp-ResLab-run').length > 0, undefined, { timeout: 120_000 });
+    await page.waitForFunction(() => {
+      const div = document.querySelector('.jp-ResLab-curves') as (HTMLElement & { data?: Array<{ x: number[] }> }) | null;
+      return (div?.data ?? []).reduce((sum, t) => sum + t.x.length, 0) >= 4;
+    }, undefined, { timeout: 120_000 });
+    const first = await sidebarPoints();
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'sidebar-moment-1.png') });
+    await page.waitForTimeout(4000);
+    const second = await sidebarPoints();
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'sidebar-moment-2.png') });
+    assert.ok(second > first, `the curves change while training runs (${first} → ${second} points)`);
+    await waitIdle(1);
+    const runs = await page.locator('.jp-ResLab-run').allTextContents();
+    assert.ok(runs.some((r) => r.includes('plain8-w0.5-s0') && r.includes('completed')), runs.join('\n'));
+    assert.ok(runs.some((r) => r.includes('resnet8-w0.5-s0') && r.includes('completed')), runs.join('\n'));
+    // The heatmap of block-wise statistics.
+    await page.locator('.jp-ResLab-heatmap .main-svg').first().waitFor({ timeout: 30_000 });
+    const heat = await page.evaluate(() => {
+      const div = document.querySelector('.jp-ResLab-heatmap') as (HTMLElement & { data?: Array<{ type: string; y: string[] }> }) | null;
+      return div?.data?.map((t) => ({ type: t.type, blocks: t.y.length }));
+    });
+    assert.deepEqual(heat, [{ type: 'heatmap', blocks: 3 }, { type: 'bar', blocks: 3 }]);
+    // The inline renderer drew the same view in the output area.
+    assert.ok(await page.locator('.jp-Notebook .jp-ResLab-inline .main-svg').count() > 0, 'inline MIME renderer');
+    const updateMs = Number(await page.locator('.jp-ResLab-footer').getAttribute('data-update-ms'));
+    console.log(`      sidebar redraw after the last update: ${updateMs.toFixed(1)} ms`);
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'sidebar-finished.png') });
+  });
+
+  it('shows a run named like markup literally, as text', async () => {
+    await runCell(2);
+    await waitIdle(2);
+    await page.waitForFunction((name) => Array.from(document.querySelectorAll('.jp-ResLab-run')).some((n) => (n.textContent ?? '').includes(name)), INJECTION, { timeout: 30_000 });
+    assert.equal(await page.locator('.jp-ResLab-panel img').count(), 0, 'no <img> element was created');
+    assert.deepEqual(dialogs, [], 'no script ran');
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'sidebar-injection.png') });
+  });
+
+  it('ignores a malformed payload with a visible warning; the panel keeps working', async () => {
+    await runCell(3);
+    await waitIdle(3);
+    await page.waitForFunction(() => /unsupported schema version 99/.test(document.querySelector('.jp-ResLab-warnings')?.textContent ?? ''), undefined, { timeout: 30_000 });
+    const inline = await page.locator('.jp-Notebook .jp-Cell').nth(3).locator('.jp-ResLab-warning').textContent();
+    assert.match(inline ?? '', /unsupported schema version 99/);
+    assert.ok((await page.locator('.jp-ResLab-run').count()) >= 3, 'earlier runs are still listed');
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'sidebar-warning.png') });
+  });
+});
