@@ -14,6 +14,7 @@ const JUPYTER = path.join(ROOT, '.venv', 'bin', 'jupyter');
 
 /** Environment that keeps Jupyter's configuration, runtime files and IPython state under `stateDir`. */
 function jupyterEnv(stateDir) {
+  for (const sub of ['config', 'runtime', 'ipython']) fs.mkdirSync(path.join(stateDir, sub), { recursive: true });
   return {
     ...process.env,
     JUPYTER_CONFIG_DIR: path.join(stateDir, 'config'),

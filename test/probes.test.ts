@@ -1,18 +1,16 @@
 import { strict as assert } from 'assert';
 import * as tf from '@tensorflow/tfjs';
 import { buildModel } from '../src';
-import { bundledDataDir, IMAGE_BYTES, loadCifar10, takeFirst } from '../src/data/cifar';
-import { meanImage, writeBatch } from '../src/data/preprocess';
+import { bundledDataDir, loadCifar10 } from '../src/data/cifar';
+import { meanImage } from '../src/data/preprocess';
+import { exampleTensors } from '../src/data/tensors';
 import { blockTaps, createProbe, layerResponses } from '../src/probes';
 
 const data = loadCifar10(bundledDataDir());
 
 /** The first `count` real training images, mean-subtracted, and their labels. */
 function realBatch(count: number): { images: tf.Tensor4D; labels: tf.Tensor1D } {
-  const split = takeFirst(data.train, count);
-  const out = new Float32Array(count * IMAGE_BYTES);
-  writeBatch(split, Array.from({ length: count }, (_, i) => i), meanImage(data.train), out);
-  return { images: tf.tensor4d(out, [count, 32, 32, 3]), labels: tf.tensor1d(Int32Array.from(split.labels), 'int32') };
+  return exampleTensors(data.train, meanImage(data.train), count);
 }
 
 /** Activations of named layers, computed by a separate sub-model and read into plain arrays. */

@@ -1,6 +1,6 @@
 import { IRenderMime } from '@jupyterlab/rendermime-interfaces';
 import { Widget } from '@lumino/widgets';
-import { errorChart, heatmapChart, RUN_VIEW_MIME, RunsModel } from './model';
+import { Chart, errorChart, heatmapChart, RUN_VIEW_MIME, RunsModel } from './model';
 import { draw } from './plot';
 
 /** Renders a reslab live view inline in the output area; updates in place on update_display_data. */
@@ -44,12 +44,43 @@ const rendererFactory: IRenderMime.IRendererFactory = {
   createRenderer: () => new RunViewRenderer(),
 };
 
-const extension: IRenderMime.IExtension = {
-  id: 'reslab-jupyterlab:renderer',
-  description: 'Renders reslab live training views inline.',
-  rendererFactory,
-  rank: 20,
-  dataType: 'json',
-};
+const PLOTLY_MIME = 'application/vnd.plotly.v1+json';
 
-export default extension;
+/** Renders reslab's figures (Plotly specs sent by reslab-kernel's showFigure) interactively. */
+class FigureRenderer extends Widget implements IRenderMime.IRenderer {
+  private readonly plot = document.createElement('div');
+
+  constructor() {
+    super();
+    this.addClass('jp-ResLab-inline');
+    this.node.append(this.plot);
+  }
+
+  async renderModel(mimeModel: IRenderMime.IMimeModel): Promise<void> {
+    const figure = mimeModel.data[PLOTLY_MIME] as { data?: unknown; layout?: unknown } | undefined;
+    if (!figure || !Array.isArray(figure.data) || typeof figure.layout !== 'object' || figure.layout === null) {
+      this.plot.textContent = '⚠ reslab: ignored a figure without data and layout';
+      return;
+    }
+    await draw(this.plot, { data: figure.data as Chart['data'], layout: { height: 380, ...(figure.layout as Chart['layout']) } });
+  }
+}
+
+const extensions: IRenderMime.IExtension[] = [
+  {
+    id: 'reslab-jupyterlab:renderer',
+    description: 'Renders reslab live training views inline.',
+    rendererFactory,
+    rank: 20,
+    dataType: 'json',
+  },
+  {
+    id: 'reslab-jupyterlab:figures',
+    description: 'Renders Plotly figures sent by reslab notebooks.',
+    rendererFactory: { safe: true, mimeTypes: [PLOTLY_MIME], defaultRank: 20, createRenderer: () => new FigureRenderer() },
+    rank: 20,
+    dataType: 'json',
+  },
+];
+
+export default extensions;

@@ -19,6 +19,7 @@ import {
   describeBackend,
   GridSpec,
   loadCifar10,
+  PlotlyFigure,
   PresetName,
   RUN_VIEW_MIME,
   RunEndEvent,
@@ -31,9 +32,10 @@ import {
   Trainer,
   TrainConfig,
 } from 'reslab';
+import { figureBundle, figureHtml, figureSvg } from './figure';
 import { staticHtml, textSummary } from './static';
 
-export { staticHtml, textSummary };
+export { staticHtml, textSummary, figureBundle, figureHtml, figureSvg };
 
 /** Where view updates go. */
 export interface ViewSink {
@@ -65,13 +67,51 @@ function tslabWriter(): WriteDisplayData | undefined {
 
 let displayCounter = 0;
 
+function newDisplayId(): string {
+  return `reslab-${process.pid}-${Date.now()}-${++displayCounter}`;
+}
+
+interface PublicDisplay {
+  raw(type: string, value: unknown): void;
+  html(value: string): void;
+  markdown(value: string): void;
+}
+
+function tslabPublic(): { display: PublicDisplay; newDisplay(): PublicDisplay } {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('tslab') as { display: PublicDisplay; newDisplay(): PublicDisplay };
+}
+
+/**
+ * Shows a display bundle (several MIME types) once. Outside tslab it prints the text/plain part.
+ */
+export function showBundle(data: Record<string, unknown>): void {
+  if (!inTslab()) {
+    console.log(String(data['text/plain'] ?? ''));
+    return;
+  }
+  const write = tslabWriter();
+  if (write) write({ data, metadata: {}, transient: { display_id: newDisplayId() } }, false);
+  else tslabPublic().display.html(String(data['text/html'] ?? data['text/plain'] ?? ''));
+}
+
+/** Shows a reslab figure (Figure 1, 6, 7, ... as Plotly specs): interactive where a Plotly renderer exists, static SVG everywhere. */
+export function showFigure(figure: PlotlyFigure): void {
+  showBundle(figureBundle(figure));
+}
+
+/** Shows Markdown (e.g. Table 6 from `table6Markdown`), or prints it outside tslab. */
+export function showMarkdown(markdown: string): void {
+  showBundle({ 'text/markdown': markdown, 'text/plain': markdown });
+}
+
 /**
  * Sends the view as one display that later messages update in place. The bundle holds the
  * reslab MIME type plus HTML and text fallbacks. If tslab's internal writer is unavailable the
  * public API is used, which sends only the reslab MIME type.
  */
 export class TslabSink implements ViewSink {
-  private readonly id = `reslab-${process.pid}-${Date.now()}-${++displayCounter}`;
+  private readonly id = newDisplayId();
   private shown = false;
   /** Messages and bytes sent, for measurements. */
   readonly sent = { messages: 0, bytes: 0 };
@@ -84,15 +124,13 @@ export class TslabSink implements ViewSink {
     if (write) {
       write({ data, metadata: {}, transient: { display_id: this.id } }, this.shown);
     } else {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const tslab = require('tslab') as { newDisplay(): { raw(type: string, value: unknown): void } };
-      this.fallback ??= tslab.newDisplay();
+      this.fallback ??= tslabPublic().newDisplay();
       this.fallback.raw(RUN_VIEW_MIME, payload);
     }
     this.shown = true;
   }
 
-  private fallback?: { raw(type: string, value: unknown): void };
+  private fallback?: PublicDisplay;
 }
 
 /** Plain Node.js: one compact line per update on stderr (rewritten in place on a terminal). */

@@ -104,15 +104,18 @@ const human = (n: number): string =>
 
 /** A fixed-width text table of a summary (`layers`: one row per layer, else one per stage). */
 export function formatSummary(summary: ModelSummary, options: { layers?: boolean } = {}): string {
-  const rows: string[][] = [['name', 'type', 'output', 'params', 'FLOPs']];
-  if (options.layers) {
-    for (const l of summary.layers) rows.push([l.name, l.type, l.outputShape.join('x'), l.params.toLocaleString('en-US'), human(l.flops)]);
+  const perLayer = options.layers === true;
+  const rows: string[][] = [perLayer ? ['name', 'type', 'output', 'params', 'FLOPs'] : ['stage', 'output', 'params', 'FLOPs']];
+  const count = (n: number) => n.toLocaleString('en-US');
+  if (perLayer) {
+    for (const l of summary.layers) rows.push([l.name, l.type, l.outputShape.join('x'), count(l.params), human(l.flops)]);
   } else {
-    for (const s of summary.stages) rows.push([s.stage, '', s.outputShape.join('x'), s.params.toLocaleString('en-US'), human(s.flops)]);
+    for (const s of summary.stages) rows.push([s.stage, s.outputShape.join('x'), count(s.params), human(s.flops)]);
   }
-  rows.push(['total', '', '', summary.params.toLocaleString('en-US'), human(summary.flops)]);
+  rows.push([...(perLayer ? ['total', ''] : ['total']), '', count(summary.params), human(summary.flops)]);
+  const numeric = rows[0].length - 2; // params and FLOPs are right-aligned
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
-  const line = (r: string[]) => r.map((cell, c) => (c >= 3 ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join('  ');
+  const line = (r: string[]) => r.map((cell, c) => (c >= numeric ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join('  ');
   return [
     `${summary.model}: input ${summary.inputShape.join('x')}, ${summary.params.toLocaleString('en-US')} parameters ` +
       `(${human(summary.params)}), ${human(summary.flops)} FLOPs (multiply-adds)`,

@@ -2,8 +2,9 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import '../blocks/shortcut-a'; // registers the custom layer before models are loaded
-import { CifarDataset, IMAGE_BYTES, takeFirst } from '../data/cifar';
-import { meanImage, writeBatch } from '../data/preprocess';
+import { CifarDataset, takeFirst } from '../data/cifar';
+import { meanImage } from '../data/preprocess';
+import { exampleTensors } from '../data/tensors';
 import { PlotlyFigure, RunRecord } from '../experiments/figures';
 import { depthColour } from '../protocol/paper';
 import { TrainConfig } from '../train/config';
@@ -35,12 +36,8 @@ export async function responseCurves(records: RunRecord[], runsDir: string, data
       const config = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')) as TrainConfig;
       let train = takeFirst(data.train, config.trainLimit);
       if (config.validationImages > 0) train = takeFirst(train, train.count - config.validationImages);
-      const test = takeFirst(data.test, images);
-      const buffer = new Float32Array(test.count * IMAGE_BYTES);
-      writeBatch(test, Array.from({ length: test.count }, (_, i) => i), meanImage(train), buffer);
+      const { images: x, labels: y } = exampleTensors(data.test, meanImage(train), images);
       const model = await tf.loadLayersModel(`file://${modelFile}`);
-      const x = tf.tensor4d(buffer, [test.count, 32, 32, 3]);
-      const y = tf.tensor1d(Int32Array.from(test.labels), 'int32');
       const probe = createProbe(model, x, y);
       curves.push({ runId: record.runId, family, depth, stds: layerResponses(probe()), source: 'model', iteration: record.end?.iteration });
       probe.dispose();

@@ -2,8 +2,9 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../backend';
-import { CifarDataset, CifarSplit, IMAGE_BYTES, takeFirst } from '../data/cifar';
-import { meanImage, PAPER_AUGMENTATION, TrainingBatches, writeBatch } from '../data/preprocess';
+import { CifarDataset, IMAGE_BYTES, takeFirst } from '../data/cifar';
+import { meanImage, PAPER_AUGMENTATION, TrainingBatches } from '../data/preprocess';
+import { exampleTensors } from '../data/tensors';
 import { summarize } from '../models/summary';
 import { buildModel, parseModelName } from '../models/zoo';
 import { parseMetricsJsonl, RunDescriptor, RunEndEvent, RunEvent, SCHEMA_VERSION } from '../protocol';
@@ -31,23 +32,6 @@ export interface TrainerOptions {
 
 /** Thrown when the loss stops being finite; the last good checkpoint is kept. */
 export class DivergenceError extends Error {}
-
-/** Preprocessed, fixed evaluation sets as tensors. */
-interface EvalSet {
-  images: tf.Tensor4D;
-  labels: tf.Tensor1D;
-  count: number;
-}
-
-function evalSet(split: CifarSplit, mean: Float32Array): EvalSet {
-  const out = new Float32Array(split.count * IMAGE_BYTES);
-  writeBatch(split, Array.from({ length: split.count }, (_, i) => i), mean, out);
-  return {
-    images: tf.tensor4d(out, [split.count, 32, 32, 3]),
-    labels: tf.tensor1d(Int32Array.from(split.labels), 'int32'),
-    count: split.count,
-  };
-}
 
 /**
  * Trains one CIFAR net by the paper's protocol (or a scaled preset) and emits ONE stream of
@@ -131,11 +115,11 @@ export class Trainer {
     }
     const mean = meanImage(trainSplit);
     const batches = new TrainingBatches(trainSplit, mean, config.batchSize, config.seed, config.augment ? PAPER_AUGMENTATION : undefined);
-    const testSet = evalSet(evalSplit, mean);
-    const trainEvalSet = config.trainEvalImages > 0 ? evalSet(takeFirst(trainSplit, config.trainEvalImages), mean) : undefined;
+    const testSet = exampleTensors(evalSplit, mean);
+    const trainEvalSet = config.trainEvalImages > 0 ? exampleTensors(takeFirst(trainSplit, config.trainEvalImages), mean) : undefined;
     let probe: Probe | undefined;
     if (config.probeEvery > 0) {
-      const probeSet = evalSet(takeFirst(trainSplit, config.probeImages), mean);
+      const probeSet = exampleTensors(takeFirst(trainSplit, config.probeImages), mean);
       probe = createProbe(model, probeSet.images, probeSet.labels);
       tf.dispose([probeSet.images, probeSet.labels]);
     }

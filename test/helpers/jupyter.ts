@@ -37,7 +37,7 @@ export function notebookDir(): string {
 
 export interface NotebookCell {
   cell_type: 'code' | 'markdown';
-  source: string;
+  source: string | string[];
   outputs?: NotebookOutput[];
   metadata?: Record<string, unknown>;
 }

@@ -1,0 +1,107 @@
+"""Independent PyTorch reference for `npm run bench -- --vs-pytorch`.
+
+The paper's CIFAR nets as reslab builds them: 3x3 conv (16w) + BN + ReLU, 3 stages of n basic
+blocks (16w/32w/64w filters, stride 2 at stages 2 and 3), option A shortcuts (subsample + zero
+channels) or none (plain), global average pool, FC. SGD momentum 0.9, weight decay 1e-4, batch B.
+Prints one JSON object: median train and inference step times over timed steps after warm-up.
+
+usage: python pytorch_reference.py MODEL WIDTH BATCH STEPS WARMUP THREADS
+"""
+import json
+import re
+import statistics
+import sys
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class Block(nn.Module):
+    def __init__(self, cin, cout, stride, residual):
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(cout)
+        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.residual, self.stride, self.extra = residual, stride, cout - cin
+
+    def forward(self, x):
+        out = self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x)))))
+        if self.residual:
+            shortcut = x[:, :, :: self.stride, :: self.stride] if self.stride > 1 else x
+            if self.extra:
+                shortcut = F.pad(shortcut, (0, 0, 0, 0, 0, self.extra))
+            out = out + shortcut
+        return F.relu(out)
+
+
+class CifarNet(nn.Module):
+    def __init__(self, depth, residual, width):
+        super().__init__()
+        n = (depth - 2) // 6
+        widths = [max(1, round(c * width)) for c in (16, 32, 64)]
+        self.stem = nn.Sequential(nn.Conv2d(3, widths[0], 3, 1, 1, bias=False), nn.BatchNorm2d(widths[0]), nn.ReLU())
+        blocks, cin = [], widths[0]
+        for s, cout in enumerate(widths):
+            for b in range(n):
+                blocks.append(Block(cin, cout, 2 if s > 0 and b == 0 else 1, residual))
+                cin = cout
+        self.blocks = nn.Sequential(*blocks)
+        self.fc = nn.Linear(cin, 10)
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_in", nonlinearity="relu")
+
+    def forward(self, x):
+        return self.fc(F.adaptive_avg_pool2d(self.blocks(self.stem(x)), 1).flatten(1))
+
+
+def main():
+    model_name, width, batch, steps, warmup, threads = sys.argv[1], float(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
+    match = re.fullmatch(r"(resnet|plain)(\d+)", model_name)
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    net = CifarNet(int(match.group(2)), match.group(1) == "resnet", width)
+    opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4)
+    x = torch.randn(batch, 3, 32, 32)
+    y = torch.randint(0, 10, (batch,))
+
+    def train():
+        opt.zero_grad(set_to_none=True)
+        loss = F.cross_entropy(net(x), y)
+        loss.backward()
+        opt.step()
+        return loss.item()
+
+    def infer():
+        with torch.no_grad():
+            net.eval()
+            net(x).argmax(1).tolist()
+            net.train()
+
+    def timed(fn):
+        for _ in range(warmup):
+            fn()
+        times = []
+        for _ in range(steps):
+            start = time.perf_counter()
+            fn()
+            times.append((time.perf_counter() - start) * 1000)
+        return times
+
+    train_ms = timed(train)
+    infer_ms = timed(infer)
+    import resource
+    print(json.dumps({
+        "torch": torch.__version__, "threads": threads,
+        "trainStepMs": statistics.median(train_ms), "inferStepMs": statistics.median(infer_ms),
+        "trainImagesPerSecond": batch * 1000 / statistics.median(train_ms),
+        "inferImagesPerSecond": batch * 1000 / statistics.median(infer_ms),
+        "maxRssBytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+    }))
+
+
+if __name__ == "__main__":
+    main()
