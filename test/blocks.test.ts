@@ -54,7 +54,7 @@ function setKnownWeights(model: tf.LayersModel) {
       const kernel = ref.patternKernel(k, inC, outC, index);
       kernels.set(layer.name, kernel);
       layer.setWeights([tf.tensor4d(kernel)]);
-    } else if (type === 'BatchNormalization') {
+    } else if (type.endsWith('BatchNormalization')) {
       const channels = layer.getWeights()[0].shape[0] as number;
       const p = bnParams(channels, index);
       norms.set(layer.name, p);
@@ -169,29 +169,19 @@ describe('basic block', () => {
 });
 
 describe('bottleneck block', () => {
-  it('residual, paper stride placement (first 1x1 strides), option B: relu(F(x) + BN(conv1x1/2(x)))', () => {
-    const shape: [number, number, number] = [6, 6, 8];
-    const model = blockModel(bottleneckBlock, shape, 2, 2, { shortcut: 'B' });
-    const w = setKnownWeights(model);
-    check(model, shape, (x) => {
-      let f = ref.relu(w.bn('b_bn1', w.conv('b_conv1', x, 2, 0)));
-      f = ref.relu(w.bn('b_bn2', w.conv('b_conv2', f, 1, 1)));
-      f = w.bn('b_bn3', w.conv('b_conv3', f, 1, 0));
-      return ref.relu(ref.add(f, w.bn('b_shortcut_bn', w.conv('b_shortcut_conv', x, 2, 0))));
+  for (const [placement, first, second] of [['1x1', 2, 1], ['3x3', 1, 2]] as const) {
+    it(`residual, option B, stride in the ${placement} conv${placement === '1x1' ? ' (paper)' : ''}: relu(F(x) + BN(conv1x1/2(x)))`, () => {
+      const shape: [number, number, number] = [6, 6, 8];
+      const model = blockModel(bottleneckBlock, shape, 2, 2, { shortcut: 'B', bottleneckStride: placement });
+      const w = setKnownWeights(model);
+      check(model, shape, (x) => {
+        let f = ref.relu(w.bn('b_bn1', w.conv('b_conv1', x, first, 0)));
+        f = ref.relu(w.bn('b_bn2', w.conv('b_conv2', f, second, 1)));
+        f = w.bn('b_bn3', w.conv('b_conv3', f, 1, 0));
+        return ref.relu(ref.add(f, w.bn('b_shortcut_bn', w.conv('b_shortcut_conv', x, 2, 0))));
+      });
     });
-  });
-
-  it('3x3 stride variant strides in the 3x3 conv', () => {
-    const shape: [number, number, number] = [6, 6, 8];
-    const model = blockModel(bottleneckBlock, shape, 2, 2, { shortcut: 'B', bottleneckStride: '3x3' });
-    const w = setKnownWeights(model);
-    check(model, shape, (x) => {
-      let f = ref.relu(w.bn('b_bn1', w.conv('b_conv1', x, 1, 0)));
-      f = ref.relu(w.bn('b_bn2', w.conv('b_conv2', f, 2, 1)));
-      f = w.bn('b_bn3', w.conv('b_conv3', f, 1, 0));
-      return ref.relu(ref.add(f, w.bn('b_shortcut_bn', w.conv('b_shortcut_conv', x, 2, 0))));
-    });
-  });
+  }
 
   it('expands to 4x filters and is plain without its shortcut', () => {
     const model = blockModel(bottleneckBlock, [4, 4, 16], 4, 1, { residual: false });
