@@ -95,7 +95,8 @@ export function figure1(records: RunRecord[]): PlotlyFigure {
       grid: { rows: 1, columns: 2, pattern: 'independent' },
       xaxis: axisStyle('iteration'), yaxis: axisStyle('training error (%)'),
       xaxis2: axisStyle('iteration'), yaxis2: axisStyle('test error (%)'),
-      legend: { orientation: 'h' },
+      legend: { orientation: 'h', y: -0.25, yanchor: 'top' },
+      margin: { b: 110 },
     },
   };
 }
@@ -115,7 +116,8 @@ export function figure6(records: RunRecord[]): PlotlyFigure {
       grid: { rows: 1, columns: 2, pattern: 'independent' },
       xaxis: axisStyle('iteration (plain)'), yaxis: axisStyle('error (%)'),
       xaxis2: axisStyle('iteration (ResNet)'), yaxis2: { ...axisStyle('error (%)'), matches: 'y' },
-      legend: { orientation: 'h' },
+      legend: { orientation: 'h', y: -0.25, yanchor: 'top' },
+      margin: { b: 110 },
     },
   };
 }

@@ -86,7 +86,8 @@ export function figure7(curves: ResponseCurve[]): PlotlyFigure {
       yaxis: { title: { text: 'std' } },
       xaxis2: { title: { text: 'layer index (sorted by magnitude)' } },
       yaxis2: { title: { text: 'std' } },
-      legend: { orientation: 'h' },
+      legend: { orientation: 'h', y: -0.25, yanchor: 'top' },
+      margin: { b: 110 },
     },
   };
 }
