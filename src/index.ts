@@ -32,3 +32,4 @@ export { writeReport, reportHtml, ReportSection } from './experiments/report';
 export * from './protocol';
 export * from './protocol/view';
 export * from './protocol/paper';
+export * from './protocol/labels';

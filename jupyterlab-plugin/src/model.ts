@@ -4,6 +4,7 @@
  */
 import { RunView, RunViewPayload, validateRunViewPayload } from 'reslab/dist/src/protocol/view';
 import { depthColour, PAPER_TABLE6 } from 'reslab/dist/src/protocol/paper';
+import { runLabel as labelOf } from 'reslab/dist/src/protocol/labels';
 
 export { RUN_VIEW_MIME } from 'reslab/dist/src/protocol/view';
 export type { RunView, RunViewPayload };
@@ -144,7 +145,7 @@ export class RunsModel {
 
 /** Display name of a run: `plain-56`, `ResNet-110 (seed 1)`. */
 export function runLabel(run: RunView): string {
-  return `${run.run.family === 'plain' ? 'plain' : 'ResNet'}-${run.run.depth}${run.run.seed ? ` (seed ${run.run.seed})` : ''}`;
+  return labelOf(run.run);
 }
 
 const toPercent = (values: number[]) => values.map((v) => v * 100);

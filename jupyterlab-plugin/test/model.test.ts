@@ -81,7 +81,8 @@ describe('ResLab sidebar model', () => {
     assert.deepEqual(traces.map((t) => t.line.dash), ['dash', 'dash', 'solid', 'solid']);
     assert.equal(traces[0].line.color, traces[3].line.color);
     assert.ok(traces[1].line.width > traces[0].line.width, 'test error bold');
-    assert.deepEqual(traces[0].y, [1, 0.5, 1 / 3].map((v) => v));
+    // Errors 1/100, 1/200, 1/300 in percent.
+    [1, 0.5, 1 / 3].forEach((v, i) => assert.ok(Math.abs(traces[0].y[i] - v) < 1e-12, `${traces[0].y[i]} vs ${v}`));
     const layout = chart.layout as { yaxis: { type: string }; annotations: Array<{ text: string }> };
     assert.equal(layout.yaxis.type, 'log');
     assert.deepEqual(layout.annotations.map((a) => a.text), ['paper ResNet-56: 6.97%']);

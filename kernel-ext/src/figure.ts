@@ -3,7 +3,7 @@
  * type for interactive renderers (the reslab JupyterLab extension renders it) plus a static SVG
  * of its line traces for every other viewer (nbconvert, GitHub, plain JupyterLab).
  */
-import { PlotlyFigure } from 'reslab';
+import { escapeHtml as escape, PlotlyFigure } from 'reslab';
 
 const PLOTLY_MIME = 'application/vnd.plotly.v1+json';
 
@@ -13,10 +13,6 @@ interface LineTrace {
   y?: number[];
   xaxis?: string;
   line?: { color?: string; dash?: string; width?: number };
-}
-
-function escape(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
 }
 
 function niceTicks(min: number, max: number, count = 5): number[] {

@@ -2,18 +2,12 @@
  * Static renderings of a run view: SVG inside HTML (no scripts), so an executed notebook shows
  * its figures without the JupyterLab plugin — in plain JupyterLab, nbconvert's HTML and GitHub.
  */
-import { depthColour, RunView, RunViewPayload } from 'reslab';
-
-function escape(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
-}
+import { depthColour, escapeHtml as escape, RunView, RunViewPayload, runLabel } from 'reslab';
 
 const pct = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? '–' : `${(v * 100).toFixed(1)}%`);
 const lastOf = (values: number[]) => values[values.length - 1];
 
-export function runLabel(view: RunView): string {
-  return `${view.run.family === 'plain' ? 'plain' : 'ResNet'}-${view.run.depth}${view.run.seed !== 0 ? ` (seed ${view.run.seed})` : ''}`;
-}
+const label = (view: RunView) => runLabel(view.run);
 
 const WIDTH = 640;
 const HEIGHT = 300;
@@ -58,17 +52,17 @@ function blockBars(view: RunView): string {
       return `<rect x="${i * (bar + 2)}" y="${60 - h}" width="${bar}" height="${h}" fill="${depthColour(view.run.depth)}"><title>${escape(b.block)}: ${b.branchRatio.toFixed(3)}</title></rect>`;
     })
     .join('');
-  return `<div><small>${escape(runLabel(view))}: ‖F(x)‖/‖x‖ per block at iteration ${view.probes?.iteration.slice(-1)[0] ?? ''} (max ${max.toFixed(3)})</small><br>` +
+  return `<div><small>${escape(label(view))}: ‖F(x)‖/‖x‖ per block at iteration ${view.probes?.iteration.slice(-1)[0] ?? ''} (max ${max.toFixed(3)})</small><br>` +
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="60">${rects}</svg></div>`;
 }
 
 /** The whole view as self-contained HTML (inline SVG, no scripts). */
 export function staticHtml(payload: RunViewPayload): string {
   const legend = payload.runs
-    .map((r) => `<span style="color:${depthColour(r.run.depth)};margin-right:1em">━ ${escape(runLabel(r))}</span>`)
+    .map((r) => `<span style="color:${depthColour(r.run.depth)};margin-right:1em">━ ${escape(label(r))}</span>`)
     .join('');
   const rows = payload.runs
-    .map((r) => `<tr><td>${escape(runLabel(r))}</td><td>${escape(r.status)}</td><td>${r.iteration}/${r.run.iterations}</td>` +
+    .map((r) => `<tr><td>${escape(label(r))}</td><td>${escape(r.status)}</td><td>${r.iteration}/${r.run.iterations}</td>` +
       `<td>${pct(lastOf(r.trainError.value))}</td><td>${pct(lastOf(r.testError.value))}</td><td>${r.imagesPerSecond ? r.imagesPerSecond.toFixed(0) : '–'}</td></tr>`)
     .join('');
   return `<div class="reslab-static"><b>${escape(payload.title)}</b>${payload.backend ? ` <small>(${escape(payload.backend)})</small>` : ''}<br>` +
@@ -80,7 +74,7 @@ export function staticHtml(payload: RunViewPayload): string {
 /** One line per run, for text/plain and terminals. */
 export function textSummary(payload: RunViewPayload): string {
   return payload.runs
-    .map((r) => `${runLabel(r)} [${r.status}] iteration ${r.iteration}/${r.run.iterations} train error ${pct(lastOf(r.trainError.value))} ` +
+    .map((r) => `${label(r)} [${r.status}] iteration ${r.iteration}/${r.run.iterations} train error ${pct(lastOf(r.trainError.value))} ` +
       `test error ${pct(lastOf(r.testError.value))}${r.imagesPerSecond ? ` ${r.imagesPerSecond.toFixed(0)} img/s` : ''}`)
     .join('\n');
 }

@@ -35,6 +35,7 @@ interface BatchNormFields {
 }
 
 let typeAttr: ((name: string, dtype: tf.DataType) => OpAttr) | undefined;
+let emptyStatistics: tf.Tensor1D | undefined;
 
 /** The native backend and its attribute helper, or undefined when not on native TensorFlow. */
 function native(): { backend: NativeBackend; typeAttr: (name: string, dtype: tf.DataType) => OpAttr } | undefined {
@@ -71,9 +72,9 @@ export function fusedBatchNormTraining(x: tf.Tensor4D, gamma: tf.Tensor1D, beta:
   const forward = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     const [xs, g, b] = args as tf.Tensor[];
     const save = args[3] as tf.GradSaveFunc;
-    const empty = tf.tensor1d([], 'float32');
-    const [y, batchMean, unbiased, reserve1, reserve2, reserve3] = backend.executeMultipleOutputs('FusedBatchNormV3', attrs, [xs, g, b, empty, empty], 6);
-    empty.dispose();
+    // Training mode ignores the running-statistics inputs: pass one shared empty tensor.
+    emptyStatistics ??= tf.keep(tf.tensor1d([], 'float32'));
+    const [y, batchMean, unbiased, reserve1, reserve2, reserve3] = backend.executeMultipleOutputs('FusedBatchNormV3', attrs, [xs, g, b, emptyStatistics, emptyStatistics], 6);
     const [batch, height, width] = xs.shape as number[];
     const n = batch * height * width;
     // TensorFlow reports the unbiased variance; tf.moments (and tfjs's BN) use the biased one.

@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { EvalEvent, ProbeEvent, RunDescriptor, RunEndEvent, RunEvent, TrainEvent } from '../protocol';
+import { netName } from '../protocol/labels';
 import { depthColour, PAPER_TABLE6 } from '../protocol/paper';
 import { readRunEvents } from '../train/trainer';
 
@@ -49,8 +50,7 @@ export interface PlotlyFigure {
 }
 
 function label(record: RunRecord, seeds: boolean): string {
-  const name = `${record.run.family === 'plain' ? 'plain' : 'ResNet'}-${record.run.depth}`;
-  return seeds ? `${name} (seed ${record.run.seed})` : name;
+  return seeds ? `${netName(record.run)} (seed ${record.run.seed})` : netName(record.run);
 }
 
 const percent = (values: number[]) => values.map((v) => Math.round(v * 10000) / 100);
@@ -164,7 +164,7 @@ export function table6(records: RunRecord[]): Table6Row[] {
     const images = runs.reduce((sum, r) => sum + r.train.reduce((s, e) => s + e.window * r.run.batchSize, 0), 0);
     const seconds = runs.reduce((sum, r) => sum + r.train.reduce((s, e) => s + (e.window * r.run.batchSize) / e.imagesPerSecond, 0), 0);
     return {
-      net: `${first.family === 'plain' ? 'plain' : 'ResNet'}-${first.depth}`,
+      net: netName(first),
       family: first.family,
       depth: first.depth,
       params: first.params,

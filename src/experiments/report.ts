@@ -1,5 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
+import { escapeHtml } from '../protocol/labels';
 import { figure7, ResponseCurve, responseCurvesFromProbes, responsesCsv } from '../probes/responses';
 import { figure1, figure6, loadRuns, PlotlyFigure, RunRecord, table6, table6Csv, Table6Row } from './figures';
 
@@ -8,10 +9,6 @@ export interface ReportSection {
   id: string;
   title: string;
   figure: PlotlyFigure;
-}
-
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
 }
 
 /** JSON that is safe inside a <script> element. */

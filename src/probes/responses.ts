@@ -6,6 +6,7 @@ import { CifarDataset, takeFirst } from '../data/cifar';
 import { meanImage } from '../data/preprocess';
 import { exampleTensors } from '../data/tensors';
 import { PlotlyFigure, RunRecord } from '../experiments/figures';
+import { netName } from '../protocol/labels';
 import { depthColour } from '../protocol/paper';
 import { TrainConfig } from '../train/config';
 import { createProbe, layerResponses } from './index';
@@ -68,7 +69,7 @@ export function figure7(curves: ResponseCurve[]): PlotlyFigure {
     type: 'scatter',
     mode: 'lines+markers',
     marker: { size: 4 },
-    name: `${c.family === 'plain' ? 'plain' : 'ResNet'}-${c.depth}`,
+    name: netName(c),
     legendgroup: c.runId,
     showlegend: axis === '',
     x: values.map((_, i) => i + 1),

@@ -9,15 +9,8 @@ import * as fs from 'fs';
 import * as net from 'net';
 import * as path from 'path';
 import { Browser, chromium, Page } from 'playwright-core';
-import { notebookDir, requireJupyter, ROOT, writeNotebook } from '../helpers/jupyter';
+import { lab, notebookDir, requireJupyter, ROOT, writeNotebook } from '../helpers/jupyter';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const lab = require(path.join(ROOT, 'scripts', 'lab.js')) as {
-  jupyterEnv(stateDir: string): NodeJS.ProcessEnv;
-  labArgs(options: { port: string; token: string; rootDir: string }): string[];
-  disableAnnouncements(env: NodeJS.ProcessEnv): void;
-  JUPYTER: string;
-};
 
 const CHROMIUM = process.env.RESLAB_CHROMIUM ?? '/usr/bin/chromium';
 const SCREENSHOTS = path.join(ROOT, 'test', 'e2e', 'screenshots');

@@ -13,16 +13,18 @@ export function requireJupyter(): void {
   }
 }
 
-/** Jupyter state in a temporary directory, never in the home directory. */
+/** The helpers of `npm run lab` (scripts/lab.js), which the tests share. */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+export const lab = require(path.join(ROOT, 'scripts', 'lab.js')) as {
+  jupyterEnv(stateDir: string): NodeJS.ProcessEnv;
+  labArgs(options: { port: string; token: string; rootDir: string }): string[];
+  disableAnnouncements(env: NodeJS.ProcessEnv): void;
+  JUPYTER: string;
+};
+
+/** Jupyter state in a fresh temporary directory, never in the home directory. */
 export function jupyterEnv(): NodeJS.ProcessEnv {
-  const state = fs.mkdtempSync(path.join(os.tmpdir(), 'reslab-jupyter-'));
-  return {
-    ...process.env,
-    JUPYTER_CONFIG_DIR: path.join(state, 'config'),
-    JUPYTER_RUNTIME_DIR: path.join(state, 'runtime'),
-    IPYTHONDIR: path.join(state, 'ipython'),
-    JUPYTER_PLATFORM_DIRS: '1',
-  };
+  return lab.jupyterEnv(fs.mkdtempSync(path.join(os.tmpdir(), 'reslab-jupyter-')));
 }
 
 /**

@@ -1,0 +1,17 @@
+/** How every view names nets and escapes text. Dependency-free (shared with the plugin). */
+import { RunDescriptor } from './index';
+
+/** The paper's name of a net: `plain-56`, `ResNet-110`. */
+export function netName(run: Pick<RunDescriptor, 'family' | 'depth'>): string {
+  return `${run.family === 'plain' ? 'plain' : 'ResNet'}-${run.depth}`;
+}
+
+/** A run's display label: the net's name, with the seed when it is not 0. */
+export function runLabel(run: Pick<RunDescriptor, 'family' | 'depth' | 'seed'>): string {
+  return run.seed ? `${netName(run)} (seed ${run.seed})` : netName(run);
+}
+
+/** Text safe inside HTML elements and attributes. */
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
+}
