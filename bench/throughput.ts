@@ -3,20 +3,24 @@
  * an equivalent PyTorch reference measured in the same run, interleaved model by model.
  *
  *   npm run bench -- [--models resnet20,resnet56,resnet110,plain20,plain56] [--width 1] [--batch 128]
- *                    [--steps 10] [--warmup 3] [--vs-pytorch] [--python PATH] [--threads 2] [--json]
+ *                    [--steps 10] [--warmup 3] [--rounds 3] [--vs-pytorch] [--python PATH] [--threads 2] [--json]
  *
- * Each model is measured in a fresh process (so peak memory is its own): median step time over
+ * Each measurement runs in a fresh process (so peak memory is its own): median step time over
  * `steps` timed steps after `warmup` steps; a training step is a full SGD update (forward,
- * backward, momentum + weight decay); kernel calls are counted on one training step.
+ * backward, momentum + weight decay), inference is `predictLogits` on the same batch. With
+ * `--rounds R` every model is measured R times, reslab and PyTorch alternating, and the table
+ * shows the medians (of images/s and of the per-round ratios), so a noisy machine shows as spread
+ * rather than as a wrong ratio. Kernel calls are the native TensorFlow kernels of one training
+ * step. `RESLAB_NATIVE=0 npm run bench` measures tfjs's straightforward path instead.
  */
 import { spawnSync } from 'child_process';
 import * as os from 'os';
 import * as path from 'path';
 import { parseArgs } from 'util';
 import * as tf from '@tensorflow/tfjs';
-import { buildModel, describeBackend, selectBackend } from '../src';
+import { buildModel, describeBackend, nativeUnsupportedReason, selectBackend } from '../src';
 import { SgdMomentum } from '../src/train/optimizer';
-import { trainableVariables, trainStep } from '../src/train/step';
+import { predictLogits, trainableVariables, trainStep } from '../src/train/step';
 
 interface Figures {
   trainImagesPerSecond: number;
@@ -25,7 +29,10 @@ interface Figures {
   inferStepMs: number;
   /** Peak resident memory of the measuring process. */
   maxRssBytes: number;
+  /** Native kernel calls of one training step (reslab only). */
   kernelsPerTrainStep?: number;
+  /** `native` or why the model ran on tfjs's autodiff path (reslab only). */
+  path?: string;
 }
 
 function median(samples: number[]): number {
@@ -54,13 +61,13 @@ async function measureHere(name: string, width: number, batch: number, steps: nu
     trainStep(model, optimizer, images, labels, 0.1);
   };
   const infer = () => {
-    const logits = model.predict(images) as tf.Tensor;
+    const logits = predictLogits(model, images);
     logits.dataSync();
     logits.dispose();
   };
   timeSteps(warmup, train);
   const trainMs = median(timeSteps(steps, train));
-  const profile = await tf.profile(train);
+  const kernels = countKernelCalls(train);
   timeSteps(warmup, infer);
   const inferMs = median(timeSteps(steps, infer));
   tf.dispose([images, labels]);
@@ -72,14 +79,45 @@ async function measureHere(name: string, width: number, batch: number, steps: nu
     trainStepMs: trainMs,
     inferStepMs: inferMs,
     maxRssBytes: process.resourceUsage().maxRSS * 1024,
-    kernelsPerTrainStep: profile.kernels.length,
+    kernelsPerTrainStep: kernels,
+    path: nativeUnsupportedReason(model) ?? 'native',
   };
+}
+
+/**
+ * Native kernel calls made by `fn`, counted at tfjs-node's backend (where every kernel, tfjs's
+ * and reslab's own, enters TensorFlow); undefined on the pure-JS backend.
+ */
+function countKernelCalls(fn: () => void): number | undefined {
+  if (tf.getBackend() !== 'tensorflow') return undefined;
+  type Execute = (this: unknown, ...args: unknown[]) => unknown;
+  const prototype = Object.getPrototypeOf(tf.backend()) as Record<string, Execute>;
+  const methods = ['executeSingleOutput', 'executeMultipleOutputs'];
+  const originals = methods.map((m) => prototype[m]);
+  let calls = 0;
+  methods.forEach((m, i) => {
+    prototype[m] = function (this: unknown, ...args: unknown[]) {
+      calls++;
+      return originals[i].apply(this, args);
+    };
+  });
+  try {
+    fn();
+  } finally {
+    methods.forEach((m, i) => (prototype[m] = originals[i]));
+  }
+  return calls;
 }
 
 function runJson(command: string, args: string[], env?: NodeJS.ProcessEnv): Figures {
   const result = spawnSync(command, args, { encoding: 'utf8', env: env ?? process.env, maxBuffer: 1 << 24 });
   if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed:\n${result.stderr.slice(-2000)}`);
   return JSON.parse(result.stdout.trim().split('\n').pop() as string) as Figures;
+}
+
+/** Median of `pick` over the rounds of one model. */
+function medianOf<T>(rounds: T[], pick: (round: T) => number): number {
+  return median(rounds.map(pick));
 }
 
 async function main(): Promise<void> {
@@ -90,6 +128,7 @@ async function main(): Promise<void> {
       width: { type: 'string', default: '1' },
       steps: { type: 'string', default: '10' },
       warmup: { type: 'string', default: '3' },
+      rounds: { type: 'string', default: '1' },
       json: { type: 'boolean', default: false },
       'vs-pytorch': { type: 'boolean', default: false },
       python: { type: 'string', default: process.env.RESLAB_TORCH_PYTHON ?? 'python3' },
@@ -97,42 +136,72 @@ async function main(): Promise<void> {
       single: { type: 'string' },
     },
   });
-  const [batch, width, steps, warmup] = [Number(values.batch), Number(values.width), Number(values.steps), Number(values.warmup)];
+  const [batch, width, steps, warmup, rounds] = [Number(values.batch), Number(values.width), Number(values.steps), Number(values.warmup), Number(values.rounds)];
+  for (const [name, value] of Object.entries({ batch, steps, warmup, rounds })) {
+    if (!Number.isInteger(value) || value < (name === 'warmup' ? 0 : 1)) throw new Error(`--${name} must be a positive integer, got ${String(values[name as keyof typeof values])}`);
+  }
   if (values.single) {
     console.log(JSON.stringify(await measureHere(values.single, width, batch, steps, warmup)));
     return;
   }
   const info = selectBackend();
-  const rows: Array<{ model: string; reslab: Figures; pytorch?: Figures }> = [];
-  for (const model of (values.models ?? '').split(',').map((m) => m.trim()).filter(Boolean)) {
-    // Interleaved: reslab, then PyTorch, for each model in turn, so both see the same machine state.
-    const common = [String(width), String(batch), String(steps), String(warmup)];
-    const reslab = runJson(process.execPath, [__filename, '--single', model, '--width', common[0], '--batch', common[1], '--steps', common[2], '--warmup', common[3]]);
-    const pytorch = values['vs-pytorch']
-      ? runJson(values.python as string, [path.join(__dirname, '..', '..', 'bench', 'pytorch_reference.py'), model, ...common, String(values.threads)])
-      : undefined;
-    rows.push({ model, reslab, pytorch });
-    if (!values.json) process.stderr.write(`measured ${model}\n`);
+  const models = (values.models ?? '').split(',').map((m) => m.trim()).filter(Boolean);
+  const measured = new Map<string, Array<{ reslab: Figures; pytorch?: Figures }>>(models.map((m) => [m, []]));
+  const common = [String(width), String(batch), String(steps), String(warmup)];
+  for (let round = 1; round <= rounds; round++) {
+    for (const model of models) {
+      // Interleaved: reslab, then PyTorch, for each model in turn, so both see the same machine state.
+      const reslab = runJson(process.execPath, [__filename, '--single', model, '--width', common[0], '--batch', common[1], '--steps', common[2], '--warmup', common[3]]);
+      const pytorch = values['vs-pytorch']
+        ? runJson(values.python as string, [path.join(__dirname, '..', '..', 'bench', 'pytorch_reference.py'), model, ...common, String(values.threads)])
+        : undefined;
+      measured.get(model)?.push({ reslab, pytorch });
+      if (!values.json) process.stderr.write(`measured ${model} (round ${round}/${rounds})\n`);
+    }
   }
+  const rows = models.map((model) => {
+    const all = measured.get(model) ?? [];
+    const summary = (pick: (f: Figures) => number, who: 'reslab' | 'pytorch') => medianOf(all, (r) => pick(r[who] as Figures));
+    const ratio = (pick: (f: Figures) => number) => medianOf(all, (r) => pick(r.reslab) / pick(r.pytorch as Figures));
+    return {
+      model,
+      path: all[0]?.reslab.path,
+      kernelsPerTrainStep: all[0]?.reslab.kernelsPerTrainStep,
+      reslab: { train: summary((f) => f.trainImagesPerSecond, 'reslab'), infer: summary((f) => f.inferImagesPerSecond, 'reslab'), maxRssBytes: summary((f) => f.maxRssBytes, 'reslab') },
+      pytorch: values['vs-pytorch']
+        ? { train: summary((f) => f.trainImagesPerSecond, 'pytorch'), infer: summary((f) => f.inferImagesPerSecond, 'pytorch'), maxRssBytes: summary((f) => f.maxRssBytes, 'pytorch') }
+        : undefined,
+      ratios: values['vs-pytorch']
+        ? { train: ratio((f) => f.trainImagesPerSecond), infer: ratio((f) => f.inferImagesPerSecond), memory: ratio((f) => f.maxRssBytes) }
+        : undefined,
+      rounds: all,
+    };
+  });
   if (values.json) {
-    console.log(JSON.stringify({ backend: info.kind, tfjs: tf.version.tfjs, batch, width, steps, warmup, results: rows }));
+    console.log(JSON.stringify({ backend: info.kind, tfjs: tf.version.tfjs, batch, width, steps, warmup, rounds, results: rows }));
     return;
   }
   console.log(describeBackend(info));
-  console.log(`batch ${batch}, width ${width}, median of ${steps} timed steps after ${warmup} warm-up steps${values['vs-pytorch'] ? `, PyTorch with ${values.threads} threads` : ''}`);
-  const header = ['model', 'train img/s', 'infer img/s', 'peak RSS', 'kernels/step'];
+  console.log(`batch ${batch}, width ${width}, median of ${steps} timed steps after ${warmup} warm-up steps, ${rounds} round(s)${values['vs-pytorch'] ? `, PyTorch with ${values.threads} threads; ratios are medians of per-round ratios` : ''}`);
+  const header = ['model', 'path', 'train img/s', 'infer img/s', 'peak RSS', 'kernels/step'];
   if (values['vs-pytorch']) header.push('torch train', 'torch infer', 'torch RSS', 'train ratio', 'infer ratio', 'memory ratio');
-  const lines = rows.map(({ model, reslab, pytorch }) => {
-    const cells = [model, reslab.trainImagesPerSecond.toFixed(1), reslab.inferImagesPerSecond.toFixed(1), `${(reslab.maxRssBytes / 2 ** 20).toFixed(0)} MiB`, String(reslab.kernelsPerTrainStep ?? '')];
-    if (pytorch) {
-      cells.push(pytorch.trainImagesPerSecond.toFixed(1), pytorch.inferImagesPerSecond.toFixed(1), `${(pytorch.maxRssBytes / 2 ** 20).toFixed(0)} MiB`,
-        (reslab.trainImagesPerSecond / pytorch.trainImagesPerSecond).toFixed(2), (reslab.inferImagesPerSecond / pytorch.inferImagesPerSecond).toFixed(2),
-        (reslab.maxRssBytes / pytorch.maxRssBytes).toFixed(2));
+  const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
+  const lines = rows.map((row) => {
+    const cells = [row.model, row.path === 'native' ? 'native' : 'autodiff', row.reslab.train.toFixed(1), row.reslab.infer.toFixed(1), mib(row.reslab.maxRssBytes), String(row.kernelsPerTrainStep ?? '')];
+    if (row.pytorch && row.ratios) {
+      cells.push(row.pytorch.train.toFixed(1), row.pytorch.infer.toFixed(1), mib(row.pytorch.maxRssBytes), row.ratios.train.toFixed(2), row.ratios.infer.toFixed(2), row.ratios.memory.toFixed(2));
     }
     return cells;
   });
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
   for (const line of [header, ...lines]) console.log(line.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  '));
+  if (rounds > 1 && values['vs-pytorch']) {
+    for (const row of rows) {
+      const spread = row.rounds.map((r) => (r.reslab.trainImagesPerSecond / (r.pytorch as Figures).trainImagesPerSecond).toFixed(2)).join(', ');
+      console.log(`${row.model}: training ratio per round ${spread}`);
+    }
+  }
+  for (const row of rows) if (row.path && row.path !== 'native') console.log(`${row.model} ran on tfjs's autodiff path: ${row.path}`);
 }
 
 void main();

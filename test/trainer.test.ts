@@ -104,7 +104,7 @@ describe('trainer', function () {
   });
 
   it('is deterministic for a given seed, and learns (loss falls on real images)', async () => {
-    const config = tinyConfig({ iterations: 40, evalEvery: 40, checkpointEvery: 40 });
+    const config = tinyConfig({ iterations: 100, evalEvery: 100, checkpointEvery: 100 });
     const runs = await Promise.all([0, 1].map(async () => {
       const trainer = new Trainer(config, data);
       const events: RunEvent[] = [];
@@ -113,13 +113,19 @@ describe('trainer', function () {
       return trainLosses(events);
     }));
     assert.deepEqual(runs[0], runs[1]);
+    // Logged every 5 iterations, each the mean over its window; compare the first and last four windows.
     const losses = runs[0].map(([, loss]) => loss);
-    assert.ok(losses[losses.length - 1] < losses[0] - 0.1, `losses ${losses.map((l) => l.toFixed(3)).join(' ')}`);
+    const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
+    assert.ok(mean(losses.slice(-4)) < mean(losses.slice(0, 4)) - 0.15, `losses ${losses.map((l) => l.toFixed(3)).join(' ')}`);
   });
 
   it('does not leak tensors: the count stays flat over 1,000 steps', async () => {
     const counts = new Map<number, number>();
-    const trainer = new Trainer(tinyConfig({ iterations: 1000, batchSize: 8, logEvery: 50, evalEvery: 250, checkpointEvery: 1000, testLimit: 16, trainEvalImages: 16 }), data, {
+    const settings = { batchSize: 8, logEvery: 50, evalEvery: 250, checkpointEvery: 1000, testLimit: 16, trainEvalImages: 16 };
+    // A short run first: the native ops keep one small constant per distinct shape (conv input
+    // sizes, paddings) for the life of the process; those are not leaks.
+    await new Trainer(tinyConfig({ ...settings, iterations: 2, evalEvery: 2 }), data).run();
+    const trainer = new Trainer(tinyConfig({ ...settings, iterations: 1000 }), data, {
       onStep: (p) => counts.set(p.iteration, tf.memory().numTensors),
     });
     const before = tf.memory().numTensors;

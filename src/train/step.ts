@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { nativeNetwork } from '../native/network';
 import { SgdMomentum } from './optimizer';
 
 /** The trainable variables of a model, in layer order. */
@@ -15,9 +16,32 @@ export interface StepResult {
 
 /**
  * One SGD step on a batch: forward in training mode (BN uses batch statistics and updates its
- * running averages), softmax cross-entropy, backward, update. Reads back two scalars.
+ * running averages), softmax cross-entropy, backward, update. Reads back two scalars. Runs on
+ * native kernels without tfjs's tape when the model allows it (see src/native/network.ts), else
+ * through tfjs's autodiff; both compute the same step.
  */
 export function trainStep(
+  model: tf.LayersModel,
+  optimizer: SgdMomentum,
+  images: tf.Tensor4D,
+  labels: tf.Tensor1D,
+  lr: number,
+): StepResult {
+  const native = nativeNetwork(model);
+  if (native) {
+    const { loss, errors, grads } = native.gradients(images, labels);
+    try {
+      optimizer.apply(grads, lr);
+    } finally {
+      tf.dispose(Object.values(grads));
+    }
+    return { loss, errors };
+  }
+  return autodiffTrainStep(model, optimizer, images, labels, lr);
+}
+
+/** {@link trainStep} through tfjs's autodiff: the straightforward path, for any model. */
+export function autodiffTrainStep(
   model: tf.LayersModel,
   optimizer: SgdMomentum,
   images: tf.Tensor4D,
@@ -38,13 +62,22 @@ export function trainStep(
   return { loss, errors };
 }
 
+/**
+ * Inference-mode logits (BN with running statistics) of a batch, natively when the model allows
+ * it (see src/native/network.ts), else through `model.apply`. The caller owns the result.
+ */
+export function predictLogits(model: tf.LayersModel, images: tf.Tensor4D): tf.Tensor2D {
+  const native = nativeNetwork(model);
+  return native ? native.predict(images) : (model.apply(images, { training: false }) as tf.Tensor2D);
+}
+
 /** Misclassified examples in inference mode (BN running statistics), evaluated in batches. */
 export function countErrors(model: tf.LayersModel, images: tf.Tensor4D, labels: tf.Tensor1D, batchSize = 500): number {
   let errors = 0;
   for (let start = 0; start < images.shape[0]; start += batchSize) {
     const size = Math.min(batchSize, images.shape[0] - start);
     const wrong = tf.tidy(() => {
-      const logits = model.apply(images.slice(start, size), { training: false }) as tf.Tensor2D;
+      const logits = predictLogits(model, images.slice(start, size));
       return tf.notEqual(logits.argMax(1), labels.slice(start, size)).sum();
     });
     errors += wrong.dataSync()[0];

@@ -12,6 +12,7 @@ import { hasCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint';
 import { learningRate, runIdOf, TrainConfig, validateConfig } from './config';
 import { createProbe, Probe } from '../probes';
 import { SgdMomentum } from './optimizer';
+import { releaseNativeNetwork } from '../native/network';
 import { countErrors, trainableVariables, trainStep } from './step';
 
 /** Progress of every step, for progress bars (not part of the event stream). */
@@ -98,8 +99,8 @@ export class Trainer {
     const model = buildModel(config.model, { ...config.modelOptions, seed: config.seed });
     const optimizer = new SgdMomentum(trainableVariables(model), { momentum: config.momentum, weightDecay: config.weightDecay });
     // Everything a checkpoint holds: all model weights (BN running statistics too) and velocities.
-    const stateTensors: tf.Variable[] = [...model.weights.map((w) => w.read() as tf.Variable), ...optimizer.velocities];
-    const stateNames = [...model.weights.map((w) => w.originalName), ...optimizer.velocities.map((v) => v.name)];
+    const weights = model.weights.map((w) => w.read() as tf.Variable);
+    const stateNames = [...model.weights.map((w) => w.originalName), ...optimizer.velocityNames()];
 
     let trainSplit = takeFirst(this.data.train, config.trainLimit);
     let evalSplit = takeFirst(this.data.test, config.testLimit);
@@ -129,8 +130,12 @@ export class Trainer {
     let priorSeconds = 0;
     const runDir = this.options.runDir;
     if (runDir && hasCheckpoint(runDir)) {
-      const { state, values } = loadCheckpoint(runDir, stateTensors.map((t, i) => ({ name: stateNames[i], shape: t.shape })));
-      stateTensors.forEach((variable, i) => variable.assign(tf.tensor(values[i], variable.shape)));
+      const shapes = [...weights, ...optimizer.variables].map((t) => t.shape);
+      const { state, values } = loadCheckpoint(runDir, shapes.map((shape, i) => ({ name: stateNames[i], shape })));
+      const restored = values.map((v, i) => tf.tensor(v, shapes[i]));
+      weights.forEach((variable, i) => variable.assign(restored[i]));
+      optimizer.setVelocities(restored.slice(weights.length));
+      tf.dispose(restored); // the variables keep their own references
       iteration = state.iteration;
       warmingUp = state.warmingUp;
       priorSeconds = state.wallSeconds;
@@ -165,7 +170,12 @@ export class Trainer {
       if (!runDir) return;
       this.emit({ ...base(), type: 'checkpoint', iteration });
       const metricsBytes = fs.statSync(this.metricsFile as string).size;
-      saveCheckpoint(runDir, stateTensors, stateNames, { iteration, metricsBytes, warmingUp, wallSeconds: elapsed() });
+      const velocities = optimizer.velocityTensors();
+      try {
+        saveCheckpoint(runDir, [...weights, ...velocities], stateNames, { iteration, metricsBytes, warmingUp, wallSeconds: elapsed() });
+      } finally {
+        tf.dispose(velocities);
+      }
     };
     const evaluate = () => {
       const testErrors = countErrors(model, testSet.images, testSet.labels);
@@ -256,6 +266,7 @@ export class Trainer {
       if (trainEvalSet) tf.dispose([trainEvalSet.images, trainEvalSet.labels]);
       probe?.dispose();
       optimizer.dispose();
+      releaseNativeNetwork(model);
       model.dispose();
     }
   }

@@ -1,0 +1,694 @@
+import * as tf from '@tensorflow/tfjs';
+import { BatchNormSaved, biasedVarianceFactor, NativeOps, nativeOps, Padding2D } from './ops';
+
+/**
+ * A LayersModel of reslab's layer vocabulary executed directly on native TensorFlow kernels:
+ * training forward, backward and inference without tfjs's autodiff tape. It computes the same
+ * function and the same gradients as `tf.variableGrads` over `model.apply` (tests compare them
+ * within float32 noise), but in about a quarter of the kernel calls, with one native gradient
+ * kernel per layer (ReluGrad, FusedBatchNormGradV3, Conv2DBackprop*, AvgPoolGrad, ...), and it
+ * frees every activation as soon as nothing needs it any more.
+ *
+ * Supported layers: Conv2D, (Fused)BatchNormalization over channels, Activation relu/linear,
+ * Add, ShortcutA, ZeroPadding2D (folded into the next conv when it is its only reader),
+ * MaxPooling2D, GlobalAveragePooling2D and Dense, in any single-input, single-output DAG ending
+ * in the logits. Anything else: {@link compileNetwork} says why and callers use tfjs's path.
+ */
+
+type LayerVariable = tf.LayerVariable;
+
+/** The name of the tf.Variable behind a layer weight (the key of gradient maps). */
+const variableName = (weight: LayerVariable): string => (weight.read() as tf.Variable).name;
+
+interface ConvNode {
+  op: 'conv';
+  kernel: LayerVariable;
+  bias?: LayerVariable;
+  stride: number;
+  padding: Padding2D;
+}
+interface BatchNormNode {
+  op: 'batchNorm';
+  /** A ReLU follows and is this node's only reader: it is applied here (see fuseBatchNormRelu). */
+  relu?: boolean;
+  gamma: LayerVariable;
+  beta: LayerVariable;
+  movingMean: LayerVariable;
+  movingVariance: LayerVariable;
+  epsilon: number;
+  momentum: number;
+}
+interface DenseNode {
+  op: 'dense';
+  kernel: LayerVariable;
+  bias?: LayerVariable;
+}
+interface ShortcutANode {
+  op: 'shortcutA';
+  stride: number;
+  outChannels: number;
+}
+interface PadNode {
+  op: 'pad';
+  paddings: [[number, number], [number, number]];
+}
+interface MaxPoolNode {
+  op: 'maxPool';
+  window: [number, number];
+  stride: number;
+  padding: 'SAME' | 'VALID';
+}
+type NodeOp =
+  | { op: 'input' }
+  | { op: 'identity' }
+  | { op: 'relu' }
+  | { op: 'add' }
+  | { op: 'globalAvgPool' }
+  | ConvNode
+  | BatchNormNode
+  | DenseNode
+  | ShortcutANode
+  | PadNode
+  | MaxPoolNode;
+
+/** One layer of the compiled graph; `inputs` index earlier nodes. */
+export type PlanNode = NodeOp & { name: string; inputs: number[] };
+
+/** Result of {@link compileNetwork}: a plan, or why the model cannot run natively. */
+export type CompileResult = { plan: PlanNode[] } | { unsupported: string };
+
+interface LayerInternals {
+  kernel?: LayerVariable;
+  bias?: LayerVariable | null;
+  gamma?: LayerVariable;
+  beta?: LayerVariable;
+  movingMean?: LayerVariable;
+  movingVariance?: LayerVariable;
+}
+
+type Config = Record<string, unknown>;
+
+const pair = (value: unknown): [number, number] => (Array.isArray(value) ? [Number(value[0]), Number(value[1])] : [Number(value), Number(value)]);
+
+function translate(layer: tf.layers.Layer, config: Config): NodeOp | string {
+  const internals = layer as unknown as LayerInternals;
+  const className = layer.getClassName();
+  if (config.dataFormat !== undefined && config.dataFormat !== 'channelsLast') return `${className} with dataFormat ${String(config.dataFormat)}`;
+  const linear = (what: string) => (config.activation === undefined || config.activation === 'linear' ? undefined : `${what} with activation ${String(config.activation)}`);
+  const regularized = ['kernelRegularizer', 'biasRegularizer', 'activityRegularizer', 'kernelConstraint', 'biasConstraint', 'gammaRegularizer', 'betaRegularizer'].find((key) => config[key] != null);
+  if (regularized) return `${className} with ${regularized}`;
+  switch (className) {
+    case 'InputLayer':
+      return { op: 'input' };
+    case 'Conv2D': {
+      const [sh, sw] = pair(config.strides);
+      const [dh, dw] = pair(config.dilationRate ?? 1);
+      const problem = linear('Conv2D') ?? (sh !== sw ? 'Conv2D with unequal strides' : dh !== 1 || dw !== 1 ? 'dilated Conv2D' : undefined);
+      if (problem) return problem;
+      return { op: 'conv', kernel: internals.kernel as LayerVariable, bias: internals.bias ?? undefined, stride: sh, padding: config.padding === 'same' ? 'SAME' : 'VALID' };
+    }
+    case 'FusedBatchNormalization':
+    case 'BatchNormalization': {
+      const axis = Array.isArray(config.axis) ? config.axis : [config.axis];
+      if (axis.length !== 1 || (axis[0] !== -1 && axis[0] !== 3)) return `${className} over axis ${JSON.stringify(config.axis)}`;
+      if (config.center !== true || config.scale !== true) return `${className} without center and scale`;
+      return {
+        op: 'batchNorm',
+        gamma: internals.gamma as LayerVariable,
+        beta: internals.beta as LayerVariable,
+        movingMean: internals.movingMean as LayerVariable,
+        movingVariance: internals.movingVariance as LayerVariable,
+        epsilon: Number(config.epsilon),
+        momentum: Number(config.momentum),
+      };
+    }
+    case 'Activation':
+      if (config.activation === 'relu') return { op: 'relu' };
+      if (config.activation === 'linear') return { op: 'identity' };
+      return `Activation ${String(config.activation)}`;
+    case 'Add':
+      return { op: 'add' };
+    case 'ShortcutA':
+      return { op: 'shortcutA', stride: Number(config.stride), outChannels: Number(config.outChannels) };
+    case 'ZeroPadding2D': {
+      const padding = config.padding as [[number, number], [number, number]];
+      return { op: 'pad', paddings: [pair(padding[0]), pair(padding[1])] };
+    }
+    case 'MaxPooling2D': {
+      const [sh, sw] = pair(config.strides ?? config.poolSize);
+      if (sh !== sw) return 'MaxPooling2D with unequal strides';
+      return { op: 'maxPool', window: pair(config.poolSize), stride: sh, padding: config.padding === 'same' ? 'SAME' : 'VALID' };
+    }
+    case 'GlobalAveragePooling2D':
+      return config.keepDims ? 'GlobalAveragePooling2D with keepDims' : { op: 'globalAvgPool' };
+    case 'Dense':
+      return linear('Dense') ?? { op: 'dense', kernel: internals.kernel as LayerVariable, bias: internals.bias ?? undefined };
+    default:
+      return `layer class ${className}`;
+  }
+}
+
+/** Translates a model into a native execution plan, or says why it cannot. */
+export function compileNetwork(model: tf.LayersModel): CompileResult {
+  if (model.inputs.length !== 1 || model.outputs.length !== 1) return { unsupported: 'models with several inputs or outputs' };
+  const index = new Map<tf.layers.Layer, number>();
+  const plan: PlanNode[] = [];
+  for (const layer of model.layers) {
+    if (layer.inboundNodes.length !== 1) return { unsupported: `layer ${layer.name} is applied ${layer.inboundNodes.length} times` };
+    if (layer.weights.length > 0 && !layer.trainable) return { unsupported: `frozen layer ${layer.name}` };
+    const op = translate(layer, layer.getConfig() as Config);
+    if (typeof op === 'string') return { unsupported: `${op} (${layer.name})` };
+    const node = layer.inboundNodes[0];
+    const inputs: number[] = [];
+    for (const inbound of node.inboundLayers) {
+      const i = index.get(inbound);
+      if (i === undefined) return { unsupported: `layer ${layer.name} reads ${inbound.name}, which is not an earlier layer of the model` };
+      inputs.push(i);
+    }
+    if (node.nodeIndices.some((n) => n !== 0) || node.tensorIndices.some((t) => t !== 0)) return { unsupported: `layer ${layer.name} reads a shared or multi-output layer` };
+    if ((op.op === 'input') !== (inputs.length === 0)) return { unsupported: `layer ${layer.name} has ${inputs.length} inputs` };
+    if (op.op === 'add' ? inputs.length < 2 : op.op !== 'input' && inputs.length !== 1) return { unsupported: `layer ${layer.name} has ${inputs.length} inputs` };
+    index.set(layer, plan.length);
+    plan.push({ ...op, name: layer.name, inputs });
+  }
+  const output = model.outputs[0].sourceLayer;
+  if (index.get(output) !== plan.length - 1) return { unsupported: 'the output is not the last layer' };
+  if (plan[plan.length - 1].op !== 'dense') return { unsupported: 'the output layer is not a Dense layer (logits)' };
+  foldPadding(plan);
+  fuseBatchNormRelu(plan);
+  return { plan };
+}
+
+/** A ReLU that is the only reader of a batch norm runs inside it (one oneDNN kernel where available). */
+function fuseBatchNormRelu(plan: PlanNode[]): void {
+  const readers = plan.map(() => 0);
+  for (const node of plan) for (const i of node.inputs) readers[i]++;
+  plan.forEach((node, i) => {
+    if (node.op !== 'relu') return;
+    const source = plan[node.inputs[0]];
+    if (source.op !== 'batchNorm' || readers[node.inputs[0]] !== 1) return;
+    plan[node.inputs[0]] = { ...source, relu: true };
+    plan[i] = { op: 'identity', name: node.name, inputs: node.inputs };
+  });
+}
+
+/** A zero padding read only by a 'valid' conv becomes that conv's explicit padding (no copy). */
+function foldPadding(plan: PlanNode[]): void {
+  const readers = plan.map(() => 0);
+  for (const node of plan) for (const i of node.inputs) readers[i]++;
+  plan.forEach((node, i) => {
+    if (node.op !== 'conv' || node.padding !== 'VALID') return;
+    const source = plan[node.inputs[0]];
+    if (source.op !== 'pad' || readers[node.inputs[0]] !== 1) return;
+    const [[top, bottom], [left, right]] = source.paddings;
+    plan[i] = { ...node, padding: [top, bottom, left, right] };
+    plan[node.inputs[0]] = { op: 'identity', name: source.name, inputs: source.inputs };
+  });
+}
+
+/** What one training pass returns: scalars already read, gradients keyed by variable name. */
+export interface GradientResult {
+  loss: number;
+  errors: number;
+  grads: tf.NamedTensorMap;
+}
+
+/**
+ * Reference counts over tensors, so one tensor can be held by several nodes (aliases, an Add's
+ * gradient going to both branches) and is disposed exactly once, when the last holder lets go.
+ * Tensors it did not create (the caller's images) are never disposed.
+ */
+class Holdings {
+  private readonly counts = new Map<tf.Tensor, number>();
+
+  constructor(private readonly external: tf.Tensor) {}
+
+  hold(tensor: tf.Tensor, times = 1): void {
+    if (times > 0 && tensor !== this.external) this.counts.set(tensor, (this.counts.get(tensor) ?? 0) + times);
+  }
+
+  release(tensor: tf.Tensor): void {
+    const count = this.counts.get(tensor);
+    if (count === undefined) return; // not ours
+    if (count <= 1) {
+      this.counts.delete(tensor);
+      tensor.dispose();
+    } else {
+      this.counts.set(tensor, count - 1);
+    }
+  }
+
+  /** Disposes everything still held (after an error). */
+  clear(): void {
+    tf.dispose([...this.counts.keys()]);
+    this.counts.clear();
+  }
+}
+
+/** One BN layer's batch statistics from a training forward pass. */
+interface BatchStatistics {
+  node: BatchNormNode;
+  mean: tf.Tensor1D;
+  unbiasedVariance: tf.Tensor1D;
+  count: number;
+}
+
+/** Per-node state kept from the forward pass for the backward pass. */
+interface Saved {
+  input?: tf.Tensor;
+  output?: tf.Tensor;
+  batchNorm?: BatchNormSaved;
+  inputShape?: number[];
+}
+
+/** A conv kernel and bias with the following inference-mode batch norm folded in, and the weights they came from. */
+interface FoldedConv {
+  sources: object[];
+  kernel: tf.Tensor4D;
+  bias: tf.Tensor1D;
+}
+
+/** The native executor of one model; see the module comment. */
+export class NativeNetwork {
+  private readonly convAttrs = new Map<number, ReturnType<NativeOps['convAttrs']>>();
+  /**
+   * Inference only: conv node -> the batch norm that is its only reader, folded into the conv's
+   * kernel and bias (one oneDNN conv-with-bias kernel instead of a conv and a batch norm).
+   */
+  private readonly foldInto = new Map<number, number>();
+  private readonly foldedBatchNorms = new Set<number>();
+  private readonly folded = new Map<number, FoldedConv>();
+  /** Whether each node's output depends on a trainable parameter (needs a gradient). */
+  private readonly needsGrad: boolean[];
+  private readonly readers: number[];
+
+  constructor(
+    readonly plan: PlanNode[],
+    private readonly ops: NativeOps,
+  ) {
+    this.readers = plan.map(() => 0);
+    for (const node of plan) for (const i of node.inputs) this.readers[i]++;
+    this.needsGrad = [];
+    plan.forEach((node, i) => {
+      const hasParameters = node.op === 'conv' || node.op === 'batchNorm' || node.op === 'dense';
+      this.needsGrad[i] = hasParameters || node.inputs.some((j) => this.needsGrad[j]);
+    });
+    plan.forEach((node, i) => {
+      if (node.op === 'conv') this.convAttrs.set(i, ops.convAttrs(node.stride, node.padding));
+      if (ops.convWithBias && node.op === 'batchNorm' && plan[node.inputs[0]].op === 'conv' && this.readers[node.inputs[0]] === 1) {
+        this.foldInto.set(node.inputs[0], i);
+        this.foldedBatchNorms.add(i);
+      }
+    });
+  }
+
+  /** Frees the folded inference weights (they are rebuilt on the next `predict`). */
+  dispose(): void {
+    for (const f of this.folded.values()) tf.dispose([f.kernel, f.bias]);
+    this.folded.clear();
+  }
+
+  /**
+   * The kernel and bias of conv node `i` with batch norm `bn` folded in:
+   * w' = w * s, b' = beta + (b - mean) * s with s = gamma / sqrt(variance + epsilon) per output
+   * channel. Cached until any of the weights it came from is replaced (every training step does).
+   */
+  private foldedConv(i: number, conv: ConvNode, bn: BatchNormNode): FoldedConv {
+    const weights = [conv.kernel, ...(conv.bias ? [conv.bias] : []), bn.gamma, bn.beta, bn.movingMean, bn.movingVariance];
+    const sources = weights.map((w) => w.read().dataId);
+    const cached = this.folded.get(i);
+    if (cached && cached.sources.every((s, k) => s === sources[k])) return cached;
+    if (cached) tf.dispose([cached.kernel, cached.bias]);
+    const [kernel, bias] = tf.tidy(() => {
+      const scale = tf.mul(bn.gamma.read(), tf.rsqrt(tf.add(bn.movingVariance.read(), bn.epsilon)));
+      const shift = conv.bias ? tf.sub(conv.bias.read(), bn.movingMean.read()) : tf.neg(bn.movingMean.read());
+      return [tf.keep(tf.mul(conv.kernel.read(), scale) as tf.Tensor4D), tf.keep(tf.add(bn.beta.read(), tf.mul(shift, scale)) as tf.Tensor1D)];
+    });
+    const entry = { sources, kernel, bias };
+    this.folded.set(i, entry);
+    return entry;
+  }
+
+  /** Inference-mode logits (BN with running statistics). The caller owns the result. */
+  predict(images: tf.Tensor4D): tf.Tensor2D {
+    const { logits } = this.forward(images, false);
+    return logits;
+  }
+
+  /**
+   * One training pass on a batch: forward in training mode (BN uses batch statistics and updates
+   * its running averages, as tf.layers does), mean softmax cross-entropy, and the gradient of
+   * every trainable variable. The caller owns (and disposes) the gradients.
+   */
+  gradients(images: tf.Tensor4D, labels: tf.Tensor1D): GradientResult {
+    const { logits, saved, holdings } = this.forward(images, true);
+    const { ops, plan } = this;
+    const grads: tf.NamedTensorMap = {};
+    const dy: Array<tf.Tensor | undefined> = plan.map(() => undefined);
+    try {
+      holdings.hold(logits); // so that an error below (a bad label) frees it too
+      const batch = images.shape[0];
+      const { losses, backprop } = ops.sparseSoftmaxCrossEntropy(logits, labels);
+      const [loss, errors] = tf.tidy(() => [tf.mean(losses), tf.notEqual(tf.argMax(logits, 1), labels).sum()]);
+      holdings.release(logits);
+      const last = plan.length - 1;
+      dy[last] = ops.mul(backprop, 1 / batch);
+      holdings.hold(dy[last] as tf.Tensor);
+      tf.dispose([losses, backprop]);
+      const give = (target: number, gradient: tf.Tensor) => {
+        if (!this.needsGrad[target]) {
+          holdings.hold(gradient);
+          holdings.release(gradient);
+          return;
+        }
+        const existing = dy[target];
+        if (existing === undefined) {
+          dy[target] = gradient;
+          holdings.hold(gradient);
+        } else {
+          const sum = ops.add(existing, gradient);
+          holdings.hold(sum);
+          holdings.release(existing);
+          holdings.hold(gradient);
+          holdings.release(gradient);
+          dy[target] = sum;
+        }
+      };
+      for (let i = last; i >= 0; i--) {
+        const g = dy[i];
+        if (g === undefined) continue;
+        this.backwardNode(i, g, saved[i], grads, give);
+        dy[i] = undefined;
+        holdings.release(g);
+        const s = saved[i];
+        if (s.input) holdings.release(s.input);
+        if (s.output) holdings.release(s.output);
+        if (s.batchNorm) {
+          holdings.release(s.batchNorm.x);
+          tf.dispose(s.batchNorm.reserve);
+        }
+      }
+      const [lossValue, errorCount] = [loss.dataSync()[0], errors.dataSync()[0]];
+      tf.dispose([loss, errors]);
+      return { loss: lossValue, errors: errorCount, grads };
+    } catch (error) {
+      holdings.clear();
+      tf.dispose(Object.values(grads));
+      for (const s of saved) if (s.batchNorm) tf.dispose(s.batchNorm.reserve);
+      throw error;
+    } finally {
+      holdings.clear();
+    }
+  }
+
+  private forward(images: tf.Tensor4D, training: boolean): { logits: tf.Tensor2D; saved: Saved[]; holdings: Holdings } {
+    const { ops, plan } = this;
+    const holdings = new Holdings(images);
+    const values: tf.Tensor[] = [];
+    const saved: Saved[] = plan.map(() => ({}));
+    const statistics: BatchStatistics[] = [];
+    try {
+      plan.forEach((node, i) => {
+        const x = node.inputs.length > 0 ? values[node.inputs[0]] : images;
+        const save = (what: 'input' | 'output', tensor: tf.Tensor) => {
+          if (!training) return;
+          saved[i][what] = tensor;
+          holdings.hold(tensor);
+        };
+        let y: tf.Tensor;
+        switch (node.op) {
+          case 'input':
+          case 'identity':
+            y = x;
+            break;
+          case 'conv': {
+            const attrs = this.convAttrs.get(i) as ReturnType<NativeOps['convAttrs']>;
+            const foldedInto = training ? undefined : this.foldInto.get(i);
+            if (foldedInto !== undefined) {
+              const bn = plan[foldedInto] as BatchNormNode;
+              const { kernel, bias } = this.foldedConv(i, node, bn);
+              y = ops.conv2dWithBias(x as tf.Tensor4D, kernel, bias, attrs);
+              if (bn.relu) {
+                const activated = ops.relu(y);
+                y.dispose();
+                y = activated;
+              }
+              break;
+            }
+            y = ops.conv2d(x as tf.Tensor4D, node.kernel.read() as tf.Tensor4D, attrs);
+            if (node.bias) y = this.withBias(y, node.bias);
+            save('input', x);
+            break;
+          }
+          case 'batchNorm': {
+            const gamma = node.gamma.read() as tf.Tensor1D;
+            const beta = node.beta.read() as tf.Tensor1D;
+            if (training) {
+              const result = ops.batchNormTraining(x as tf.Tensor4D, gamma, beta, node.epsilon, node.relu);
+              y = result.y;
+              saved[i].batchNorm = result.saved;
+              holdings.hold(x);
+              if (node.relu) save('output', y);
+              statistics.push({ node, mean: result.mean, unbiasedVariance: result.unbiasedVariance, count: result.count });
+            } else if (this.foldedBatchNorms.has(i)) {
+              y = x; // folded into the conv before it
+            } else {
+              y = ops.batchNormInference(x as tf.Tensor4D, gamma, beta, node.movingMean.read() as tf.Tensor1D, node.movingVariance.read() as tf.Tensor1D, node.epsilon, node.relu);
+            }
+            break;
+          }
+          case 'relu':
+            y = ops.relu(x);
+            save('output', y);
+            break;
+          case 'add': {
+            const inputs = node.inputs.map((j) => values[j]);
+            y = inputs.length === 2 ? ops.add(inputs[0], inputs[1]) : ops.addN(inputs);
+            break;
+          }
+          case 'shortcutA': {
+            const channels = x.shape[3] as number;
+            saved[i].inputShape = x.shape;
+            y = node.stride > 1 ? ops.avgPool(x as tf.Tensor4D, [1, 1], node.stride, 'VALID') : x;
+            if (node.outChannels > channels) {
+              const padded = ops.pad(y, [[0, 0], [0, 0], [0, 0], [0, node.outChannels - channels]]);
+              if (y !== x) y.dispose();
+              y = padded;
+            }
+            break;
+          }
+          case 'pad':
+            saved[i].inputShape = x.shape;
+            y = ops.pad(x, [[0, 0], node.paddings[0], node.paddings[1], [0, 0]]);
+            break;
+          case 'maxPool':
+            y = ops.maxPool(x as tf.Tensor4D, node.window, node.stride, node.padding);
+            save('input', x);
+            save('output', y);
+            break;
+          case 'globalAvgPool': {
+            const [batch, height, width, channels] = x.shape;
+            saved[i].inputShape = x.shape;
+            const pooled = ops.avgPool(x as tf.Tensor4D, [height, width], 1, 'VALID');
+            y = ops.reshape(pooled, [batch, channels]);
+            pooled.dispose();
+            break;
+          }
+          case 'dense': {
+            y = ops.matMul(x as tf.Tensor2D, node.kernel.read() as tf.Tensor2D);
+            if (node.bias) y = this.withBias(y, node.bias);
+            save('input', x);
+            break;
+          }
+        }
+        values[i] = y;
+        // Held once per reader; node outputs nobody reads (the logits) are held for the caller.
+        holdings.hold(y, Math.max(this.readers[i], 0));
+        for (const j of node.inputs) holdings.release(values[j]);
+      });
+      this.updateRunningAverages(statistics);
+      const logits = values[plan.length - 1] as tf.Tensor2D;
+      return { logits, saved, holdings };
+    } catch (error) {
+      tf.dispose(statistics.flatMap((s) => [s.mean, s.unbiasedVariance]));
+      holdings.clear();
+      for (const s of saved) if (s.batchNorm) tf.dispose(s.batchNorm.reserve);
+      throw error;
+    }
+  }
+
+  /**
+   * Moves every BN layer's running mean and variance towards this batch's statistics, exactly as
+   * {@link updateRunningAverage} does layer by layer, in seven kernel calls for the whole network:
+   * all statistics are joined into one vector, updated, and cut back into the layers' variables.
+   */
+  private updateRunningAverages(statistics: BatchStatistics[]): void {
+    if (statistics.length === 0) return;
+    const { ops } = this;
+    const running: tf.Tensor1D[] = [];
+    const batch: tf.Tensor1D[] = [];
+    const factors: number[] = [];
+    const decays: number[] = [];
+    for (const s of statistics) {
+      const channels = s.mean.shape[0];
+      running.push(s.node.movingMean.read() as tf.Tensor1D, s.node.movingVariance.read() as tf.Tensor1D);
+      batch.push(s.mean, s.unbiasedVariance);
+      const varianceFactor = biasedVarianceFactor(s.count);
+      for (let c = 0; c < channels; c++) factors.push(1);
+      for (let c = 0; c < channels; c++) factors.push(varianceFactor);
+      for (let c = 0; c < 2 * channels; c++) decays.push(1 - s.node.momentum);
+    }
+    const parts = tf.tidy(() => {
+      const current = ops.concat1d(running);
+      const target = ops.mul(ops.concat1d(batch), tf.tensor1d(factors, 'float32'));
+      const updated = ops.sub(current, ops.mul(ops.sub(current, target), tf.tensor1d(decays, 'float32')));
+      return ops.split1d(updated, running.map((r) => r.shape[0]));
+    });
+    statistics.forEach((s, k) => {
+      s.node.movingMean.write(parts[2 * k]);
+      s.node.movingVariance.write(parts[2 * k + 1]);
+    });
+    tf.dispose([...parts, ...batch]);
+  }
+
+  /** `y` plus a bias over its last dimension; disposes `y` (an intermediate no one holds yet). */
+  private withBias(y: tf.Tensor, bias: LayerVariable): tf.Tensor {
+    const biased = this.ops.biasAdd(y, bias.read() as tf.Tensor1D);
+    y.dispose();
+    return biased;
+  }
+
+  private backwardNode(i: number, dy: tf.Tensor, saved: Saved, grads: tf.NamedTensorMap, give: (target: number, gradient: tf.Tensor) => void): void {
+    const { ops } = this;
+    const node = this.plan[i];
+    const source = node.inputs[0];
+    const wantsInput = node.inputs.length > 0 && this.needsGrad[source];
+    switch (node.op) {
+      case 'input':
+        return;
+      case 'identity':
+        give(source, dy);
+        return;
+      case 'add':
+        for (const j of node.inputs) give(j, dy);
+        return;
+      case 'relu':
+        give(source, ops.reluGrad(dy, saved.output as tf.Tensor));
+        return;
+      case 'conv': {
+        const x = saved.input as tf.Tensor4D;
+        const kernel = node.kernel.read() as tf.Tensor4D;
+        const attrs = this.convAttrs.get(i) as ReturnType<NativeOps['convAttrs']>;
+        grads[variableName(node.kernel)] = ops.conv2dBackpropFilter(x, kernel.shape, dy as tf.Tensor4D, attrs);
+        if (node.bias) grads[variableName(node.bias)] = ops.biasAddGrad(dy);
+        if (wantsInput) give(source, ops.conv2dBackpropInput(x.shape, kernel, dy as tf.Tensor4D, attrs));
+        return;
+      }
+      case 'batchNorm': {
+        const dNormalized = node.relu ? ops.reluGrad(dy, saved.output as tf.Tensor) : dy;
+        const { dx, dgamma, dbeta } = ops.batchNormGrad(dNormalized as tf.Tensor4D, saved.batchNorm as BatchNormSaved, node.gamma.read() as tf.Tensor1D, node.epsilon);
+        if (dNormalized !== dy) dNormalized.dispose();
+        grads[variableName(node.gamma)] = dgamma;
+        grads[variableName(node.beta)] = dbeta;
+        if (wantsInput) give(source, dx);
+        else dx.dispose();
+        return;
+      }
+      case 'shortcutA': {
+        const shape = saved.inputShape as number[];
+        const [batch, height, width, channels] = shape;
+        let g = dy;
+        if (node.outChannels > channels) {
+          const [, h, w] = dy.shape;
+          g = ops.slice(dy, [0, 0, 0, 0], [batch, h, w, channels]);
+        }
+        if (node.stride > 1) {
+          const upsampled = ops.avgPoolGrad([batch, height, width, channels], g as tf.Tensor4D, [1, 1], node.stride, 'VALID');
+          if (g !== dy) g.dispose();
+          g = upsampled;
+        }
+        give(source, g);
+        return;
+      }
+      case 'pad': {
+        const shape = saved.inputShape as number[];
+        give(source, ops.slice(dy, [0, node.paddings[0][0], node.paddings[1][0], 0], shape));
+        return;
+      }
+      case 'maxPool':
+        give(source, ops.maxPoolGrad(saved.input as tf.Tensor4D, saved.output as tf.Tensor4D, dy as tf.Tensor4D, node.window, node.stride, node.padding));
+        return;
+      case 'globalAvgPool': {
+        const shape = saved.inputShape as number[];
+        const [batch, height, width, channels] = shape;
+        const reshaped = ops.reshape<tf.Tensor4D>(dy, [batch, 1, 1, channels]);
+        give(source, ops.avgPoolGrad(shape, reshaped, [height, width], 1, 'VALID'));
+        reshaped.dispose();
+        return;
+      }
+      case 'dense': {
+        const x = saved.input as tf.Tensor2D;
+        const kernel = node.kernel.read() as tf.Tensor2D;
+        grads[variableName(node.kernel)] = ops.matMul(x, dy as tf.Tensor2D, true, false);
+        if (node.bias) grads[variableName(node.bias)] = ops.biasAddGrad(dy);
+        if (wantsInput) give(source, ops.matMul(dy as tf.Tensor2D, kernel, false, true));
+        return;
+      }
+    }
+  }
+}
+
+/**
+ * Moves a BN running average towards a batch statistic exactly as tf.layers.batchNormalization
+ * does: `running -= (running - batch) * (1 - momentum)`.
+ */
+export function updateRunningAverage(variable: LayerVariable, batch: tf.Tensor, momentum: number): void {
+  tf.tidy(() => {
+    const current = variable.read();
+    variable.write(current.sub(current.sub(batch).mul(1 - momentum)));
+  });
+}
+
+/** Compiled executors (or why not) per model and op set; a model is compiled once per op set. */
+const compiled = new WeakMap<tf.LayersModel, Map<NativeOps, NativeNetwork | string>>();
+
+function compiledEntry(model: tf.LayersModel, ops: NativeOps): NativeNetwork | string {
+  let perOps = compiled.get(model);
+  if (!perOps) {
+    perOps = new Map();
+    compiled.set(model, perOps);
+  }
+  let entry = perOps.get(ops);
+  if (entry === undefined) {
+    const result = compileNetwork(model);
+    entry = 'plan' in result ? new NativeNetwork(result.plan, ops) : result.unsupported;
+    perOps.set(ops, entry);
+  }
+  return entry;
+}
+
+/**
+ * The native executor of `model`, compiled once and cached, or undefined when the backend is not
+ * native TensorFlow, `RESLAB_NATIVE=0`, or the model has a layer it does not support
+ * ({@link nativeUnsupportedReason} says which).
+ */
+export function nativeNetwork(model: tf.LayersModel): NativeNetwork | undefined {
+  const ops = nativeOps();
+  if (!ops) return undefined;
+  const entry = compiledEntry(model, ops);
+  return typeof entry === 'string' ? undefined : entry;
+}
+
+/** Frees what the native executors of `model` cache (folded inference weights); call before `model.dispose()`. */
+export function releaseNativeNetwork(model: tf.LayersModel): void {
+  for (const entry of compiled.get(model)?.values() ?? []) if (typeof entry !== 'string') entry.dispose();
+  compiled.delete(model);
+}
+
+/** Why `model` runs on tfjs's straightforward path instead of natively (undefined if it runs natively). */
+export function nativeUnsupportedReason(model: tf.LayersModel): string | undefined {
+  const ops = nativeOps();
+  if (!ops) return tf.getBackend() === 'tensorflow' ? `RESLAB_NATIVE=${process.env.RESLAB_NATIVE}` : `backend ${tf.getBackend()} is not native TensorFlow`;
+  const entry = compiledEntry(model, ops);
+  return typeof entry === 'string' ? entry : undefined;
+}

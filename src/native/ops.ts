@@ -1,0 +1,370 @@
+import * as tf from '@tensorflow/tfjs';
+import { backendInfo } from '../backend';
+
+/**
+ * Typed access to native TensorFlow kernels through tfjs-node's backend (the one place in reslab
+ * that reaches past tfjs's public op set). Each method is one native kernel call; the outputs are
+ * ordinary tfjs tensors owned by the caller. Available only on the native backends
+ * (`nativeOps()` returns undefined elsewhere).
+ */
+
+/** An attribute of a native TensorFlow op, as tfjs-node's backend takes it. */
+interface OpAttr {
+  name: string;
+  type: number;
+  value: unknown;
+}
+
+interface NativeBackend {
+  binding: { TF_ATTR_FLOAT: number; TF_ATTR_BOOL: number; TF_ATTR_STRING: number; TF_ATTR_INT: number };
+  executeMultipleOutputs(name: string, attrs: OpAttr[], inputs: tf.Tensor[], numOutputs: number): tf.Tensor[];
+}
+
+type TypeAttr = (name: string, dtype: tf.DataType) => OpAttr;
+
+/** Padding of a 2-D window op: TensorFlow's SAME/VALID, or explicit [top, bottom, left, right]. */
+export type Padding2D = 'SAME' | 'VALID' | [number, number, number, number];
+
+/** Outputs of a training-mode batch norm that its gradient needs. */
+export interface BatchNormSaved {
+  x: tf.Tensor4D;
+  reserve: [tf.Tensor, tf.Tensor, tf.Tensor];
+}
+
+export class NativeOps {
+  private readonly floatT: OpAttr;
+  private readonly int32Constants = new Map<string, tf.Tensor>();
+  private readonly emptyStatistics: tf.Tensor1D;
+  /**
+   * Whether oneDNN's fused batch norm + ReLU kernel (`_MklNativeFusedBatchNormEx`, reached
+   * through its kernel label) runs here: TensorFlow's x86 CPU builds have it; GPU builds, other
+   * CPUs and `RESLAB_NATIVE=portable` use FusedBatchNormV3 followed by Relu instead.
+   */
+  readonly fusedBatchNormRelu: boolean;
+  /** Whether oneDNN's convolution with a fused bias (`_MklNativeConv2DWithBias`) runs here (same conditions). */
+  readonly convWithBias: boolean;
+
+  constructor(
+    private readonly backend: NativeBackend,
+    private readonly typeAttr: TypeAttr,
+    options: { oneDnn: boolean },
+  ) {
+    this.floatT = typeAttr('T', 'float32');
+    this.emptyStatistics = tf.keep(tf.tensor1d([], 'float32'));
+    this.fusedBatchNormRelu = options.oneDnn && this.probeFusedBatchNormRelu();
+    this.convWithBias = options.oneDnn && this.probeConvWithBias();
+  }
+
+  /** Runs oneDNN's conv + bias once on a tiny input and checks it against the convolution plus the bias. */
+  private probeConvWithBias(): boolean {
+    return tf.tidy(() => {
+      try {
+        const x = tf.tensor4d([1, 2, 3, 4], [1, 2, 2, 1]);
+        const kernel = tf.tensor4d([2], [1, 1, 1, 1]);
+        const [y] = this.run('_MklNativeConv2DWithBias', this.convWithBiasAttrs(this.convAttrs(1, 'SAME')), [x, kernel, tf.tensor1d([0.5])], 1);
+        const values = y.dataSync();
+        return values.length === 4 && [2.5, 4.5, 6.5, 8.5].every((v, i) => Math.abs(values[i] - v) < 1e-6);
+      } catch {
+        return false;
+      }
+    });
+  }
+
+  private convWithBiasAttrs(convAttrs: OpAttr[]): OpAttr[] {
+    return [...convAttrs, this.bool('is_filter_const', false), this.str('_kernel', 'MklNameChangeOp')];
+  }
+
+  /** Runs the oneDNN fused kernel once on a tiny input and checks its output against ReLU(BN(x)). */
+  private probeFusedBatchNormRelu(): boolean {
+    return tf.tidy(() => {
+      try {
+        const x = tf.tensor4d([-1, 1, 3, 5], [4, 1, 1, 1]);
+        const one = tf.ones([1]) as tf.Tensor1D;
+        const zero = tf.zeros([1]) as tf.Tensor1D;
+        const [y] = this.run('_MklNativeFusedBatchNormEx', this.fusedBatchNormReluAttrs(0, true), [x, one, zero, this.emptyStatistics, this.emptyStatistics], 6);
+        // mean 2, variance 5: relu((x - 2) / sqrt(5)) = [0, 0, 0.447, 1.342]
+        const values = y.dataSync();
+        return Math.abs(values[0]) < 1e-6 && Math.abs(values[3] - 3 / Math.sqrt(5)) < 1e-5;
+      } catch {
+        return false;
+      }
+    });
+  }
+
+  private fusedBatchNormReluAttrs(epsilon: number, training: boolean): OpAttr[] {
+    return [
+      ...this.batchNormAttrs(epsilon, training),
+      this.float('exponential_avg_factor', 1),
+      this.int('num_side_inputs', 0),
+      this.str('activation_mode', 'Relu'),
+      this.str('_kernel', 'MklNameChangeOp'),
+    ];
+  }
+
+  private run(name: string, attrs: OpAttr[], inputs: tf.Tensor[], outputs = 1): tf.Tensor[] {
+    return this.backend.executeMultipleOutputs(name, attrs, inputs, outputs);
+  }
+
+  private one<T extends tf.Tensor>(name: string, attrs: OpAttr[], inputs: tf.Tensor[]): T {
+    return this.run(name, attrs, inputs, 1)[0] as T;
+  }
+
+  private str(name: string, value: string): OpAttr {
+    return { name, type: this.backend.binding.TF_ATTR_STRING, value };
+  }
+
+  private int(name: string, value: number | number[]): OpAttr {
+    return { name, type: this.backend.binding.TF_ATTR_INT, value };
+  }
+
+  private float(name: string, value: number): OpAttr {
+    return { name, type: this.backend.binding.TF_ATTR_FLOAT, value };
+  }
+
+  private bool(name: string, value: boolean): OpAttr {
+    return { name, type: this.backend.binding.TF_ATTR_BOOL, value };
+  }
+
+  /** A kept int32 constant (shapes, paddings), created once per distinct value. */
+  int32(values: number[], shape?: number[]): tf.Tensor {
+    const key = `${values.join(',')}|${shape ? `[${shape.join(',')}]` : ''}`;
+    let tensor = this.int32Constants.get(key);
+    if (!tensor) {
+      tensor = tf.keep(tf.tensor(values, shape ?? [values.length], 'int32'));
+      this.int32Constants.set(key, tensor);
+    }
+    return tensor;
+  }
+
+  /** Attributes of Conv2D and its two gradients. */
+  convAttrs(stride: number, padding: Padding2D): OpAttr[] {
+    const attrs = [
+      this.floatT,
+      this.int('strides', [1, stride, stride, 1]),
+      this.str('padding', typeof padding === 'string' ? padding : 'EXPLICIT'),
+      this.str('data_format', 'NHWC'),
+      this.bool('use_cudnn_on_gpu', true),
+      this.int('dilations', [1, 1, 1, 1]),
+    ];
+    if (typeof padding !== 'string') attrs.push(this.int('explicit_paddings', [0, 0, padding[0], padding[1], padding[2], padding[3], 0, 0]));
+    return attrs;
+  }
+
+  conv2d(x: tf.Tensor4D, kernel: tf.Tensor4D, attrs: OpAttr[]): tf.Tensor4D {
+    return this.one('Conv2D', attrs, [x, kernel]);
+  }
+
+  /** Convolution plus a bias over output channels: one oneDNN kernel when {@link convWithBias}, else Conv2D + BiasAdd. */
+  conv2dWithBias(x: tf.Tensor4D, kernel: tf.Tensor4D, bias: tf.Tensor1D, attrs: OpAttr[]): tf.Tensor4D {
+    if (this.convWithBias) return this.one('_MklNativeConv2DWithBias', this.convWithBiasAttrs(attrs), [x, kernel, bias]);
+    const y = this.conv2d(x, kernel, attrs);
+    const biased = this.biasAdd(y, bias);
+    y.dispose();
+    return biased;
+  }
+
+  conv2dBackpropInput(inputShape: number[], kernel: tf.Tensor4D, dy: tf.Tensor4D, attrs: OpAttr[]): tf.Tensor4D {
+    return this.one('Conv2DBackpropInput', attrs, [this.int32(inputShape), kernel, dy]);
+  }
+
+  conv2dBackpropFilter(x: tf.Tensor4D, kernelShape: number[], dy: tf.Tensor4D, attrs: OpAttr[]): tf.Tensor4D {
+    return this.one('Conv2DBackpropFilter', attrs, [x, this.int32(kernelShape), dy]);
+  }
+
+  private batchNormAttrs(epsilon: number, training: boolean): OpAttr[] {
+    return [this.floatT, this.typeAttr('U', 'float32'), this.float('epsilon', epsilon), this.str('data_format', 'NHWC'), this.bool('is_training', training)];
+  }
+
+  /**
+   * Training-mode batch norm (FusedBatchNormV3), optionally followed by ReLU (one fused kernel
+   * when {@link fusedBatchNormRelu}): normalizes with the batch statistics. Returns the output,
+   * the batch mean, TensorFlow's UNBIASED batch variance, the number of values per channel it was
+   * computed from (see {@link biasedVarianceFactor}), and what {@link batchNormGrad} needs (with
+   * ReLU, the gradient first goes through `reluGrad` with the output).
+   */
+  batchNormTraining(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D, epsilon: number, relu = false): { y: tf.Tensor4D; mean: tf.Tensor1D; unbiasedVariance: tf.Tensor1D; count: number; saved: BatchNormSaved } {
+    const e = this.emptyStatistics;
+    const fused = relu && this.fusedBatchNormRelu;
+    const attrs = fused ? this.fusedBatchNormReluAttrs(epsilon, true) : this.batchNormAttrs(epsilon, true);
+    const [normalized, mean, unbiasedVariance, r1, r2, r3] = this.run(fused ? '_MklNativeFusedBatchNormEx' : 'FusedBatchNormV3', attrs, [x, gamma, beta, e, e], 6);
+    let y = normalized as tf.Tensor4D;
+    if (relu && !fused) {
+      y = this.relu(y);
+      normalized.dispose();
+    }
+    const [batch, height, width] = x.shape;
+    return { y, mean: mean as tf.Tensor1D, unbiasedVariance: unbiasedVariance as tf.Tensor1D, count: batch * height * width, saved: { x, reserve: [r1, r2, r3] } };
+  }
+
+  /** Gradient of {@link batchNormTraining} (FusedBatchNormGradV3): dx, dgamma, dbeta. */
+  batchNormGrad(dy: tf.Tensor4D, saved: BatchNormSaved, gamma: tf.Tensor1D, epsilon: number): { dx: tf.Tensor4D; dgamma: tf.Tensor1D; dbeta: tf.Tensor1D } {
+    const [dx, dgamma, dbeta, extra1, extra2] = this.run('FusedBatchNormGradV3', this.batchNormAttrs(epsilon, true), [dy, saved.x, gamma, ...saved.reserve], 5);
+    extra1.dispose();
+    extra2.dispose();
+    return { dx: dx as tf.Tensor4D, dgamma: dgamma as tf.Tensor1D, dbeta: dbeta as tf.Tensor1D };
+  }
+
+  /** Inference-mode batch norm with the running statistics (FusedBatchNormV3), optionally followed by ReLU (fused as in training). */
+  batchNormInference(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D, mean: tf.Tensor1D, variance: tf.Tensor1D, epsilon: number, relu = false): tf.Tensor4D {
+    const fused = relu && this.fusedBatchNormRelu;
+    const outputs = this.run(fused ? '_MklNativeFusedBatchNormEx' : 'FusedBatchNormV3', fused ? this.fusedBatchNormReluAttrs(epsilon, false) : this.batchNormAttrs(epsilon, false), [x, gamma, beta, mean, variance], 6);
+    tf.dispose(outputs.slice(1));
+    const y = outputs[0] as tf.Tensor4D;
+    if (!relu || fused) return y;
+    const activated = this.relu(y);
+    y.dispose();
+    return activated;
+  }
+
+  relu<T extends tf.Tensor>(x: T): T {
+    return this.one('Relu', [this.floatT], [x]);
+  }
+
+  /** Gradient of ReLU given its output y (y > 0 exactly where the input was > 0). */
+  reluGrad<T extends tf.Tensor>(dy: T, y: T): T {
+    return this.one('ReluGrad', [this.floatT], [dy, y]);
+  }
+
+  add<T extends tf.Tensor>(a: T, b: T): T {
+    return this.one('AddV2', [this.floatT], [a, b]);
+  }
+
+  /** Element-wise sum of two or more same-shaped tensors in one kernel. */
+  addN<T extends tf.Tensor>(inputs: T[]): T {
+    return this.one('AddN', [this.floatT, this.int('N', inputs.length)], inputs);
+  }
+
+  /** Element-wise a * b (b broadcast; a number becomes a scalar). */
+  mul<T extends tf.Tensor>(a: T, b: number | tf.Tensor): T {
+    const scalar = typeof b === 'number' ? this.scalar(b) : b;
+    const result = this.one<T>('Mul', [this.floatT], [a, scalar]);
+    if (typeof b === 'number') scalar.dispose();
+    return result;
+  }
+
+  private scalar(value: number): tf.Tensor {
+    return tf.scalar(value, 'float32');
+  }
+
+  private poolAttrs(window: [number, number], stride: number, padding: 'SAME' | 'VALID'): OpAttr[] {
+    return [this.floatT, this.int('ksize', [1, window[0], window[1], 1]), this.int('strides', [1, stride, stride, 1]), this.str('padding', padding), this.str('data_format', 'NHWC')];
+  }
+
+  avgPool(x: tf.Tensor4D, window: [number, number], stride: number, padding: 'SAME' | 'VALID'): tf.Tensor4D {
+    return this.one('AvgPool', this.poolAttrs(window, stride, padding), [x]);
+  }
+
+  avgPoolGrad(inputShape: number[], dy: tf.Tensor4D, window: [number, number], stride: number, padding: 'SAME' | 'VALID'): tf.Tensor4D {
+    return this.one('AvgPoolGrad', this.poolAttrs(window, stride, padding), [this.int32(inputShape), dy]);
+  }
+
+  maxPool(x: tf.Tensor4D, window: [number, number], stride: number, padding: 'SAME' | 'VALID'): tf.Tensor4D {
+    return this.one('MaxPool', this.poolAttrs(window, stride, padding), [x]);
+  }
+
+  maxPoolGrad(x: tf.Tensor4D, y: tf.Tensor4D, dy: tf.Tensor4D, window: [number, number], stride: number, padding: 'SAME' | 'VALID'): tf.Tensor4D {
+    return this.one('MaxPoolGrad', this.poolAttrs(window, stride, padding), [x, y, dy]);
+  }
+
+  /** Zero padding; `paddings` holds [before, after] per dimension. */
+  pad<T extends tf.Tensor>(x: T, paddings: Array<[number, number]>): T {
+    return this.one('Pad', [this.floatT, this.typeAttr('Tpaddings', 'int32')], [x, this.int32(paddings.flat(), [paddings.length, 2])]);
+  }
+
+  slice<T extends tf.Tensor>(x: T, begin: number[], size: number[]): T {
+    return this.one('Slice', [this.floatT, this.typeAttr('Index', 'int32')], [x, this.int32(begin), this.int32(size)]);
+  }
+
+  reshape<T extends tf.Tensor>(x: tf.Tensor, shape: number[]): T {
+    return this.one('Reshape', [this.floatT, this.typeAttr('Tshape', 'int32')], [x, this.int32(shape)]);
+  }
+
+  matMul(a: tf.Tensor2D, b: tf.Tensor2D, transposeA = false, transposeB = false): tf.Tensor2D {
+    return this.one('MatMul', [this.floatT, this.bool('transpose_a', transposeA), this.bool('transpose_b', transposeB)], [a, b]);
+  }
+
+  biasAdd<T extends tf.Tensor>(x: T, bias: tf.Tensor1D): T {
+    return this.one('BiasAdd', [this.floatT, this.str('data_format', 'NHWC')], [x, bias]);
+  }
+
+  /** Gradient of a bias add over the last dimension: the sum of dy over all other dimensions. */
+  biasAddGrad(dy: tf.Tensor): tf.Tensor1D {
+    return this.one('BiasAddGrad', [this.floatT, this.str('data_format', 'NHWC')], [dy]);
+  }
+
+  /**
+   * Softmax cross-entropy with integer labels (SparseSoftmaxCrossEntropyWithLogits): the loss of
+   * every example and the gradient of their SUM with respect to the logits.
+   */
+  sparseSoftmaxCrossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D): { losses: tf.Tensor1D; backprop: tf.Tensor2D } {
+    const [losses, backprop] = this.run('SparseSoftmaxCrossEntropyWithLogits', [this.floatT, this.typeAttr('Tlabels', 'int32')], [logits, labels], 2);
+    return { losses: losses as tf.Tensor1D, backprop: backprop as tf.Tensor2D };
+  }
+
+  /** Joins 1-D tensors end to end (ConcatV2). */
+  concat1d(tensors: tf.Tensor1D[]): tf.Tensor1D {
+    return this.one('ConcatV2', [this.floatT, this.int('N', tensors.length), this.typeAttr('Tidx', 'int32')], [...tensors, this.int32([0], [])]);
+  }
+
+  /** Cuts a 1-D tensor into consecutive pieces of the given sizes (SplitV). */
+  split1d(x: tf.Tensor1D, sizes: number[]): tf.Tensor1D[] {
+    return this.run('SplitV', [this.floatT, this.typeAttr('Tlen', 'int32'), this.int('num_split', sizes.length)], [x, this.int32(sizes), this.int32([0], [])], sizes.length) as tf.Tensor1D[];
+  }
+
+  /** Stacks same-shaped tensors along a new first dimension (Pack). */
+  stack(tensors: tf.Tensor[]): tf.Tensor {
+    return this.one('Pack', [this.floatT, this.int('N', tensors.length), this.int('axis', 0)], tensors);
+  }
+
+  /** The inverse of {@link stack} (Unpack). */
+  unstack(x: tf.Tensor): tf.Tensor[] {
+    return this.run('Unpack', [this.floatT, this.int('num', x.shape[0]), this.int('axis', 0)], [x], x.shape[0]);
+  }
+
+  /** Element-wise a - b. */
+  sub<T extends tf.Tensor>(a: T, b: tf.Tensor): T {
+    return this.one('Sub', [this.floatT], [a, b]);
+  }
+
+  /** Frees the cached constants. */
+  dispose(): void {
+    tf.dispose([...this.int32Constants.values(), this.emptyStatistics]);
+    this.int32Constants.clear();
+  }
+}
+
+/**
+ * The factor turning TensorFlow's unbiased batch variance over `count` values into the biased one
+ * that tf.moments and tf.layers.batchNormalization use for their running averages.
+ */
+export function biasedVarianceFactor(count: number): number {
+  return count > 1 ? (count - 1) / count : 1;
+}
+
+const shared = new Map<'full' | 'portable', NativeOps>();
+
+/** What `RESLAB_NATIVE` asks for: `0` tfjs's straightforward kernels only; `portable` standard TensorFlow ops only (no oneDNN-specific kernels); anything else everything. */
+function nativeMode(): 'off' | 'full' | 'portable' {
+  const value = process.env.RESLAB_NATIVE?.trim().toLowerCase();
+  if (value === '0' || value === 'off') return 'off';
+  return value === 'portable' ? 'portable' : 'full';
+}
+
+/**
+ * The process's native op set, or undefined when the active backend is not native TensorFlow
+ * (pure JS) or `RESLAB_NATIVE=0` asks for tfjs's straightforward kernels everywhere.
+ */
+export function nativeOps(): NativeOps | undefined {
+  const mode = nativeMode();
+  if (mode === 'off' || tf.getBackend() !== 'tensorflow') return undefined;
+  let ops = shared.get(mode);
+  if (!ops) {
+    const info = backendInfo();
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const typeAttr = (require(`${info.package}/dist/nodejs_kernel_backend`) as { createTensorsTypeOpAttr: TypeAttr }).createTensorsTypeOpAttr;
+    // oneDNN kernels are CPU kernels: on the GPU they would pull every tensor back to the host.
+    ops = new NativeOps(tf.backend() as unknown as NativeBackend, typeAttr, { oneDnn: mode === 'full' && info.kind === 'cpu' });
+    shared.set(mode, ops);
+  }
+  return ops;
+}
