@@ -21,10 +21,10 @@ import { meanImage } from '../src/data/preprocess';
 const data = loadCifar10(bundledDataDir());
 const mean = meanImage(data.train);
 
-/** Runs `fn` with reslab's native paths (fused BN, native network) switched on or off. */
-function withNative<T>(on: boolean, fn: () => T): T {
+/** Runs `fn` with reslab's native paths (fused BN, native network) on, off, or on with standard kernels only. */
+function withNative<T>(mode: boolean | 'portable', fn: () => T): T {
   const previous = process.env.RESLAB_NATIVE;
-  process.env.RESLAB_NATIVE = on ? '1' : '0';
+  process.env.RESLAB_NATIVE = mode === 'portable' ? 'portable' : mode ? '1' : '0';
   try {
     return fn();
   } finally {
@@ -197,6 +197,34 @@ describe('fast paths against the straightforward ones', () => {
     });
   }
 
+  it('with RESLAB_NATIVE=portable (standard TensorFlow kernels only, as on GPUs) the native network computes the same', () => {
+    const run = () => {
+      const model = buildModel('resnet20', { seed: 5, width: 0.5 });
+      const network = nativeNetwork(model);
+      assert.ok(network);
+      const variables = trainableVariables(model);
+      const result = network.gradients(images, labels);
+      const logits = network.predict(images);
+      const pass = { loss: result.loss, grads: variables.map((v) => result.grads[v.name]), stats: model.nonTrainableWeights.map((w) => w.read().clone()), logits };
+      model.dispose();
+      return pass;
+    };
+    const full = run();
+    assert.equal(nativeOps()?.oneDnn, true, 'this x86 machine runs oneDNN kernels');
+    const portable = withNative('portable', () => {
+      assert.equal(nativeOps()?.oneDnn, false);
+      return run();
+    });
+    // Float32 noise: the straightforward path on the reversed batch, against the oneDNN run.
+    const model = buildModel('resnet20', { seed: 5, width: 0.5 });
+    const noise = autodiffPass(model, reversedImages, reversedLabels);
+    model.dispose();
+    assertSamePass(portable, full, noise);
+    assert.ok(relativeL2(portable.logits, full.logits) < 1e-4);
+    disposePasses(full, portable, noise);
+    tf.dispose([full.logits, portable.logits]);
+  });
+
   it('the fused batch norm is at least as accurate as tfjs\'s own, against float64 (forward and input gradient)', () => {
     const ops = nativeOps();
     assert.ok(ops);
@@ -270,7 +298,9 @@ describe('fast paths against the straightforward ones', () => {
     const weights = model.weights.map((w) => w.read().clone());
     const bad = tf.tensor1d(Array.from({ length: 32 }, (_, i) => (i === 7 ? 10 : i % 10)), 'int32');
     assert.throws(() => trainStep(model, optimizer, images, bad, 0.1), /label value of 10.*outside the valid range of \[0, 10\)/s);
-    assert.equal(tf.memory().numTensors, before + 1 + weights.length, 'only the label tensor and the weight copies are new');
+    assert.throws(() => trainStep(model, optimizer, tf.zeros([4, 28, 28, 3]) as tf.Tensor4D, labels, 0.1), /expected float32 images of shape \[batch, 32, 32, 3\], got a float32 tensor of shape \[4, 28, 28, 3\]/);
+    assert.throws(() => trainStep(model, optimizer, images, labels.slice(0, 5), 0.1), /expected 32 int32 class labels \(one per image\), got a int32 tensor of shape \[5\]/);
+    assert.equal(tf.memory().numTensors, before + 1 + weights.length + 2, 'only the label tensor, the weight copies and the two bad inputs are new');
     // Trainable weights are untouched (BN running statistics moved in the forward pass, as tfjs's path does).
     model.trainableWeights.forEach((w) => {
       const index = model.weights.indexOf(w);

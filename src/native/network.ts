@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { BatchNormSaved, biasedVarianceFactor, NativeOps, nativeOps, Padding2D } from './ops';
+import { BatchNormSaved, biasedVarianceFactor, ConvAttrs, NativeOps, nativeOps, Padding2D } from './ops';
 
 /**
  * A LayersModel of reslab's layer vocabulary executed directly on native TensorFlow kernels:
@@ -74,8 +74,8 @@ type NodeOp =
 /** One layer of the compiled graph; `inputs` index earlier nodes. */
 export type PlanNode = NodeOp & { name: string; inputs: number[] };
 
-/** Result of {@link compileNetwork}: a plan, or why the model cannot run natively. */
-export type CompileResult = { plan: PlanNode[] } | { unsupported: string };
+/** Result of {@link compileNetwork}: a plan and the model's input shape (without the batch), or why the model cannot run natively. */
+export type CompileResult = { plan: PlanNode[]; inputShape: number[] } | { unsupported: string };
 
 interface LayerInternals {
   kernel?: LayerVariable;
@@ -176,7 +176,9 @@ export function compileNetwork(model: tf.LayersModel): CompileResult {
   if (plan[plan.length - 1].op !== 'dense') return { unsupported: 'the output layer is not a Dense layer (logits)' };
   foldPadding(plan);
   fuseBatchNormRelu(plan);
-  return { plan };
+  const inputShape = model.inputs[0].shape.slice(1);
+  if (inputShape.length !== 3 || inputShape.some((d) => d === null)) return { unsupported: `input shape [${model.inputs[0].shape.join(', ')}] (an image shape [height, width, channels] is needed)` };
+  return { plan, inputShape: inputShape as number[] };
 }
 
 /** A ReLU that is the only reader of a batch norm runs inside it (one oneDNN kernel where available). */
@@ -270,7 +272,7 @@ interface FoldedConv {
 
 /** The native executor of one model; see the module comment. */
 export class NativeNetwork {
-  private readonly convAttrs = new Map<number, ReturnType<NativeOps['convAttrs']>>();
+  private readonly convAttrs = new Map<number, ConvAttrs>();
   /**
    * Inference only: conv node -> the batch norm that is its only reader, folded into the conv's
    * kernel and bias (one oneDNN conv-with-bias kernel instead of a conv and a batch norm).
@@ -284,6 +286,8 @@ export class NativeNetwork {
 
   constructor(
     readonly plan: PlanNode[],
+    /** The model's input shape without the batch dimension. */
+    readonly inputShape: number[],
     private readonly ops: NativeOps,
   ) {
     this.readers = plan.map(() => 0);
@@ -295,7 +299,7 @@ export class NativeNetwork {
     });
     plan.forEach((node, i) => {
       if (node.op === 'conv') this.convAttrs.set(i, ops.convAttrs(node.stride, node.padding));
-      if (ops.convWithBias && node.op === 'batchNorm' && plan[node.inputs[0]].op === 'conv' && this.readers[node.inputs[0]] === 1) {
+      if (ops.oneDnn && node.op === 'batchNorm' && plan[node.inputs[0]].op === 'conv' && this.readers[node.inputs[0]] === 1) {
         this.foldInto.set(node.inputs[0], i);
         this.foldedBatchNorms.add(i);
       }
@@ -341,6 +345,10 @@ export class NativeNetwork {
    * every trainable variable. The caller owns (and disposes) the gradients.
    */
   gradients(images: tf.Tensor4D, labels: tf.Tensor1D): GradientResult {
+    this.checkImages(images);
+    if (labels.rank !== 1 || labels.shape[0] !== images.shape[0] || labels.dtype !== 'int32') {
+      throw new Error(`expected ${images.shape[0]} int32 class labels (one per image), got a ${labels.dtype} tensor of shape [${labels.shape.join(', ')}]`);
+    }
     const { logits, saved, holdings } = this.forward(images, true);
     const { ops, plan } = this;
     const grads: tf.NamedTensorMap = {};
@@ -403,6 +411,7 @@ export class NativeNetwork {
 
   private forward(images: tf.Tensor4D, training: boolean): { logits: tf.Tensor2D; saved: Saved[]; holdings: Holdings } {
     const { ops, plan } = this;
+    this.checkImages(images);
     const holdings = new Holdings(images);
     const values: tf.Tensor[] = [];
     const saved: Saved[] = plan.map(() => ({}));
@@ -422,7 +431,7 @@ export class NativeNetwork {
             y = x;
             break;
           case 'conv': {
-            const attrs = this.convAttrs.get(i) as ReturnType<NativeOps['convAttrs']>;
+            const attrs = this.convAttrs.get(i) as ConvAttrs;
             const foldedInto = training ? undefined : this.foldInto.get(i);
             if (foldedInto !== undefined) {
               const bn = plan[foldedInto] as BatchNormNode;
@@ -551,6 +560,12 @@ export class NativeNetwork {
     tf.dispose([...parts, ...batch]);
   }
 
+  private checkImages(images: tf.Tensor): void {
+    if (images.rank !== 4 || images.shape.slice(1).some((d, k) => d !== this.inputShape[k]) || images.dtype !== 'float32') {
+      throw new Error(`expected float32 images of shape [batch, ${this.inputShape.join(', ')}], got a ${images.dtype} tensor of shape [${images.shape.join(', ')}]`);
+    }
+  }
+
   /** `y` plus a bias over its last dimension; disposes `y` (an intermediate no one holds yet). */
   private withBias(y: tf.Tensor, bias: LayerVariable): tf.Tensor {
     const biased = this.ops.biasAdd(y, bias.read() as tf.Tensor1D);
@@ -578,7 +593,7 @@ export class NativeNetwork {
       case 'conv': {
         const x = saved.input as tf.Tensor4D;
         const kernel = node.kernel.read() as tf.Tensor4D;
-        const attrs = this.convAttrs.get(i) as ReturnType<NativeOps['convAttrs']>;
+        const attrs = this.convAttrs.get(i) as ConvAttrs;
         grads[variableName(node.kernel)] = ops.conv2dBackpropFilter(x, kernel.shape, dy as tf.Tensor4D, attrs);
         if (node.bias) grads[variableName(node.bias)] = ops.biasAddGrad(dy);
         if (wantsInput) give(source, ops.conv2dBackpropInput(x.shape, kernel, dy as tf.Tensor4D, attrs));
@@ -661,7 +676,7 @@ function compiledEntry(model: tf.LayersModel, ops: NativeOps): NativeNetwork | s
   let entry = perOps.get(ops);
   if (entry === undefined) {
     const result = compileNetwork(model);
-    entry = 'plan' in result ? new NativeNetwork(result.plan, ops) : result.unsupported;
+    entry = 'plan' in result ? new NativeNetwork(result.plan, result.inputShape, ops) : result.unsupported;
     perOps.set(ops, entry);
   }
   return entry;
