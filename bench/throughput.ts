@@ -21,6 +21,7 @@ import * as tf from '@tensorflow/tfjs';
 import { buildModel, describeBackend, nativeUnsupportedReason, selectBackend } from '../src';
 import { SgdMomentum } from '../src/train/optimizer';
 import { predictLogits, trainableVariables, trainStep } from '../src/train/step';
+import { logKernels } from './kernel-log';
 
 interface Figures {
   trainImagesPerSecond: number;
@@ -67,7 +68,8 @@ async function measureHere(name: string, width: number, batch: number, steps: nu
   };
   timeSteps(warmup, train);
   const trainMs = median(timeSteps(steps, train));
-  const kernels = countKernelCalls(train);
+  const log = logKernels(train);
+  const kernels = log ? [...log.values()].reduce((sum, k) => sum + k.calls, 0) : undefined;
   timeSteps(warmup, infer);
   const inferMs = median(timeSteps(steps, infer));
   tf.dispose([images, labels]);
@@ -82,31 +84,6 @@ async function measureHere(name: string, width: number, batch: number, steps: nu
     kernelsPerTrainStep: kernels,
     path: nativeUnsupportedReason(model) ?? 'native',
   };
-}
-
-/**
- * Native kernel calls made by `fn`, counted at tfjs-node's backend (where every kernel, tfjs's
- * and reslab's own, enters TensorFlow); undefined on the pure-JS backend.
- */
-function countKernelCalls(fn: () => void): number | undefined {
-  if (tf.getBackend() !== 'tensorflow') return undefined;
-  type Execute = (this: unknown, ...args: unknown[]) => unknown;
-  const prototype = Object.getPrototypeOf(tf.backend()) as Record<string, Execute>;
-  const methods = ['executeSingleOutput', 'executeMultipleOutputs'];
-  const originals = methods.map((m) => prototype[m]);
-  let calls = 0;
-  methods.forEach((m, i) => {
-    prototype[m] = function (this: unknown, ...args: unknown[]) {
-      calls++;
-      return originals[i].apply(this, args);
-    };
-  });
-  try {
-    fn();
-  } finally {
-    methods.forEach((m, i) => (prototype[m] = originals[i]));
-  }
-  return calls;
 }
 
 function runJson(command: string, args: string[], env?: NodeJS.ProcessEnv): Figures {

@@ -24,7 +24,7 @@ export * from './train/config';
 export { Trainer, TrainerOptions, StepProgress, DivergenceError, readRunEvents } from './train/trainer';
 export { SgdMomentum, SgdOptions } from './train/optimizer';
 export { trainStep, autodiffTrainStep, countErrors, predictLogits, trainableVariables, StepResult } from './train/step';
-export { nativeNetwork, nativeUnsupportedReason, releaseNativeNetwork, NativeNetwork, GradientResult } from './native/network';
+export { nativeNetwork, nativeUnsupportedReason, releaseNativeNetwork, stepEngine, NativeNetwork, GradientResult } from './native/network';
 export { createProbe, blockTaps, layerResponses, Probe, BlockTaps } from './probes';
 export * from './probes/responses';
 export * from './experiments/grid';

@@ -99,6 +99,7 @@ function attach(trainer: Trainer, prefix: string, quiet: boolean): { progress: (
   let testError = NaN;
   let rate = NaN;
   const unsubscribe = trainer.on((event: RunEvent) => {
+    if (event.type === 'run_start' && !quiet) line.done(`${prefix}: ${event.backend} backend, ${event.engine ?? 'tfjs autodiff'}${event.iteration > 0 ? `, resuming at iteration ${event.iteration}` : ''}`);
     if (event.type === 'train') trainError = event.trainError;
     if (event.type === 'eval') testError = event.testError;
     if (event.type === 'run_end') line.done(`${prefix} ${event.status} at iteration ${event.iteration} in ${formatSeconds(event.wallSeconds)}${event.message ? `: ${event.message}` : ''}`);

@@ -694,6 +694,13 @@ export function nativeNetwork(model: tf.LayersModel): NativeNetwork | undefined 
   return typeof entry === 'string' ? undefined : entry;
 }
 
+/** One line saying how `model`'s training steps run here (for run events and logs). */
+export function stepEngine(model: tf.LayersModel): string {
+  const reason = nativeUnsupportedReason(model);
+  if (reason !== undefined) return `tfjs autodiff (${reason})`;
+  return nativeOps()?.oneDnn ? 'native step (oneDNN kernels)' : 'native step';
+}
+
 /** Frees what the native executors of `model` cache (folded inference weights); call before `model.dispose()`. */
 export function releaseNativeNetwork(model: tf.LayersModel): void {
   for (const entry of compiled.get(model)?.values() ?? []) if (typeof entry !== 'string') entry.dispose();

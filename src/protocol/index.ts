@@ -37,6 +37,8 @@ export interface RunStartEvent extends EventBase {
   /** Iteration the run starts from: 0, or the checkpoint's when resumed. */
   iteration: number;
   backend: string;
+  /** How steps run, e.g. `native step (oneDNN kernels)` or `tfjs autodiff (layer class Dropout (drop))`. */
+  engine?: string;
 }
 
 /** Running training statistics over the last `window` iterations. */

@@ -12,7 +12,7 @@ import { hasCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint';
 import { learningRate, runIdOf, TrainConfig, validateConfig } from './config';
 import { createProbe, Probe } from '../probes';
 import { SgdMomentum } from './optimizer';
-import { releaseNativeNetwork } from '../native/network';
+import { releaseNativeNetwork, stepEngine } from '../native/network';
 import { countErrors, trainableVariables, trainStep } from './step';
 
 /** Progress of every step, for progress bars (not part of the event stream). */
@@ -159,7 +159,7 @@ export class Trainer {
       preset: config.preset,
     };
     const base = () => ({ runId: this.runId, time: Date.now() });
-    this.emit({ ...base(), type: 'run_start', schema: SCHEMA_VERSION, run, iteration, backend: selectBackend().kind });
+    this.emit({ ...base(), type: 'run_start', schema: SCHEMA_VERSION, run, iteration, backend: selectBackend().kind, engine: stepEngine(model) });
 
     const imageBuffer = new Float32Array(config.batchSize * IMAGE_BYTES);
     const labelBuffer = new Int32Array(config.batchSize);
