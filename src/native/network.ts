@@ -400,12 +400,11 @@ export class NativeNetwork {
       tf.dispose([loss, errors]);
       return { loss: lossValue, errors: errorCount, grads };
     } catch (error) {
-      holdings.clear();
       tf.dispose(Object.values(grads));
       for (const s of saved) if (s.batchNorm) tf.dispose(s.batchNorm.reserve);
       throw error;
     } finally {
-      holdings.clear();
+      holdings.clear(); // empty unless an error interrupted the pass
     }
   }
 
