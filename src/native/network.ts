@@ -280,6 +280,8 @@ export class NativeNetwork {
   private readonly foldInto = new Map<number, number>();
   private readonly foldedBatchNorms = new Set<number>();
   private readonly folded = new Map<number, FoldedConv>();
+  /** Constants of {@link updateRunningAverages} per batch shape. */
+  private readonly averaging = new Map<string, { factors: tf.Tensor1D; decays: tf.Tensor1D }>();
   /** Whether each node's output depends on a trainable parameter (needs a gradient). */
   private readonly needsGrad: boolean[];
   private readonly readers: number[];
@@ -306,10 +308,12 @@ export class NativeNetwork {
     });
   }
 
-  /** Frees the folded inference weights (they are rebuilt on the next `predict`). */
+  /** Frees the folded inference weights and cached constants (rebuilt when next needed). */
   dispose(): void {
     for (const f of this.folded.values()) tf.dispose([f.kernel, f.bias]);
+    for (const c of this.averaging.values()) tf.dispose([c.factors, c.decays]);
     this.folded.clear();
+    this.averaging.clear();
   }
 
   /**
@@ -533,23 +537,13 @@ export class NativeNetwork {
   private updateRunningAverages(statistics: BatchStatistics[]): void {
     if (statistics.length === 0) return;
     const { ops } = this;
-    const running: tf.Tensor1D[] = [];
-    const batch: tf.Tensor1D[] = [];
-    const factors: number[] = [];
-    const decays: number[] = [];
-    for (const s of statistics) {
-      const channels = s.mean.shape[0];
-      running.push(s.node.movingMean.read() as tf.Tensor1D, s.node.movingVariance.read() as tf.Tensor1D);
-      batch.push(s.mean, s.unbiasedVariance);
-      const varianceFactor = biasedVarianceFactor(s.count);
-      for (let c = 0; c < channels; c++) factors.push(1);
-      for (let c = 0; c < channels; c++) factors.push(varianceFactor);
-      for (let c = 0; c < 2 * channels; c++) decays.push(1 - s.node.momentum);
-    }
+    const running = statistics.flatMap((s) => [s.node.movingMean.read() as tf.Tensor1D, s.node.movingVariance.read() as tf.Tensor1D]);
+    const batch = statistics.flatMap((s) => [s.mean, s.unbiasedVariance]);
+    const { factors, decays } = this.averagingConstants(statistics);
     const parts = tf.tidy(() => {
       const current = ops.concat1d(running);
-      const target = ops.mul(ops.concat1d(batch), tf.tensor1d(factors, 'float32'));
-      const updated = ops.sub(current, ops.mul(ops.sub(current, target), tf.tensor1d(decays, 'float32')));
+      const target = ops.mul(ops.concat1d(batch), factors);
+      const updated = ops.sub(current, ops.mul(ops.sub(current, target), decays));
       return ops.split1d(updated, running.map((r) => r.shape[0]));
     });
     statistics.forEach((s, k) => {
@@ -557,6 +551,30 @@ export class NativeNetwork {
       s.node.movingVariance.write(parts[2 * k + 1]);
     });
     tf.dispose([...parts, ...batch]);
+  }
+
+  /**
+   * Per element of the joined statistics: the factor that makes TensorFlow's batch statistic the
+   * one tf.layers averages (1 for means, the biased-variance factor for variances) and 1 - momentum.
+   * They depend only on the batch shape, so they are built once per batch shape and kept.
+   */
+  private averagingConstants(statistics: BatchStatistics[]): { factors: tf.Tensor1D; decays: tf.Tensor1D } {
+    const key = statistics.map((s) => s.count).join(',');
+    let constants = this.averaging.get(key);
+    if (!constants) {
+      const factors: number[] = [];
+      const decays: number[] = [];
+      for (const s of statistics) {
+        const channels = s.mean.shape[0];
+        const varianceFactor = biasedVarianceFactor(s.count);
+        for (let c = 0; c < channels; c++) factors.push(1);
+        for (let c = 0; c < channels; c++) factors.push(varianceFactor);
+        for (let c = 0; c < 2 * channels; c++) decays.push(1 - s.node.momentum);
+      }
+      constants = { factors: tf.keep(tf.tensor1d(factors, 'float32')), decays: tf.keep(tf.tensor1d(decays, 'float32')) };
+      this.averaging.set(key, constants);
+    }
+    return constants;
   }
 
   private checkImages(images: tf.Tensor): void {
