@@ -86,6 +86,8 @@ describe('trainer', function () {
     assert.ok(start.type === 'run_start');
     assert.equal(start.run.depth, 8);
     assert.equal(start.run.family, 'resnet');
+    // TensorFlow's x86-64 builds carry oneDNN; elsewhere the native step uses the standard kernels.
+    assert.equal(start.engine, process.arch === 'x64' ? 'native step (oneDNN kernels)' : 'native step');
     for (const e of received) if (e.type === 'train') assert.ok(e.trainError >= 0 && e.trainError <= 1 && e.loss > 0 && e.lr === 0.1);
     assert.ok(fs.existsSync(path.join(runDir, 'model', 'model.json')), 'the trained model is saved');
   });
