@@ -9,11 +9,9 @@
  * step without oneDNN-specific kernels.
  */
 import { parseArgs } from 'util';
-import * as tf from '@tensorflow/tfjs';
-import { buildModel, describeBackend, nativeUnsupportedReason, selectBackend } from '../src';
-import { SgdMomentum } from '../src/train/optimizer';
-import { predictLogits, trainableVariables, trainStep } from '../src/train/step';
+import { describeBackend, nativeUnsupportedReason, selectBackend } from '../src';
 import { logKernels } from './kernel-log';
+import { workload } from './workload';
 
 function main(): void {
   const { values } = parseArgs({
@@ -29,25 +27,16 @@ function main(): void {
   const [batch, steps, warmup] = [Number(values.batch), Number(values.steps), Number(values.warmup)];
   if (values.mode !== 'train' && values.mode !== 'infer') throw new Error(`--mode must be train or infer, got ${values.mode}`);
   console.log(describeBackend(selectBackend()));
-  const model = buildModel(values.model as string, { width: Number(values.width), seed: 0 });
-  const optimizer = new SgdMomentum(trainableVariables(model), { momentum: 0.9, weightDecay: 1e-4 });
-  const images = tf.randomNormal([batch, 32, 32, 3], 0, 1, 'float32', 1) as tf.Tensor4D;
-  const labels = tf.randomUniform([batch], 0, 10, 'int32', 2) as tf.Tensor1D;
-  const step =
-    values.mode === 'train'
-      ? () => void trainStep(model, optimizer, images, labels, 0.1)
-      : () => {
-          const logits = predictLogits(model, images);
-          logits.dataSync();
-          logits.dispose();
-        };
+  const { model, train, infer } = workload(values.model as string, Number(values.width), batch);
+  const step = values.mode === 'train' ? train : infer;
   for (let i = 0; i < warmup; i++) step();
   const start = process.hrtime.bigint();
   const totals = logKernels(() => {
     for (let i = 0; i < steps; i++) step();
   });
   const wallMs = Number(process.hrtime.bigint() - start) / 1e6 / steps;
-  console.log(`${values.model} (width ${values.width}), batch ${batch}, ${values.mode}, ${nativeUnsupportedReason(model) ? `tfjs autodiff path (${nativeUnsupportedReason(model)})` : 'native path'}`);
+  const fallback = nativeUnsupportedReason(model);
+  console.log(`${values.model} (width ${values.width}), batch ${batch}, ${values.mode}, ${fallback ? `tfjs autodiff path (${fallback})` : 'native path'}`);
   if (!totals) {
     console.log(`${wallMs.toFixed(1)} ms per step (no kernel log on the pure-JS backend)`);
     return;

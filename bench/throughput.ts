@@ -18,10 +18,9 @@ import * as os from 'os';
 import * as path from 'path';
 import { parseArgs } from 'util';
 import * as tf from '@tensorflow/tfjs';
-import { buildModel, describeBackend, nativeUnsupportedReason, selectBackend } from '../src';
-import { SgdMomentum } from '../src/train/optimizer';
-import { predictLogits, trainableVariables, trainStep } from '../src/train/step';
+import { describeBackend, nativeUnsupportedReason, selectBackend } from '../src';
 import { logKernels } from './kernel-log';
+import { workload } from './workload';
 
 interface Figures {
   trainImagesPerSecond: number;
@@ -54,27 +53,15 @@ function timeSteps(count: number, step: () => void): number[] {
 
 /** Measures one model in this process. */
 async function measureHere(name: string, width: number, batch: number, steps: number, warmup: number): Promise<Figures> {
-  const model = buildModel(name, { seed: 0, width });
-  const optimizer = new SgdMomentum(trainableVariables(model), { momentum: 0.9, weightDecay: 1e-4 });
-  const images = tf.randomNormal([batch, 32, 32, 3], 0, 1, 'float32', 1) as tf.Tensor4D;
-  const labels = tf.randomUniform([batch], 0, 10, 'int32', 2) as tf.Tensor1D;
-  const train = () => {
-    trainStep(model, optimizer, images, labels, 0.1);
-  };
-  const infer = () => {
-    const logits = predictLogits(model, images);
-    logits.dataSync();
-    logits.dispose();
-  };
+  const { model, train, infer, dispose } = workload(name, width, batch);
   timeSteps(warmup, train);
   const trainMs = median(timeSteps(steps, train));
   const log = logKernels(train);
   const kernels = log ? [...log.values()].reduce((sum, k) => sum + k.calls, 0) : undefined;
   timeSteps(warmup, infer);
   const inferMs = median(timeSteps(steps, infer));
-  tf.dispose([images, labels]);
-  optimizer.dispose();
-  model.dispose();
+  const path = nativeUnsupportedReason(model) ?? 'native';
+  dispose();
   return {
     trainImagesPerSecond: (batch * 1000) / trainMs,
     inferImagesPerSecond: (batch * 1000) / inferMs,
@@ -82,7 +69,7 @@ async function measureHere(name: string, width: number, batch: number, steps: nu
     inferStepMs: inferMs,
     maxRssBytes: process.resourceUsage().maxRSS * 1024,
     kernelsPerTrainStep: kernels,
-    path: nativeUnsupportedReason(model) ?? 'native',
+    path,
   };
 }
 

@@ -89,6 +89,20 @@ function autodiffPass(model: tf.LayersModel, images: tf.Tensor4D, labels: tf.Ten
   return result;
 }
 
+/** Loss, gradients, BN statistics and inference logits of one pass of the native network over `images`. */
+function nativePass(build: () => tf.LayersModel, images: tf.Tensor4D, labels: tf.Tensor1D): Pass & { logits: tf.Tensor } {
+  const model = build();
+  const network = nativeNetwork(model);
+  assert.ok(network, `not native: ${nativeUnsupportedReason(model)}`);
+  const variables = trainableVariables(model);
+  const result = network.gradients(images, labels);
+  assert.equal(Object.keys(result.grads).length, variables.length, 'one gradient per trainable variable');
+  const pass = { loss: result.loss, grads: variables.map((v) => result.grads[v.name]), stats: model.nonTrainableWeights.map((w) => w.read().clone()) };
+  const logits = network.predict(images);
+  model.dispose();
+  return { ...pass, logits };
+}
+
 /**
  * Asserts that `fast` matches `straight` (the straightforward path) within the float32 noise of
  * the straightforward path itself, measured by running it on the batch in reverse order: the same
@@ -167,18 +181,6 @@ describe('fast paths against the straightforward ones', () => {
   ];
   for (const [label, build] of architectures) {
     it(`${label}: the native network's loss, gradients, BN statistics and logits match tfjs's autodiff`, () => {
-      const nativePass = (): Pass & { logits: tf.Tensor } => {
-        const model = build();
-        const network = nativeNetwork(model);
-        assert.ok(network, `not native: ${nativeUnsupportedReason(model)}`);
-        const variables = trainableVariables(model);
-        const result = network.gradients(images, labels);
-        const pass = { loss: result.loss, grads: variables.map((v) => result.grads[v.name]), stats: model.nonTrainableWeights.map((w) => w.read().clone()) };
-        assert.equal(Object.keys(result.grads).length, variables.length, 'one gradient per trainable variable');
-        const logits = network.predict(images);
-        model.dispose();
-        return { ...pass, logits };
-      };
       const autodiff = (x: tf.Tensor4D, y: tf.Tensor1D) => {
         const model = build();
         const pass = autodiffPass(model, x, y);
@@ -186,7 +188,7 @@ describe('fast paths against the straightforward ones', () => {
         model.dispose();
         return { ...pass, logits };
       };
-      const fast = nativePass();
+      const fast = nativePass(build, images, labels);
       const straight = autodiff(images, labels);
       const noise = autodiff(reversedImages, reversedLabels);
       assertSamePass(fast, straight, noise);
@@ -198,17 +200,7 @@ describe('fast paths against the straightforward ones', () => {
   }
 
   it('with RESLAB_NATIVE=portable (standard TensorFlow kernels only, as on GPUs) the native network computes the same', () => {
-    const run = () => {
-      const model = buildModel('resnet20', { seed: 5, width: 0.5 });
-      const network = nativeNetwork(model);
-      assert.ok(network);
-      const variables = trainableVariables(model);
-      const result = network.gradients(images, labels);
-      const logits = network.predict(images);
-      const pass = { loss: result.loss, grads: variables.map((v) => result.grads[v.name]), stats: model.nonTrainableWeights.map((w) => w.read().clone()), logits };
-      model.dispose();
-      return pass;
-    };
+    const run = () => nativePass(() => buildModel('resnet20', { seed: 5, width: 0.5 }), images, labels);
     const full = run();
     if (process.arch === 'x64') assert.equal(nativeOps()?.oneDnn, true, "TensorFlow's x86-64 builds run oneDNN kernels");
     const portable = withNative('portable', () => {

@@ -181,10 +181,16 @@ export function compileNetwork(model: tf.LayersModel): CompileResult {
   return { plan, inputShape: inputShape as number[] };
 }
 
-/** A ReLU that is the only reader of a batch norm runs inside it (one oneDNN kernel where available). */
-function fuseBatchNormRelu(plan: PlanNode[]): void {
+/** How many nodes read each node's output. */
+function countReaders(plan: PlanNode[]): number[] {
   const readers = plan.map(() => 0);
   for (const node of plan) for (const i of node.inputs) readers[i]++;
+  return readers;
+}
+
+/** A ReLU that is the only reader of a batch norm runs inside it (one oneDNN kernel where available). */
+function fuseBatchNormRelu(plan: PlanNode[]): void {
+  const readers = countReaders(plan);
   plan.forEach((node, i) => {
     if (node.op !== 'relu') return;
     const source = plan[node.inputs[0]];
@@ -196,8 +202,7 @@ function fuseBatchNormRelu(plan: PlanNode[]): void {
 
 /** A zero padding read only by a 'valid' conv becomes that conv's explicit padding (no copy). */
 function foldPadding(plan: PlanNode[]): void {
-  const readers = plan.map(() => 0);
-  for (const node of plan) for (const i of node.inputs) readers[i]++;
+  const readers = countReaders(plan);
   plan.forEach((node, i) => {
     if (node.op !== 'conv' || node.padding !== 'VALID') return;
     const source = plan[node.inputs[0]];
@@ -240,6 +245,12 @@ class Holdings {
     }
   }
 
+  /** Disposes `tensor` unless something holds it (a gradient nobody needs, a summand already added). */
+  drop(tensor: tf.Tensor): void {
+    this.hold(tensor);
+    this.release(tensor);
+  }
+
   /** Disposes everything still held (after an error). */
   clear(): void {
     tf.dispose([...this.counts.keys()]);
@@ -278,7 +289,6 @@ export class NativeNetwork {
    * kernel and bias (one oneDNN conv-with-bias kernel instead of a conv and a batch norm).
    */
   private readonly foldInto = new Map<number, number>();
-  private readonly foldedBatchNorms = new Set<number>();
   private readonly folded = new Map<number, FoldedConv>();
   /** Constants of {@link updateRunningAverages} per batch shape. */
   private readonly averaging = new Map<string, { factors: tf.Tensor1D; decays: tf.Tensor1D }>();
@@ -292,8 +302,7 @@ export class NativeNetwork {
     readonly inputShape: number[],
     private readonly ops: NativeOps,
   ) {
-    this.readers = plan.map(() => 0);
-    for (const node of plan) for (const i of node.inputs) this.readers[i]++;
+    this.readers = countReaders(plan);
     this.needsGrad = [];
     plan.forEach((node, i) => {
       const hasParameters = node.op === 'conv' || node.op === 'batchNorm' || node.op === 'dense';
@@ -303,7 +312,6 @@ export class NativeNetwork {
       if (node.op === 'conv') this.convAttrs.set(i, ops.convAttrs(node.stride, node.padding));
       if (ops.oneDnn && node.op === 'batchNorm' && plan[node.inputs[0]].op === 'conv' && this.readers[node.inputs[0]] === 1) {
         this.foldInto.set(node.inputs[0], i);
-        this.foldedBatchNorms.add(i);
       }
     });
   }
@@ -369,8 +377,7 @@ export class NativeNetwork {
       tf.dispose([losses, backprop]);
       const give = (target: number, gradient: tf.Tensor) => {
         if (!this.needsGrad[target]) {
-          holdings.hold(gradient);
-          holdings.release(gradient);
+          holdings.drop(gradient);
           return;
         }
         const existing = dy[target];
@@ -381,8 +388,7 @@ export class NativeNetwork {
           const sum = ops.add(existing, gradient);
           holdings.hold(sum);
           holdings.release(existing);
-          holdings.hold(gradient);
-          holdings.release(gradient);
+          holdings.drop(gradient);
           dy[target] = sum;
         }
       };
@@ -462,7 +468,7 @@ export class NativeNetwork {
               holdings.hold(x);
               if (node.relu) save('output', y);
               statistics.push({ node, mean: result.mean, unbiasedVariance: result.unbiasedVariance, count: result.count });
-            } else if (this.foldedBatchNorms.has(i)) {
+            } else if (this.foldInto.get(node.inputs[0]) === i) {
               y = x; // folded into the conv before it
             } else {
               y = ops.batchNormInference(x as tf.Tensor4D, gamma, beta, node.movingMean.read() as tf.Tensor1D, node.movingVariance.read() as tf.Tensor1D, node.epsilon, node.relu);
@@ -514,8 +520,8 @@ export class NativeNetwork {
           }
         }
         values[i] = y;
-        // Held once per reader; node outputs nobody reads (the logits) are held for the caller.
-        holdings.hold(y, Math.max(this.readers[i], 0));
+        // Held once per reader; the logits (read by nobody) are left to the caller.
+        holdings.hold(y, this.readers[i]);
         for (const j of node.inputs) holdings.release(values[j]);
       });
       this.updateRunningAverages(statistics);

@@ -45,7 +45,7 @@ const ONEDNN_LABEL = 'MklNameChangeOp';
 
 export class NativeOps {
   private readonly floatT: OpAttr;
-  private readonly int32Constants = new Map<string, tf.Tensor>();
+  private readonly constants = new Map<string, tf.Tensor>();
   private readonly emptyStatistics: tf.Tensor1D;
   /**
    * Whether oneDNN's kernels run here under their own names (reached through their kernel label):
@@ -123,15 +123,19 @@ export class NativeOps {
     return { name, type: this.backend.binding.TF_ATTR_BOOL, value };
   }
 
-  /** A kept int32 constant (shapes, paddings), created once per distinct value. */
-  int32(values: number[], shape?: number[]): tf.Tensor {
-    const key = `${values.join(',')}|${shape ? `[${shape.join(',')}]` : ''}`;
-    let tensor = this.int32Constants.get(key);
+  /** A kept constant (shapes, paddings, scale factors), created once per distinct value. */
+  private constant(dtype: 'int32' | 'float32', values: number[], shape?: number[]): tf.Tensor {
+    const key = `${dtype}|${values.join(',')}|${shape ? `[${shape.join(',')}]` : ''}`;
+    let tensor = this.constants.get(key);
     if (!tensor) {
-      tensor = tf.keep(tf.tensor(values, shape ?? [values.length], 'int32'));
-      this.int32Constants.set(key, tensor);
+      tensor = tf.keep(tf.tensor(values, shape ?? [values.length], dtype));
+      this.constants.set(key, tensor);
     }
     return tensor;
+  }
+
+  private int32(values: number[], shape?: number[]): tf.Tensor {
+    return this.constant('int32', values, shape);
   }
 
   /** Attributes of a convolution and its gradients, for {@link conv2d} and friends. */
@@ -238,14 +242,7 @@ export class NativeOps {
 
   /** Element-wise a * b (b broadcast; a number becomes a scalar). */
   mul<T extends tf.Tensor>(a: T, b: number | tf.Tensor): T {
-    const scalar = typeof b === 'number' ? this.scalar(b) : b;
-    const result = this.one<T>('Mul', [this.floatT], [a, scalar]);
-    if (typeof b === 'number') scalar.dispose();
-    return result;
-  }
-
-  private scalar(value: number): tf.Tensor {
-    return tf.scalar(value, 'float32');
+    return this.one<T>('Mul', [this.floatT], [a, typeof b === 'number' ? this.constant('float32', [b], []) : b]);
   }
 
   private poolAttrs(window: [number, number], stride: number, padding: 'SAME' | 'VALID'): OpAttr[] {
@@ -326,12 +323,6 @@ export class NativeOps {
   /** Element-wise a - b. */
   sub<T extends tf.Tensor>(a: T, b: tf.Tensor): T {
     return this.one('Sub', [this.floatT], [a, b]);
-  }
-
-  /** Frees the cached constants. */
-  dispose(): void {
-    tf.dispose([...this.int32Constants.values(), this.emptyStatistics]);
-    this.int32Constants.clear();
   }
 }
 
