@@ -10,6 +10,10 @@
  * address is unreachable we stage the same C library from a TensorFlow wheel that pip can fetch
  * (pip may be configured with a local index) and compile the addon against it.
  *
+ * First it checks what it needs from the system (scripts/prerequisites.js: python3 with pip and
+ * venv, g++, make, and Chromium for the end-to-end test) and, as root with apt-get, installs what
+ * is missing; RESLAB_SETUP_NO_APT=1 only checks.
+ *
  * Plain Node.js with no dependencies: it runs before `npm install`.
  */
 'use strict';
@@ -17,6 +21,7 @@
 const cp = require('child_process');
 const fs = require('fs');
 const path = require('path');
+const { ensurePrerequisites } = require('./prerequisites');
 
 const ROOT = path.resolve(__dirname, '..');
 const CACHE = path.join(ROOT, '.cache');
@@ -149,6 +154,11 @@ function installJupyter() {
 
 function main() {
   const started = Date.now();
+  const missing = ensurePrerequisites(log);
+  if (missing.length > 0) {
+    for (const line of missing) console.error(`[reslab setup] ${line}`);
+    fail(`${missing.length} prerequisite(s) missing; install them and run npm run setup again`);
+  }
   // --ignore-scripts: tfjs-node's install script would fail the whole install when offline;
   // its native part is handled below.
   mustRun('installing npm packages', 'npm', ['install', '--ignore-scripts', '--no-audit', '--no-fund']);

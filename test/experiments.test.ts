@@ -112,6 +112,27 @@ describe('degradation grid', function () {
     assert.match(csv[0], /^net,depth,params,seeds,iterations,test_error_mean/);
     const json = JSON.parse(fs.readFileSync(path.join(out, 'table6.json'), 'utf8'));
     assert.equal(json.length, 2);
+    // summary.json: the scale, a verdict per claim and the per-net figures behind them.
+    const summary = JSON.parse(fs.readFileSync(path.join(out, 'summary.json'), 'utf8'));
+    assert.deepEqual(summary.scale, { iterations: 10, width: 0.25, trainImages: 256, batchSize: 16 });
+    assert.deepEqual(summary.nets.map((n: { family: string; depth: number }) => `${n.family}${n.depth}`), ['plain8', 'resnet8']);
+    for (const net of summary.nets) {
+      assert.equal(net.trainError, json.find((r: { net: string }) => r.net === net.net).trainError);
+      assert.ok(Number.isFinite(net.trainEvalError) && Number.isFinite(net.testError));
+    }
+    assert.deepEqual(summary.claims.map((c: { id: string }) => c.id), ['degradation', 'residual-fixes-degradation', 'residual-gains-from-depth', 'smaller-responses']);
+    // One depth only: degradation and depth gains cannot be judged; the plain-8 vs ResNet-8 comparison can.
+    assert.equal(summary.claims[0].verdict, 'not tested');
+    assert.equal(summary.claims[2].verdict, 'not tested');
+    assert.ok(['reproduced', 'not at this scale'].includes(summary.claims[1].verdict));
+    assert.match(summary.claims[1].evidence, /ResNet-8 \d+\.\d% vs plain-8 \d+\.\d% running training error \(mean over seeds\)/);
+    // The report opens with the same verdicts and numbers.
+    const claims = html.slice(html.indexOf("The paper's claims"), html.indexOf('Figure 6'));
+    for (const claim of summary.claims) {
+      assert.ok(claims.includes(`<td class="verdict">${claim.verdict}</td>`), claim.verdict);
+      assert.ok(claims.includes(claim.evidence.replace(/'/g, '&#39;')), claim.evidence);
+    }
+    assert.match(claims, /10 of the paper&#39;s 64,000 iterations, width 0\.25 \(4\/8\/16 filters instead of 16\/32\/64\), 256 of 50,000 training images/);
   });
 
   it('Figure 7 from the trained models: one std per 3x3 layer, layer order and sorted', async () => {

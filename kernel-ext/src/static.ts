@@ -52,7 +52,7 @@ function blockBars(view: RunView): string {
       return `<rect x="${i * (bar + 2)}" y="${60 - h}" width="${bar}" height="${h}" fill="${depthColour(view.run.depth)}"><title>${escape(b.block)}: ${b.branchRatio.toFixed(3)}</title></rect>`;
     })
     .join('');
-  return `<div><small>${escape(label(view))}: ‖F(x)‖/‖x‖ per block at iteration ${view.probes?.iteration.slice(-1)[0] ?? ''} (max ${max.toFixed(3)})</small><br>` +
+  return `<div><small>${escape(label(view))}: ‖F(x)‖/‖x‖ per block at iteration ${Number(view.probes?.iteration.slice(-1)[0] ?? NaN)} (max ${max.toFixed(3)})</small><br>` +
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="60">${rects}</svg></div>`;
 }
 
@@ -62,7 +62,7 @@ export function staticHtml(payload: RunViewPayload): string {
     .map((r) => `<span style="color:${depthColour(r.run.depth)};margin-right:1em">━ ${escape(label(r))}</span>`)
     .join('');
   const rows = payload.runs
-    .map((r) => `<tr><td>${escape(label(r))}</td><td>${escape(r.status)}</td><td>${r.iteration}/${r.run.iterations}</td>` +
+    .map((r) => `<tr><td>${escape(label(r))}</td><td>${escape(r.status)}</td><td>${Number(r.iteration)}/${Number(r.run.iterations)}</td>` +
       `<td>${pct(lastOf(r.trainError.value))}</td><td>${pct(lastOf(r.testError.value))}</td><td>${r.imagesPerSecond ? r.imagesPerSecond.toFixed(0) : '–'}</td></tr>`)
     .join('');
   return `<div class="reslab-static"><b>${escape(payload.title)}</b>${payload.backend ? ` <small>(${escape(payload.backend)})</small>` : ''}<br>` +
@@ -74,7 +74,7 @@ export function staticHtml(payload: RunViewPayload): string {
 /** One line per run, for text/plain and terminals. */
 export function textSummary(payload: RunViewPayload): string {
   return payload.runs
-    .map((r) => `${label(r)} [${r.status}] iteration ${r.iteration}/${r.run.iterations} train error ${pct(lastOf(r.trainError.value))} ` +
+    .map((r) => `${label(r)} [${r.status}] iteration ${Number(r.iteration)}/${Number(r.run.iterations)} train error ${pct(lastOf(r.trainError.value))} ` +
       `test error ${pct(lastOf(r.testError.value))}${r.imagesPerSecond ? ` ${r.imagesPerSecond.toFixed(0)} img/s` : ''}`)
     .join('\n');
 }

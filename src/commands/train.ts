@@ -5,6 +5,7 @@ import { parseShard, runGrid } from '../experiments/grid';
 import { loadRuns, table6Markdown } from '../experiments/figures';
 import { responseCurves } from '../probes/responses';
 import { writeReport } from '../experiments/report';
+import { verdictLines } from '../experiments/claims';
 import { RunEvent } from '../protocol';
 import { configFromPreset, PRESETS, PresetName, runIdOf, TrainConfig } from '../train/config';
 import { StepProgress, Trainer } from '../train/trainer';
@@ -200,8 +201,9 @@ export const degradationCommand: Command = {
     }
     const reportDir = values.report as string | undefined;
     if (reportDir) {
-      const { rows } = writeReport(outDir, reportDir);
+      const { rows, verdicts, scale } = writeReport(outDir, reportDir);
       console.log(table6Markdown(rows));
+      console.log(`\n${verdictLines(verdicts, scale).join('\n')}`);
       console.error(`report: ${path.join(reportDir, 'index.html')}`);
     }
   },
@@ -234,8 +236,9 @@ export const reportCommand: Command = {
   run(positionals, values) {
     if (positionals.length !== 1) throw new UsageError(`expected the runs directory\nusage: ${reportCommand.usage}`);
     const outDir = (values.out as string | undefined) ?? 'report';
-    const { rows } = writeReport(positionals[0], outDir);
+    const { rows, verdicts, scale } = writeReport(positionals[0], outDir);
     console.log(table6Markdown(rows));
+    console.log(`\n${verdictLines(verdicts, scale).join('\n')}`);
     console.error(`report: ${path.join(outDir, 'index.html')}`);
   },
 };

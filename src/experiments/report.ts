@@ -2,6 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { escapeHtml } from '../protocol/labels';
 import { figure7, ResponseCurve, responseCurvesFromProbes, responsesCsv } from '../probes/responses';
+import { assessClaims, ClaimVerdict, describeScale, NOISE_POINTS, scaleOf, Scale } from './claims';
 import { figure1, figure6, loadRuns, PlotlyFigure, RunRecord, table6, table6Csv, Table6Row } from './figures';
 
 /** Extra figures (e.g. Fig. 7 from src/probes) that a report can carry. */
@@ -33,8 +34,30 @@ function tableHtml(rows: Table6Row[]): string {
     `<th>train error % (inference)</th><th>test error %</th><th>paper Table 6 %</th><th>wall s</th><th>images/s</th></tr></thead>\n<tbody>${body}</tbody></table>`;
 }
 
+const VERDICT_CLASS: Record<ClaimVerdict['verdict'], string> = {
+  reproduced: 'yes',
+  'not reproduced': 'no',
+  'not at this scale': 'scale',
+  'not tested': 'untested',
+};
+
+/** The paper's claims, each with its verdict, the numbers behind it and the paper's own. */
+function claimsHtml(verdicts: ClaimVerdict[], scale: Scale): string {
+  const rows = verdicts
+    .map((v) => `<tr class="${VERDICT_CLASS[v.verdict]}"><td class="verdict">${escapeHtml(v.verdict)}</td>` +
+      `<td><b>${escapeHtml(v.claim)}</b> <span class="fig">(${escapeHtml(v.figure)})</span><br>${escapeHtml(v.evidence)}` +
+      `${v.why ? `<br><i>Why: ${escapeHtml(v.why)}.</i>` : ''}</td><td class="paper">${escapeHtml(v.paper)}</td></tr>`)
+    .join('\n');
+  return `<h2>The paper's claims, checked on these runs</h2>
+<p class="scale">Scale: ${escapeHtml(describeScale(scale))}; batch ${scale.batchSize}. Verdicts are computed from the runs below
+(differences under ${NOISE_POINTS} points of training error count as noise; "not at this scale" means the runs are smaller than the paper's protocol
+and do not show the claim yet).</p>
+<table class="claims"><thead><tr><th>verdict</th><th>claim and what these runs measured</th><th>the paper</th></tr></thead>
+<tbody>${rows}</tbody></table>`;
+}
+
 /** A self-contained HTML report (plotly.js inlined: it opens offline). */
-export function reportHtml(records: RunRecord[], extra: ReportSection[] = []): string {
+export function reportHtml(records: RunRecord[], extra: ReportSection[] = [], verdicts: ClaimVerdict[] = []): string {
   const rows = table6(records);
   const sections: ReportSection[] = [
     { id: 'fig1', title: 'Figure 1 — degradation of plain nets', figure: figure1(records) },
@@ -43,17 +66,23 @@ export function reportHtml(records: RunRecord[], extra: ReportSection[] = []): s
   ].filter((s) => s.figure.data.length > 0);
   const first = records[0]?.run;
   const setup = first
-    ? `${escapeHtml(first.preset)} preset, width ${first.width}, batch ${first.batchSize}, ${first.iterations} iterations, shortcut option ${escapeHtml(first.shortcut)}`
+    ? `${escapeHtml(first.preset)} preset, width ${Number(first.width)}, batch ${Number(first.batchSize)}, ${Number(first.iterations)} iterations, ` +
+      `shortcut option ${escapeHtml(first.shortcut)}${first.trainImages === undefined ? '' : `, ${Number(first.trainImages)} training images`}`
     : 'no runs';
   return `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>reslab report — degradation on CIFAR-10</title>
 <style>body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;color:#222}
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}td:first-child{text-align:left}
-.plot{width:100%;height:460px}</style>
+.plot{width:100%;height:460px}
+table.claims td{text-align:left;vertical-align:top}table.claims td.verdict{font-weight:bold;white-space:nowrap}
+tr.yes td.verdict{background:#d7f0d2;color:#135e13}tr.no td.verdict{background:#f6d5d5;color:#8a1414}
+tr.scale td.verdict{background:#fbecc6;color:#6b4a00}tr.untested td.verdict{background:#eee;color:#555}
+td.paper{color:#444;font-size:90%;max-width:20em}.fig{color:#666;font-weight:normal}.scale{color:#333}</style>
 <script>${plotlySource()}</script></head>
 <body><h1>Deep residual learning: the degradation problem on CIFAR-10</h1>
 <p>He et al. 2015, reproduced with reslab. ${records.length} runs: ${setup}. Dashed lines: training error (running, augmented);
 solid: test error (inference mode).</p>
+${verdicts.length ? claimsHtml(verdicts, scaleOf(records)) : ''}
 ${sections.map((s) => `<h2>${escapeHtml(s.title)}</h2><div class="plot" id="${s.id}"></div>`).join('\n')}
 <h2>Table 6 — final errors</h2>
 ${tableHtml(rows)}
@@ -69,7 +98,7 @@ for (const [id, figure] of Object.entries(figures)) Plotly.newPlot(id, figure.da
  * Writes index.html, figures.json, table6.csv and table6.json for the runs in `runsDir`.
  * Figure 7 comes from `curves` when given, else from the runs' last probe events.
  */
-export function writeReport(runsDir: string, outDir: string, curves?: ResponseCurve[]): { records: RunRecord[]; rows: Table6Row[] } {
+export function writeReport(runsDir: string, outDir: string, curves?: ResponseCurve[]): { records: RunRecord[]; rows: Table6Row[]; verdicts: ClaimVerdict[]; scale: Scale } {
   const records = loadRuns(runsDir);
   if (records.length === 0) throw new Error(`no runs with metrics.jsonl in ${runsDir}`);
   fs.mkdirSync(outDir, { recursive: true });
@@ -79,10 +108,18 @@ export function writeReport(runsDir: string, outDir: string, curves?: ResponseCu
     : [];
   if (responses.length) fs.writeFileSync(path.join(outDir, 'responses.csv'), responsesCsv(responses));
   const rows = table6(records);
+  const verdicts = assessClaims(records, responses);
+  const scale = scaleOf(records);
   const figures = { figure1: figure1(records), figure6: figure6(records), ...Object.fromEntries(extra.map((s) => [s.id, s.figure])) };
   fs.writeFileSync(path.join(outDir, 'figures.json'), `${JSON.stringify(figures)}\n`);
   fs.writeFileSync(path.join(outDir, 'table6.csv'), table6Csv(rows));
   fs.writeFileSync(path.join(outDir, 'table6.json'), `${JSON.stringify(rows, null, 2)}\n`);
-  fs.writeFileSync(path.join(outDir, 'index.html'), reportHtml(records, extra));
-  return { records, rows };
+  const summary = {
+    scale,
+    claims: verdicts,
+    nets: rows.map((r) => ({ net: r.net, family: r.family, depth: r.depth, seeds: r.seeds, iterations: r.iterations, trainError: r.trainError, trainEvalError: r.trainEvalError ?? null, testError: r.testError.mean, testErrorStd: r.testError.std })),
+  };
+  fs.writeFileSync(path.join(outDir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
+  fs.writeFileSync(path.join(outDir, 'index.html'), reportHtml(records, extra, verdicts));
+  return { records, rows, verdicts, scale };
 }

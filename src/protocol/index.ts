@@ -28,6 +28,8 @@ export interface RunDescriptor {
   batchSize: number;
   params: number;
   preset: string;
+  /** Training images the run samples from (absent in runs written before it was recorded). */
+  trainImages?: number;
 }
 
 export interface RunStartEvent extends EventBase {
@@ -97,6 +99,26 @@ export interface RunEndEvent extends EventBase {
   wallSeconds: number;
 }
 
+const isFiniteNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+
+/**
+ * Checks every field of a {@link RunDescriptor} (numbers are finite numbers, names are strings), so
+ * that nothing but text and numbers ever reaches HTML, SVG or Plotly; returns a message or undefined.
+ */
+export function runDescriptorProblem(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'run descriptor is not an object';
+  const run = value as Record<string, unknown>;
+  if (run.family !== 'resnet' && run.family !== 'plain') return `run descriptor family ${JSON.stringify(run.family)} is not 'resnet' or 'plain'`;
+  for (const key of ['model', 'shortcut', 'preset']) {
+    if (typeof run[key] !== 'string') return `run descriptor ${key} is not a string`;
+  }
+  for (const key of ['depth', 'width', 'seed', 'iterations', 'batchSize', 'params']) {
+    if (!isFiniteNumber(run[key])) return `run descriptor ${key} is not a number (got ${JSON.stringify(run[key])?.slice(0, 40)})`;
+  }
+  if (run.trainImages !== undefined && !isFiniteNumber(run.trainImages)) return 'run descriptor trainImages is not a number';
+  return undefined;
+}
+
 const EVENT_TYPES = new Set(['run_start', 'train', 'eval', 'probe', 'checkpoint', 'run_end']);
 
 /** Checks that a parsed value is a {@link RunEvent}; returns an error message or undefined. */
@@ -108,8 +130,11 @@ export function validateEvent(value: unknown): string | undefined {
   if (event.type !== 'run_start' && (typeof event.iteration !== 'number' || !Number.isFinite(event.iteration))) {
     return `${event.type} event has no numeric iteration`;
   }
-  if (event.type === 'run_start' && event.schema !== SCHEMA_VERSION) {
-    return `run_start has schema ${JSON.stringify(event.schema)}, expected ${SCHEMA_VERSION}`;
+  if (event.type === 'run_start') {
+    if (event.schema !== SCHEMA_VERSION) return `run_start has schema ${JSON.stringify(event.schema)}, expected ${SCHEMA_VERSION}`;
+    const problem = runDescriptorProblem(event.run);
+    if (problem) return `run_start: ${problem}`;
+    if (!isFiniteNumber(event.iteration)) return 'run_start has no numeric iteration';
   }
   return undefined;
 }

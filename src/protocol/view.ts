@@ -2,7 +2,7 @@
  * The live run view: what the kernel extension sends to the front end under RUN_VIEW_MIME, and
  * the builder that folds the event stream into it. Dependency-free (shared with the plugin).
  */
-import { BlockProbe, RUN_VIEW_MIME, RunDescriptor, RunEvent, SCHEMA_VERSION } from './index';
+import { BlockProbe, RUN_VIEW_MIME, RunDescriptor, runDescriptorProblem, RunEvent, SCHEMA_VERSION, validateEvent } from './index';
 
 /** A downsampled curve: parallel arrays. */
 export interface Curve {
@@ -89,8 +89,14 @@ export class RunViewBuilder {
 
   constructor(readonly title = 'reslab', readonly backend?: string) {}
 
-  /** Adds one event; events of unknown runs before their run_start are ignored. */
+  /**
+   * Adds one event; events of unknown runs before their run_start are ignored. A malformed event
+   * (say, a string where the schema has a number) is an error: nothing but validated text and
+   * numbers reaches a view.
+   */
   push(event: RunEvent): void {
+    const problem = validateEvent(event);
+    if (problem) throw new Error(`invalid run event: ${problem}`);
     if (event.type === 'run_start') {
       const existing = this.runs.get(event.runId);
       if (existing) {
@@ -193,10 +199,10 @@ export function validateRunViewPayload(value: unknown): string | undefined {
     if (typeof run !== 'object' || run === null) return `runs[${i}] is not an object`;
     const view = run as Record<string, unknown>;
     if (typeof view.runId !== 'string') return `runs[${i}] has no runId`;
-    const descriptor = view.run as Record<string, unknown> | undefined;
-    if (!descriptor || typeof descriptor.depth !== 'number' || (descriptor.family !== 'resnet' && descriptor.family !== 'plain')) {
-      return `runs[${i}] (${view.runId}) has no valid run descriptor`;
-    }
+    const descriptorProblem = runDescriptorProblem(view.run);
+    if (descriptorProblem) return `runs[${i}] (${view.runId}): ${descriptorProblem}`;
+    if (typeof view.iteration !== 'number' || !Number.isFinite(view.iteration)) return `runs[${i}] (${view.runId}) has no numeric iteration`;
+    if (typeof view.status !== 'string') return `runs[${i}] (${view.runId}) has no status`;
     for (const key of ['trainError', 'testError', 'trainEvalError', 'loss']) {
       const problem = curveProblem(view[key], `runs[${i}].${key}`);
       if (problem) return problem;

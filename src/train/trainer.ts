@@ -157,6 +157,7 @@ export class Trainer {
       batchSize: config.batchSize,
       params: summarize(model).params,
       preset: config.preset,
+      trainImages: trainSplit.count,
     };
     const base = () => ({ runId: this.runId, time: Date.now() });
     this.emit({ ...base(), type: 'run_start', schema: SCHEMA_VERSION, run, iteration, backend: selectBackend().kind, engine: stepEngine(model) });
