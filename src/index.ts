@@ -30,6 +30,7 @@ export * from './probes/responses';
 export * from './experiments/grid';
 export * from './experiments/figures';
 export { writeReport, reportHtml, ReportSection } from './experiments/report';
+export * from './experiments/claims';
 export * from './protocol';
 export * from './protocol/view';
 export * from './protocol/paper';

@@ -31,6 +31,7 @@ describe('the paper\'s claims: verdicts computed from runs', () => {
     assert.equal(v['residual-fixes-degradation'].verdict, 'reproduced');
     assert.match(v['residual-fixes-degradation'].evidence, /ResNet-56 36\.0% vs plain-56 69\.5%/);
     assert.equal(v['residual-gains-from-depth'].verdict, 'reproduced');
+    assert.match(v['residual-gains-from-depth'].evidence, /^ResNet-56 36\.0% vs ResNet-20 35\.0% running training error \(mean over seeds\): \+1\.0 points \(seeds 0\/1: \+1\.0 \/ \+1\.0\) \(judged: at most \+1 allowed\)/);
     assert.match(v['residual-gains-from-depth'].evidence, /ResNet-56 32\.0% vs ResNet-20 33\.5% training error in inference mode .*−1\.0 \/ −2\.0/);
     assert.match(v['residual-gains-from-depth'].paper, /ResNet-20 8\.75%, ResNet-56 6\.97%/);
     assert.equal(v['smaller-responses'].verdict, 'reproduced');
@@ -40,7 +41,7 @@ describe('the paper\'s claims: verdicts computed from runs', () => {
   it('a claim that fails for one seed below the paper\'s scale is "not at this scale", saying why', () => {
     const records = [0, 1].flatMap((s) => [
       run('plain', 20, s, 40, 40), run('plain', 56, s, 70, 70),
-      run('resnet', 20, s, 35, 33), run('resnet', 56, s, 36, s === 1 ? 35 : 32),
+      run('resnet', 20, s, 35, 33), run('resnet', 56, s, s === 1 ? 37 : 35, 32),
     ]);
     const v = byId(assessClaims(records, []));
     assert.equal(v['residual-gains-from-depth'].verdict, 'not at this scale');
@@ -59,16 +60,16 @@ describe('the paper\'s claims: verdicts computed from runs', () => {
     assert.equal(describeScale(scaleOf(records)), 'the paper\'s scale (64,000 iterations, width 1, all training images)');
   });
 
-  it('a shallow plain net still near chance does not count as degradation', () => {
-    const v = byId(assessClaims([run('plain', 20, 0, 85, 88), run('plain', 56, 0, 90, 90)], []));
+  it('a shallow plain net that has barely started to learn does not count as degradation', () => {
+    const v = byId(assessClaims([run('plain', 20, 0, 78, 80), run('plain', 56, 0, 85, 88)], []));
     assert.equal(v.degradation.verdict, 'not at this scale');
-    assert.match(v.degradation.why ?? '', /plain-20 is still near chance/);
+    assert.match(v.degradation.why ?? '', /plain-20 has barely started to learn \(training error above 70%\)/);
   });
 
   it('the CLI lines carry the scale, each verdict and its numbers', () => {
     const records = [run('plain', 20, 0, 40, 40), run('plain', 56, 0, 70, 70)];
     const lines = verdictLines(assessClaims(records, []), scaleOf(records)).join('\n');
-    assert.match(lines, /^The paper's claims at this scale \(600 of the paper's 64,000 iterations/);
+    assert.match(lines, /^The paper's claims: 1 of 4 claims reproduced, 3 not tested \(600 of the paper's 64,000 iterations/);
     assert.match(lines, /\n {2}reproduced {9}Fig\. 1 .*Degradation/);
     assert.match(lines, /plain-56 70\.0% vs plain-20 40\.0% running training error: \+30\.0 points/);
   });

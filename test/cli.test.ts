@@ -1,5 +1,7 @@
 import { strict as assert } from 'assert';
 import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 
 const CLI = path.resolve(__dirname, '..', '..', 'bin', 'reslab.js');
@@ -43,6 +45,28 @@ describe('reslab CLI', function () {
     assert.equal(command.status, 2);
     assert.match(command.stderr, /unknown command 'trian'/);
   });
+
+  const badSettings: Array<[string[], RegExp]> = [
+    [['--batch-size', '5000'], /batch size 5000 is larger than the 4000 training images available/],
+    [['--width', '0'], /width must be a positive number, got 0/],
+    [['--width=-1'], /width must be a positive number, got -1/],
+    [['--train-limit', '10'], /a training set of 10 images is smaller than one batch of 128/],
+    [['--test-limit', '0'], /the test-set limit must be an integer >= 1, got 0/],
+    [['--shortcut', 'Z'], /unknown shortcut option 'Z'/],
+    [['--classes', '3'], /CIFAR-10 has 10 classes \(labels 0-9\), so the classifier needs 10 outputs, got 3/],
+  ];
+  for (const [flags, message] of badSettings) {
+    it(`train ${flags.join(' ')}: one clear line, exit 2, no run directory left behind`, () => {
+      const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'reslab-bad-')), 'runs');
+      for (const command of [['train', 'resnet8'], ['degradation', '--depths', '8']]) {
+        const { status, stderr } = reslab(...command, ...flags, '--out', out);
+        assert.equal(status, 2, stderr);
+        assert.match(stderr, message);
+        assert.doesNotMatch(stderr, /\n\s+at /, 'no stack trace');
+        assert.equal(fs.existsSync(out), false, `${command[0]} created ${out}`);
+      }
+    });
+  }
 });
 
 /**

@@ -87,9 +87,9 @@ describe('degradation grid', function () {
     assert.equal(rows[1].paper, undefined, 'the paper has no ResNet-8');
   });
 
-  it('figures: Fig. 1 uses plain-20/56 only; Fig. 6 puts plain left and ResNet right, dashed train and solid test', () => {
+  it('figures: Fig. 1 needs plain nets of two depths; Fig. 6 puts plain left and ResNet right, dashed train and solid test', () => {
     const records = loadRuns(runsDir);
-    assert.equal(figure1(records).data.length, 0, 'no plain-20/56 runs here');
+    assert.equal(figure1(records).data.length, 0, 'one plain depth only');
     const fig6 = figure6(records);
     const traces = fig6.data as Array<{ name: string; xaxis: string; line: { dash?: string } }>;
     assert.equal(traces.length, 8);

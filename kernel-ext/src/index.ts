@@ -20,6 +20,7 @@ import {
   GridSpec,
   loadCifar10,
   PlotlyFigure,
+  PRESET_DEPTHS,
   PresetName,
   RUN_VIEW_MIME,
   RunEndEvent,
@@ -282,7 +283,7 @@ export function train(model: string, options: RunOptions = {}): Promise<RunEndEv
 export function degradation(options: RunOptions & Partial<Pick<GridSpec, 'nets' | 'depths'>> & { seeds?: number } = {}): Promise<RunEndEvent[]> {
   const spec: GridSpec = {
     nets: options.nets ?? ['plain', 'resnet'],
-    depths: options.depths ?? [20, 56],
+    depths: options.depths ?? PRESET_DEPTHS[options.preset ?? 'demo'],
     seeds: Array.from({ length: options.seeds ?? 1 }, (_, i) => i),
     preset: options.preset ?? 'demo',
     overrides: options.overrides,

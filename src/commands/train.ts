@@ -1,13 +1,13 @@
 import * as path from 'path';
 import { bundledDataDir, CifarDataset, loadCifar10 } from '../data/cifar';
 import { downloadCifar10 } from '../data/download';
-import { parseShard, runGrid } from '../experiments/grid';
+import { gridConfigs, parseShard, runGrid } from '../experiments/grid';
 import { loadRuns, table6Markdown } from '../experiments/figures';
 import { responseCurves } from '../probes/responses';
 import { writeReport } from '../experiments/report';
 import { verdictLines } from '../experiments/claims';
 import { RunEvent } from '../protocol';
-import { configFromPreset, PRESETS, PresetName, runIdOf, TrainConfig } from '../train/config';
+import { configFromPreset, PRESET_DEPTHS, PRESETS, PresetName, runIdOf, TrainConfig, validateConfigForData } from '../train/config';
 import { StepProgress, Trainer } from '../train/trainer';
 import { Command, defined, FlagValues, listFlag, numberFlag, UsageError } from './command';
 import { modelOptionFlags, modelOptionsFrom } from './model-flags';
@@ -51,6 +51,15 @@ function overridesFrom(values: FlagValues): Partial<TrainConfig> {
     testLimit: numberFlag(values, 'test-limit'),
     validationImages: numberFlag(values, 'validation'),
   });
+}
+
+/** A bad setting (flag value) is a usage error: one line, exit 2, nothing created. */
+function settingsOrUsageError<T>(make: () => T): T {
+  try {
+    return make();
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
 }
 
 /** The dataset: --data-dir, else --download (official archive, cached), else the bundled subset. */
@@ -137,13 +146,14 @@ function attach(trainer: Trainer, prefix: string, quiet: boolean): { progress: (
 }
 
 export const trainCommand: Command = {
-  usage: 'reslab train <model> [--preset paper|quick|demo] [--iterations N] [--width W] [--shortcut A|B|C] [--data-dir DIR | --download] [--out runs/] [--seed S]',
+  usage: 'reslab train <model> [--preset cpu|demo|smoke|paper] [--iterations N] [--width W] [--shortcut A|B|C] [--data-dir DIR | --download] [--out runs/] [--seed S]',
   summary: 'train one CIFAR-10 net; resumes from runs/<id>/checkpoint if present',
   options: { ...trainingFlags, seed: { type: 'string' } },
   async run(positionals, values) {
     if (positionals.length !== 1) throw new UsageError(`expected one model name, e.g. resnet20\nusage: ${trainCommand.usage}`);
-    const config = configFromPreset(positionals[0], presetOf(values, 'quick'), { ...overridesFrom(values), ...defined({ seed: numberFlag(values, 'seed') }) });
+    const config = settingsOrUsageError(() => configFromPreset(positionals[0], presetOf(values, 'cpu'), { ...overridesFrom(values), ...defined({ seed: numberFlag(values, 'seed') }) }));
     const data = await datasetFrom(values);
+    settingsOrUsageError(() => validateConfigForData(config, data.train.count, data.test.count));
     const runDir = path.join((values.out as string | undefined) ?? 'runs', runIdOf(config));
     let hooks: ReturnType<typeof attach> | undefined;
     const trainer = new Trainer(config, data, { runDir, onStep: (p) => hooks?.progress(p) });
@@ -159,25 +169,29 @@ export const trainCommand: Command = {
 };
 
 export const degradationCommand: Command = {
-  usage: 'reslab degradation [--nets plain,resnet] [--depths 20,56] [--seeds 1] [--preset quick|paper|demo] [--iterations N] [--width W] [--data-dir DIR | --download] [--out runs/] [--shard i/N] [--report report/]',
+  usage: 'reslab degradation [--nets plain,resnet] [--depths 8,44] [--seeds 1] [--preset cpu|demo|smoke|paper] [--iterations N] [--width W] [--data-dir DIR | --download] [--out runs/] [--shard i/N] [--report report/]',
   summary: 'the degradation grid {plain, resnet} x depths x seeds; resumable, shardable; writes a report',
   options: { ...trainingFlags, nets: { type: 'string' }, depths: { type: 'string' }, seeds: { type: 'string' }, shard: { type: 'string' }, report: { type: 'string' } },
   async run(positionals, values) {
     if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'\nusage: ${degradationCommand.usage}`);
     const nets = listFlag(values, 'nets', 'plain,resnet') as Array<'plain' | 'resnet'>;
-    const depths = listFlag(values, 'depths', '20,56').map(Number);
+    const preset = presetOf(values, 'cpu');
+    const depths = listFlag(values, 'depths', PRESET_DEPTHS[preset].join(',')).map(Number);
     const seedCount = numberFlag(values, 'seeds') ?? 1;
     if (!Number.isInteger(seedCount) || seedCount < 1) throw new UsageError(`--seeds expects a positive count, got ${seedCount}`);
     const seeds = Array.from({ length: seedCount }, (_, i) => i);
-    const preset = presetOf(values, 'quick');
     const shard = typeof values.shard === 'string' ? parseShard(values.shard) : undefined;
     const outDir = (values.out as string | undefined) ?? 'runs';
+    // Every run's settings are checked before the data loads or any run directory is created.
+    const spec = { nets, depths, seeds, preset, overrides: overridesFrom(values) };
+    settingsOrUsageError(() => gridConfigs(spec));
     const data = await datasetFrom(values);
+    for (const config of gridConfigs(spec)) settingsOrUsageError(() => validateConfigForData(config, data.train.count, data.test.count));
     let hooks: ReturnType<typeof attach> | undefined;
     let stopped = false;
     console.error(`degradation sweep: ${nets.join(',')} x depths ${depths.join(',')} x ${seedCount} seed(s), ${preset} preset, data ${data.source}${shard ? `, shard ${shard.index}/${shard.count}` : ''} → ${outDir}`);
     const ends = await runGrid(
-      { nets, depths, seeds, preset, overrides: overridesFrom(values) },
+      spec,
       {
         outDir,
         data,

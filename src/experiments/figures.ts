@@ -79,11 +79,14 @@ function errorTraces(record: RunRecord, axes: { x: string; y: string }, seeds: b
 const axisStyle = (title: string) => ({ title: { text: title }, zeroline: false });
 
 /**
- * Paper Fig. 1: training error (left) and test error (right) of plain-20 and plain-56 vs
- * iterations. The deeper plain net is worse on both: degradation, not overfitting.
+ * Paper Fig. 1: training error (left) and test error (right) of the shallowest and the deepest
+ * plain net (plain-20 and plain-56 in the paper) vs iterations. The deeper plain net is worse on
+ * both: degradation, not overfitting. Empty unless plain nets of two depths ran.
  */
 export function figure1(records: RunRecord[]): PlotlyFigure {
-  const plain = records.filter((r) => r.run.family === 'plain' && (r.run.depth === 20 || r.run.depth === 56));
+  const depths = records.filter((r) => r.run.family === 'plain').map((r) => r.run.depth);
+  const [shallow, deep] = [Math.min(...depths), Math.max(...depths)];
+  const plain = depths.length && shallow !== deep ? records.filter((r) => r.run.family === 'plain' && (r.run.depth === shallow || r.run.depth === deep)) : [];
   const seeds = new Set(plain.map((r) => r.run.seed)).size > 1;
   return {
     data: plain.flatMap((r) => [
@@ -91,7 +94,7 @@ export function figure1(records: RunRecord[]): PlotlyFigure {
       ...errorTraces(r, { x: 'x2', y: 'y2' }, seeds, 'test').map((t) => ({ ...t, showlegend: false })),
     ]),
     layout: {
-      title: { text: 'Figure 1: plain-20 vs plain-56 on CIFAR-10' },
+      title: { text: `Figure 1: plain-${shallow} vs plain-${deep} on CIFAR-10` },
       grid: { rows: 1, columns: 2, pattern: 'independent' },
       xaxis: axisStyle('iteration'), yaxis: axisStyle('training error (%)'),
       xaxis2: axisStyle('iteration'), yaxis2: axisStyle('test error (%)'),
@@ -196,7 +199,7 @@ export function table6Markdown(rows: Table6Row[]): string {
     '|---|---|---|---|---|---|---|---|---|'];
   for (const r of rows) {
     const test = r.seeds > 1 ? `${r.testError.mean.toFixed(2)} ± ${r.testError.std.toFixed(2)}` : r.testError.mean.toFixed(2);
-    lines.push(`| ${r.net} | ${(r.params / 1e6).toFixed(2)}M | ${r.iterations} | ${r.trainError.toFixed(1)}% | ${r.trainEvalError === undefined ? '–' : `${r.trainEvalError.toFixed(1)}%`} | ${test}% | ${r.paper === undefined ? '–' : `${r.paper}%`} | ${r.wallSeconds.toFixed(0)} s | ${r.imagesPerSecond.toFixed(0)} |`);
+    lines.push(`| ${r.net} | ${(r.params / 1e6).toFixed(2)}M | ${r.iterations} | ${r.trainError.toFixed(1)}% | ${r.trainEvalError === undefined ? '–' : `${r.trainEvalError.toFixed(1)}%`} | ${test}% | ${r.paper === undefined ? '–' : `${r.paper}%`} | ${Number.isFinite(r.wallSeconds) ? `${r.wallSeconds.toFixed(0)} s` : '–'} | ${r.imagesPerSecond.toFixed(0)} |`);
   }
   return lines.join('\n');
 }

@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { escapeHtml } from '../protocol/labels';
 import { figure7, ResponseCurve, responseCurvesFromProbes, responsesCsv } from '../probes/responses';
-import { assessClaims, ClaimVerdict, describeScale, NOISE_POINTS, scaleOf, Scale } from './claims';
+import { assessClaims, ClaimVerdict, describeScale, NOISE_POINTS, scaleOf, Scale, verdictHeadline } from './claims';
 import { figure1, figure6, loadRuns, PlotlyFigure, RunRecord, table6, table6Csv, Table6Row } from './figures';
 
 /** Extra figures (e.g. Fig. 7 from src/probes) that a report can carry. */
@@ -27,7 +27,7 @@ function tableHtml(rows: Table6Row[]): string {
       const test = r.seeds > 1 ? `${r.testError.mean.toFixed(2)} ± ${r.testError.std.toFixed(2)}` : r.testError.mean.toFixed(2);
       return `<tr><td>${escapeHtml(r.net)}</td><td>${(r.params / 1e6).toFixed(2)}M</td><td>${r.seeds}</td><td>${r.iterations}</td>` +
         `<td>${r.trainError.toFixed(1)}</td><td>${r.trainEvalError === undefined ? '–' : r.trainEvalError.toFixed(1)}</td>` +
-        `<td><b>${test}</b></td><td>${r.paper ?? '–'}</td><td>${r.wallSeconds.toFixed(0)}</td><td>${r.imagesPerSecond.toFixed(0)}</td></tr>`;
+        `<td><b>${test}</b></td><td>${r.paper ?? '–'}</td><td>${Number.isFinite(r.wallSeconds) ? r.wallSeconds.toFixed(0) : '–'}</td><td>${r.imagesPerSecond.toFixed(0)}</td></tr>`;
     })
     .join('\n');
   return `<table><thead><tr><th>net</th><th>params</th><th>seeds</th><th>iterations</th><th>train error % (running)</th>` +
@@ -48,8 +48,8 @@ function claimsHtml(verdicts: ClaimVerdict[], scale: Scale): string {
       `<td><b>${escapeHtml(v.claim)}</b> <span class="fig">(${escapeHtml(v.figure)})</span><br>${escapeHtml(v.evidence)}` +
       `${v.why ? `<br><i>Why: ${escapeHtml(v.why)}.</i>` : ''}</td><td class="paper">${escapeHtml(v.paper)}</td></tr>`)
     .join('\n');
-  return `<h2>The paper's claims, checked on these runs</h2>
-<p class="scale">Scale: ${escapeHtml(describeScale(scale))}; batch ${scale.batchSize}. Verdicts are computed from the runs below
+  return `<h2>The paper's claims, checked on these runs: ${escapeHtml(verdictHeadline(verdicts))}</h2>
+<p class="scale">Scale: ${escapeHtml(describeScale(scale))}; batch ${Number(scale.batchSize)}. Verdicts are computed from the runs below
 (differences under ${NOISE_POINTS} points of training error count as noise; "not at this scale" means the runs are smaller than the paper's protocol
 and do not show the claim yet).</p>
 <table class="claims"><thead><tr><th>verdict</th><th>claim and what these runs measured</th><th>the paper</th></tr></thead>
@@ -74,7 +74,7 @@ export function reportHtml(records: RunRecord[], extra: ReportSection[] = [], ve
 <style>body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;color:#222}
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}td:first-child{text-align:left}
 .plot{width:100%;height:460px}
-table.claims td{text-align:left;vertical-align:top}table.claims td.verdict{font-weight:bold;white-space:nowrap}
+table.claims td,table.claims th{text-align:left;vertical-align:top}table.claims td.verdict{font-weight:bold;white-space:nowrap}
 tr.yes td.verdict{background:#d7f0d2;color:#135e13}tr.no td.verdict{background:#f6d5d5;color:#8a1414}
 tr.scale td.verdict{background:#fbecc6;color:#6b4a00}tr.untested td.verdict{background:#eee;color:#555}
 td.paper{color:#444;font-size:90%;max-width:20em}.fig{color:#666;font-weight:normal}.scale{color:#333}</style>

@@ -9,7 +9,7 @@ import { summarize } from '../models/summary';
 import { buildModel, parseModelName } from '../models/zoo';
 import { parseMetricsJsonl, RunDescriptor, RunEndEvent, RunEvent, SCHEMA_VERSION } from '../protocol';
 import { hasCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint';
-import { learningRate, runIdOf, TrainConfig, validateConfig } from './config';
+import { learningRate, runIdOf, TrainConfig, validateConfig, validateConfigForData } from './config';
 import { createProbe, Probe } from '../probes';
 import { SgdMomentum } from './optimizer';
 import { releaseNativeNetwork, stepEngine } from '../native/network';
@@ -93,6 +93,8 @@ export class Trainer {
   /** Runs (or resumes) training to the configured number of iterations. */
   async run(): Promise<RunEndEvent> {
     const { config } = this;
+    // Everything that can fail on the settings fails before the run directory is touched.
+    validateConfigForData(config, this.data.train.count, this.data.test.count);
     this.prepareRunDir();
     const started = Date.now();
     const id = parseModelName(config.model);

@@ -65,11 +65,11 @@ export function writeNotebook(file: string, cells: string[]): void {
 }
 
 /** Executes a notebook in place with nbconvert and the real tslab kernel; returns its cells. */
-export function executeNotebook(file: string, timeoutSeconds = 600): NotebookCell[] {
+export function executeNotebook(file: string, timeoutSeconds = 600, env: NodeJS.ProcessEnv = {}): NotebookCell[] {
   const result = spawnSync(
     path.join(VENV_BIN, 'jupyter'),
     ['nbconvert', '--to', 'notebook', '--execute', '--inplace', `--ExecutePreprocessor.timeout=${timeoutSeconds}`, file],
-    { env: jupyterEnv(), encoding: 'utf8', cwd: path.dirname(file) },
+    { env: { ...jupyterEnv(), ...env }, encoding: 'utf8', cwd: path.dirname(file) },
   );
   if (result.status !== 0) throw new Error(`nbconvert --execute ${file} failed (${result.status}):\n${result.stderr.slice(-3000)}`);
   return (JSON.parse(fs.readFileSync(file, 'utf8')) as { cells: NotebookCell[] }).cells;
