@@ -8,6 +8,7 @@ import { bundledDataDir, loadCifar10 } from '../src/data/cifar';
 import { RunEvent, TrainEvent, parseMetricsJsonl } from '../src/protocol';
 import { configFromPreset, learningRate, TrainConfig } from '../src/train/config';
 import { DivergenceError, readRunEvents, Trainer } from '../src/train/trainer';
+import { hasCheckpoint, loadCheckpoint } from '../src/train/checkpoint';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const CLI = path.join(ROOT, 'bin', 'reslab.js');
@@ -32,6 +33,14 @@ function tinyConfig(overrides: Partial<TrainConfig> = {}): TrainConfig {
 
 const TINY_FLAGS = ['--preset', 'demo', '--width', '0.25', '--batch-size', '16', '--log-every', '5', '--eval-every', '10',
   '--checkpoint-every', '10', '--train-limit', '256', '--test-limit', '64', '--quiet'];
+
+/** Every value in the run's kept checkpoint (weights, BN statistics, velocities) is finite. */
+function assertFiniteCheckpoint(runDir: string): void {
+  if (!hasCheckpoint(runDir)) return;
+  const state = JSON.parse(fs.readFileSync(path.join(runDir, 'checkpoint', 'state.json'), 'utf8')) as { tensors: Array<{ name: string; shape: number[] }> };
+  const { values } = loadCheckpoint(runDir, state.tensors);
+  values.forEach((v, i) => assert.ok(v.every(Number.isFinite), `${state.tensors[i].name} holds non-finite values`));
+}
 
 function tmpDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'reslab-train-'));
@@ -149,8 +158,26 @@ describe('trainer', function () {
     const end = events[events.length - 1];
     assert.ok(end.type === 'run_end' && end.status === 'failed');
     const state = JSON.parse(fs.readFileSync(path.join(runDir, 'checkpoint', 'state.json'), 'utf8'));
-    assert.equal(state.iteration, end.iteration, 'the checkpoint is the last iteration whose loss was finite');
+    assert.ok(state.iteration <= end.iteration, 'the checkpoint is at or before the failure');
+    assertFiniteCheckpoint(runDir);
     assert.ok(events.filter((e) => e.type === 'train').length === 0 || events.every((e) => e.type !== 'train' || Number.isFinite(e.loss)));
+  });
+
+  it('a checkpoint is only written when weights, BN statistics and velocities are finite (a finite loss is not enough)', async () => {
+    // The reported case: lr 1e4 makes BN running variances NaN while the loss is still finite.
+    const runDir = path.join(tmpDir(), 'run');
+    const config = tinyConfig({ lr: 1e4, iterations: 40, logEvery: 1, checkpointEvery: 3, evalEvery: 40, testLimit: 200, trainLimit: undefined, batchSize: 128 });
+    await assert.rejects(new Trainer(config, data, { runDir }).run(), (error: Error) => {
+      assert.ok(error instanceof DivergenceError, String(error));
+      assert.match(error.message, /(non-finite values in \d+ tensors \(.+\) at iteration \d+ .*found before (writing a checkpoint|evaluating)|the loss became)/);
+      return true;
+    });
+    const events = readRunEvents(runDir);
+    const end = events[events.length - 1];
+    assert.ok(end.type === 'run_end' && end.status === 'failed', JSON.stringify(end));
+    assertFiniteCheckpoint(runDir);
+    // No evaluation ever reported a number computed from non-finite statistics.
+    assert.ok(events.every((e) => e.type !== 'eval' || (Number.isFinite(e.testError) && e.iteration <= end.iteration)));
   });
 
   it('refuses to mix two configs in one run directory', async () => {

@@ -169,8 +169,24 @@ export class Trainer {
     let window = { errors: 0, images: 0, loss: 0, steps: 0, seconds: 0 };
     const elapsed = () => priorSeconds + (Date.now() - started) / 1000;
 
+    // Weights, BN running statistics and velocities must all be finite before they are evaluated or
+    // kept: a finite loss can hide NaN running variances (a diverging step's batch statistics).
+    const assertFiniteState = (before: string) => {
+      const velocities = optimizer.velocityTensors();
+      try {
+        const problem = nonFiniteState([...weights, ...velocities], stateNames);
+        if (!problem) return;
+        const kept = runDir && hasCheckpoint(runDir) ? ` The last good checkpoint in ${runDir} is kept.` : '';
+        const message = `${problem} at iteration ${iteration} (lr ${learningRate(config, iteration, warmingUp)}), found before ${before}: training diverged.${kept}`;
+        finish('failed', message);
+        throw new DivergenceError(message);
+      } finally {
+        tf.dispose(velocities);
+      }
+    };
     const checkpoint = () => {
       if (!runDir) return;
+      assertFiniteState('writing a checkpoint');
       this.emit({ ...base(), type: 'checkpoint', iteration });
       const metricsBytes = fs.statSync(this.metricsFile as string).size;
       const velocities = optimizer.velocityTensors();
@@ -181,6 +197,7 @@ export class Trainer {
       }
     };
     const evaluate = () => {
+      assertFiniteState('evaluating');
       const testErrors = countErrors(model, testSet.images, testSet.labels);
       const trainEvalError = trainEvalSet ? countErrors(model, trainEvalSet.images, trainEvalSet.labels) / trainEvalSet.count : undefined;
       this.emit({
@@ -273,6 +290,19 @@ export class Trainer {
       model.dispose();
     }
   }
+}
+
+/**
+ * Names the tensors (weights, BN running statistics, velocities) holding NaN or infinite values,
+ * with their counts; undefined when everything is finite. One kernel call per tensor, one read.
+ */
+export function nonFiniteState(tensors: tf.Tensor[], names: string[]): string | undefined {
+  const counts = tf.tidy(() => tf.stack(tensors.map((t) => tf.logicalNot(tf.isFinite(t)).sum().cast('float32'))).dataSync());
+  const bad = names.map((name, i) => ({ name, count: counts[i] })).filter((b) => b.count > 0);
+  if (bad.length === 0) return undefined;
+  const total = bad.reduce((sum, b) => sum + b.count, 0);
+  const listed = bad.slice(0, 3).map((b) => `${b.name} (${b.count})`).join(', ');
+  return `${total} non-finite values in ${bad.length} tensors (${listed}${bad.length > 3 ? ', ...' : ''})`;
 }
 
 /** Reads a run's events from its directory (empty if it has none yet). */
