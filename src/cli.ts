@@ -3,7 +3,7 @@ import { describeBackend, selectBackend } from './backend';
 import { buildModel } from './models/zoo';
 import { formatSummary, summarize } from './models/summary';
 
-import { Command, FlagValues, UsageError } from './commands/command';
+import { Command, commandHelp, FlagValues, UsageError } from './commands/command';
 import { modelOptionFlags, modelOptionsFrom } from './commands/model-flags';
 import { degradationCommand, reportCommand, responsesCommand, trainCommand } from './commands/train';
 
@@ -46,6 +46,10 @@ export async function main(argv: string[]): Promise<number> {
   const command = commands[name];
   try {
     if (!command) throw new UsageError(`unknown command '${name}'\n\n${help()}`);
+    if (rest.includes('--help') || rest.includes('-h')) {
+      console.log(commandHelp(name, command));
+      return 0;
+    }
     const { values, positionals } = parseArgs({ args: rest, options: command.options, allowPositionals: true, strict: true });
     const info = selectBackend();
     // stdout may be JSON for machines; the backend line goes to stderr.

@@ -46,6 +46,20 @@ describe('reslab CLI', function () {
     assert.match(command.stderr, /unknown command 'trian'/);
   });
 
+  it('--help and -h on every command print its usage, flags and (train, degradation) every preset default; exit 0', () => {
+    for (const command of ['summary', 'train', 'degradation', 'report', 'responses']) {
+      for (const flag of ['--help', '-h']) {
+        const { status, stdout, stderr } = reslab(command, flag);
+        assert.equal(status, 0, stderr);
+        assert.match(stdout, new RegExp(`^usage: reslab ${command} `));
+        assert.match(stdout, /--help, -h/);
+      }
+    }
+    const train = reslab('train', '--help').stdout;
+    assert.match(train, /--lr-milestones\s+32000,48000\s+none\s+none\s+none/);
+    assert.match(train, /depths\s+20,32,44,56,110\s+20,56\s+8,44/);
+  });
+
   const badSettings: Array<[string[], RegExp]> = [
     [['--batch-size', '5000'], /batch size 5000 is larger than the 4000 training images available/],
     [['--width', '0'], /width must be a positive number, got 0/],

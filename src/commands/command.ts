@@ -8,6 +8,8 @@ export interface Command {
   usage: string;
   summary: string;
   options: NonNullable<ParseArgsConfig['options']>;
+  /** Extra lines for `--help` (e.g. the presets' defaults). */
+  details?: () => string;
   /** Returns the exit code (0 when nothing is returned). */
   run(positionals: string[], values: FlagValues): Promise<number | void> | number | void;
 }
@@ -33,4 +35,12 @@ export function listFlag(values: FlagValues, name: string, fallback: string): st
 /** A copy of `object` without its undefined properties (so that spreads keep defaults). */
 export function defined<T extends object>(object: T): Partial<T> {
   return Object.fromEntries(Object.entries(object).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** `reslab <command> --help`: usage, what it does, every flag, and the command's details. */
+export function commandHelp(name: string, command: Command): string {
+  const flags = Object.entries(command.options)
+    .map(([flag, spec]) => `  --${flag}${spec.type === 'string' ? ' VALUE' : ''}`)
+    .join('\n');
+  return `usage: ${command.usage}\n\n${name}: ${command.summary}\n\nflags:\n${flags}\n  --help, -h${command.details ? `\n\n${command.details()}` : ''}`;
 }

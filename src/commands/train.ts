@@ -18,6 +18,12 @@ const trainingFlags = {
   iterations: { type: 'string' },
   'batch-size': { type: 'string' },
   lr: { type: 'string' },
+  'lr-milestones': { type: 'string' },
+  'lr-factor': { type: 'string' },
+  momentum: { type: 'string' },
+  'weight-decay': { type: 'string' },
+  'probe-every': { type: 'string' },
+  'train-eval-images': { type: 'string' },
   'eval-every': { type: 'string' },
   'log-every': { type: 'string' },
   'checkpoint-every': { type: 'string' },
@@ -36,6 +42,12 @@ function presetOf(values: FlagValues, fallback: PresetName): PresetName {
   return preset as PresetName;
 }
 
+function milestone(text: string): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1) throw new UsageError(`--lr-milestones expects iterations like 32000,48000, got '${text}'`);
+  return value;
+}
+
 /** Config overrides from flags (absent flags keep the preset's values). */
 function overridesFrom(values: FlagValues): Partial<TrainConfig> {
   const modelOptions = modelOptionsFrom(values);
@@ -44,6 +56,12 @@ function overridesFrom(values: FlagValues): Partial<TrainConfig> {
     iterations: numberFlag(values, 'iterations'),
     batchSize: numberFlag(values, 'batch-size'),
     lr: numberFlag(values, 'lr'),
+    lrMilestones: typeof values['lr-milestones'] === 'string' ? listFlag(values, 'lr-milestones', '').map((m) => milestone(m)) : undefined,
+    lrFactor: numberFlag(values, 'lr-factor'),
+    momentum: numberFlag(values, 'momentum'),
+    weightDecay: numberFlag(values, 'weight-decay'),
+    probeEvery: numberFlag(values, 'probe-every'),
+    trainEvalImages: numberFlag(values, 'train-eval-images'),
     evalEvery: numberFlag(values, 'eval-every'),
     logEvery: numberFlag(values, 'log-every'),
     checkpointEvery: numberFlag(values, 'checkpoint-every'),
@@ -51,6 +69,33 @@ function overridesFrom(values: FlagValues): Partial<TrainConfig> {
     testLimit: numberFlag(values, 'test-limit'),
     validationImages: numberFlag(values, 'validation'),
   });
+}
+
+/** The presets' settings side by side, for `--help`. */
+function presetTable(): string {
+  const names = Object.keys(PRESETS) as PresetName[];
+  const row = (label: string, value: (p: (typeof PRESETS)[PresetName], name: PresetName) => unknown) =>
+    `  ${label.padEnd(20)}${names.map((n) => String(value(PRESETS[n], n) ?? 'all').padEnd(16)).join('')}`;
+  return [
+    `presets (--preset; flags override):\n  ${''.padEnd(20)}${names.map((n) => n.padEnd(16)).join('')}`,
+    row('--width', (p) => p.modelOptions.width),
+    row('--iterations', (p) => p.iterations),
+    row('--batch-size', (p) => p.batchSize),
+    row('--lr', (p) => p.lr),
+    row('--lr-milestones', (p) => p.lrMilestones.join(',') || 'none'),
+    row('--lr-factor', (p) => p.lrFactor),
+    row('--momentum', (p) => p.momentum),
+    row('--weight-decay', (p) => p.weightDecay),
+    row('--train-limit', (p) => p.trainLimit),
+    row('--test-limit', (p) => p.testLimit),
+    row('--train-eval-images', (p) => p.trainEvalImages),
+    row('--log-every', (p) => p.logEvery),
+    row('--eval-every', (p) => p.evalEvery),
+    row('--checkpoint-every', (p) => p.checkpointEvery),
+    row('--probe-every', (p) => p.probeEvery),
+    row('--validation', (p) => p.validationImages),
+    row('depths', (_p, n) => PRESET_DEPTHS[n].join(',')),
+  ].join('\n');
 }
 
 /** A bad setting (flag value) is a usage error: one line, exit 2, nothing created. */
@@ -148,6 +193,7 @@ function attach(trainer: Trainer, prefix: string, quiet: boolean): { progress: (
 export const trainCommand: Command = {
   usage: 'reslab train <model> [--preset cpu|demo|smoke|paper] [--iterations N] [--width W] [--shortcut A|B|C] [--data-dir DIR | --download] [--out runs/] [--seed S]',
   summary: 'train one CIFAR-10 net; resumes from runs/<id>/checkpoint if present',
+  details: presetTable,
   options: { ...trainingFlags, seed: { type: 'string' } },
   async run(positionals, values) {
     if (positionals.length !== 1) throw new UsageError(`expected one model name, e.g. resnet20\nusage: ${trainCommand.usage}`);
@@ -171,6 +217,7 @@ export const trainCommand: Command = {
 export const degradationCommand: Command = {
   usage: 'reslab degradation [--nets plain,resnet] [--depths 8,44] [--seeds 1] [--preset cpu|demo|smoke|paper] [--iterations N] [--width W] [--data-dir DIR | --download] [--out runs/] [--shard i/N] [--report report/]',
   summary: 'the degradation grid {plain, resnet} x depths x seeds; resumable, shardable; writes a report',
+  details: presetTable,
   options: { ...trainingFlags, nets: { type: 'string' }, depths: { type: 'string' }, seeds: { type: 'string' }, shard: { type: 'string' }, report: { type: 'string' } },
   async run(positionals, values) {
     if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'\nusage: ${degradationCommand.usage}`);
