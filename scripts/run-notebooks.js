@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /*
- * npm run notebooks [-- --scale quick|paper] [--data-dir DIR] [names...]
+ * npm run notebooks [-- --scale smoke|cpu|paper] [--data-dir DIR] [names...]
  * Executes the notebooks in place with the project's Jupyter and the tslab kernel, so that their
  * committed outputs come from a real run. Stops at the first cell error.
  */
@@ -17,7 +17,11 @@ const flag = (name) => {
   const i = argv.indexOf(`--${name}`);
   return i >= 0 ? argv.splice(i, 2)[1] : undefined;
 };
-const scale = flag('scale') ?? 'quick';
+const scale = flag('scale') ?? 'cpu';
+if (!['smoke', 'cpu', 'paper'].includes(scale)) {
+  console.error(`--scale expects smoke, cpu or paper, got '${scale}'`);
+  process.exit(2);
+}
 const dataDir = flag('data-dir');
 const wanted = argv;
 const notebooks = fs.readdirSync(DIR).filter((f) => f.endsWith('.ipynb') && (wanted.length === 0 || wanted.some((w) => f.includes(w)))).sort();

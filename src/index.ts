@@ -23,6 +23,7 @@ export { exampleTensors, ExampleTensors } from './data/tensors';
 export * from './train/config';
 export { Trainer, TrainerOptions, StepProgress, DivergenceError, readRunEvents } from './train/trainer';
 export { SgdMomentum, SgdOptions } from './train/optimizer';
+export { RunLock, RunLockedError, LockOwner } from './train/run-lock';
 export { trainStep, autodiffTrainStep, countErrors, predictLogits, trainableVariables, StepResult } from './train/step';
 export { nativeNetwork, nativeUnsupportedReason, releaseNativeNetwork, stepEngine, NativeNetwork, GradientResult } from './native/network';
 export { createProbe, blockTaps, layerResponses, Probe, BlockTaps } from './probes';

@@ -9,6 +9,7 @@ import { RunEvent, TrainEvent, parseMetricsJsonl } from '../src/protocol';
 import { configFromPreset, learningRate, TrainConfig } from '../src/train/config';
 import { DivergenceError, readRunEvents, Trainer } from '../src/train/trainer';
 import { hasCheckpoint, loadCheckpoint } from '../src/train/checkpoint';
+import { loadRuns } from '../src/experiments/figures';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const CLI = path.join(ROOT, 'bin', 'reslab.js');
@@ -178,6 +179,41 @@ describe('trainer', function () {
     assertFiniteCheckpoint(runDir);
     // No evaluation ever reported a number computed from non-finite statistics.
     assert.ok(events.every((e) => e.type !== 'eval' || (Number.isFinite(e.testError) && e.iteration <= end.iteration)));
+  });
+
+  it('two processes on one run: the second says who holds it and exits non-zero; the log stays single', async () => {
+    const out = tmpDir();
+    const first = startCli(['--iterations', '30', '--out', out]);
+    const firstExit = exited(first);
+    const runDir = path.join(out, 'resnet8-w0.25-s0');
+    const deadline = Date.now() + 60_000;
+    while (!fs.existsSync(path.join(runDir, 'lock')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    const second = await exited(startCli(['--iterations', '30', '--out', out]));
+    assert.equal(second.code, 1, second.stderr);
+    assert.match(second.stderr, new RegExp(`is being trained by process ${first.pid} on .* wait for it to finish, or delete .*lock if that process is gone`));
+    assert.equal((await firstExit).code, 0);
+    const events = readRunEvents(runDir);
+    const iterations = events.filter((e) => e.type === 'train').map((e) => (e as TrainEvent).iteration);
+    assert.deepEqual(iterations, [5, 10, 15, 20, 25, 30]);
+    assert.equal(events.filter((e) => e.type === 'run_end').length, 1);
+    assert.equal(fs.existsSync(path.join(runDir, 'lock')), false, 'the lock is released at the end');
+    // Training the finished run again says so and appends nothing.
+    const size = fs.statSync(path.join(runDir, 'metrics.jsonl')).size;
+    const again = await exited(startCli(['--iterations', '30', '--out', out]));
+    assert.equal(again.code, 0);
+    assert.match(again.stderr, /is already finished \(iteration 30\); nothing to do/);
+    assert.equal(fs.statSync(path.join(runDir, 'metrics.jsonl')).size, size);
+  });
+
+  it('a report refuses a log that two processes wrote (repeated iterations, two ends)', () => {
+    const runs = tmpDir();
+    const runDir = path.join(runs, 'r');
+    fs.mkdirSync(runDir);
+    const start = { runId: 'r', time: 0, type: 'run_start', schema: 1, iteration: 0, backend: 'cpu', run: { model: 'resnet8', family: 'resnet', depth: 8, width: 0.25, shortcut: 'A', seed: 0, iterations: 10, batchSize: 16, params: 1, preset: 'demo' } };
+    const train = (iteration: number) => ({ runId: 'r', time: 0, type: 'train', iteration, trainError: 0.5, loss: 1, lr: 0.1, window: 5, imagesPerSecond: 1 });
+    const lines = [start, train(5), train(10), start, train(5), train(10)].map((e) => JSON.stringify(e)).join('\n');
+    fs.writeFileSync(path.join(runDir, 'metrics.jsonl'), `${lines}\n`);
+    assert.throws(() => loadRuns(runs), /metrics\.jsonl: train events at iteration 10 then 5: the log repeats or goes back \(two processes wrote this run\?\)/);
   });
 
   it('refuses to mix two configs in one run directory', async () => {

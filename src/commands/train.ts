@@ -1,14 +1,14 @@
 import * as path from 'path';
 import { bundledDataDir, CifarDataset, loadCifar10 } from '../data/cifar';
 import { downloadCifar10 } from '../data/download';
-import { gridConfigs, parseShard, runGrid } from '../experiments/grid';
+import { completedEnd, gridConfigs, parseShard, runGrid } from '../experiments/grid';
 import { loadRuns, table6Markdown } from '../experiments/figures';
 import { responseCurves } from '../probes/responses';
 import { writeReport } from '../experiments/report';
 import { verdictLines } from '../experiments/claims';
 import { RunEvent } from '../protocol';
 import { configFromPreset, PRESET_DEPTHS, PRESETS, PresetName, runIdOf, TrainConfig, validateConfigForData } from '../train/config';
-import { StepProgress, Trainer } from '../train/trainer';
+import { readRunEvents, StepProgress, Trainer } from '../train/trainer';
 import { Command, defined, FlagValues, listFlag, numberFlag, UsageError } from './command';
 import { modelOptionFlags, modelOptionsFrom } from './model-flags';
 
@@ -201,6 +201,11 @@ export const trainCommand: Command = {
     const data = await datasetFrom(values);
     settingsOrUsageError(() => validateConfigForData(config, data.train.count, data.test.count));
     const runDir = path.join((values.out as string | undefined) ?? 'runs', runIdOf(config));
+    const finished = completedEnd(readRunEvents(runDir));
+    if (finished) {
+      console.error(`${runDir} is already finished (iteration ${finished.iteration}); nothing to do. Delete it, or use another --out or --seed, to train again.`);
+      return 0;
+    }
     let hooks: ReturnType<typeof attach> | undefined;
     const trainer = new Trainer(config, data, { runDir, onStep: (p) => hooks?.progress(p) });
     hooks = attach(trainer, runIdOf(config), values.quiet === true);

@@ -9,6 +9,7 @@ import { summarize } from '../models/summary';
 import { buildModel, parseModelName } from '../models/zoo';
 import { parseMetricsJsonl, RunDescriptor, RunEndEvent, RunEvent, SCHEMA_VERSION } from '../protocol';
 import { hasCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint';
+import { RunLock } from './run-lock';
 import { learningRate, runIdOf, TrainConfig, validateConfig, validateConfigForData } from './config';
 import { createProbe, Probe } from '../probes';
 import { SgdMomentum } from './optimizer';
@@ -90,11 +91,26 @@ export class Trainer {
     }
   }
 
-  /** Runs (or resumes) training to the configured number of iterations. */
+  /**
+   * Runs (or resumes) training to the configured number of iterations. The run directory is locked
+   * for the whole run: a second process on the same run fails with {@link RunLockedError}.
+   */
   async run(): Promise<RunEndEvent> {
-    const { config } = this;
     // Everything that can fail on the settings fails before the run directory is touched.
-    validateConfigForData(config, this.data.train.count, this.data.test.count);
+    validateConfigForData(this.config, this.data.train.count, this.data.test.count);
+    const dir = this.options.runDir;
+    if (!dir) return this.train();
+    fs.mkdirSync(dir, { recursive: true });
+    const lock = RunLock.acquire(dir);
+    try {
+      return await this.train();
+    } finally {
+      lock.release();
+    }
+  }
+
+  private async train(): Promise<RunEndEvent> {
+    const { config } = this;
     this.prepareRunDir();
     const started = Date.now();
     const id = parseModelName(config.model);
