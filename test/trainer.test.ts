@@ -224,6 +224,7 @@ describe('trainer', function () {
 
   it('SIGKILL mid-training, then --resume (same command): finishes with every metric line exactly once, as an uninterrupted run', async () => {
     const out = tmpDir();
+    // Log every 5, checkpoint every 10, evaluate every 10: see the next test for intervals that are not multiples.
     const args = ['--iterations', '200', '--out', out];
     const runDir = path.join(out, 'resnet8-w0.25-s0');
     const first = startCli(args);
@@ -256,6 +257,25 @@ describe('trainer', function () {
       assert.equal(iteration, expected[i][0]);
       assert.ok(Math.abs(loss - expected[i][1]) < 1e-4, `iteration ${iteration}: ${loss} vs ${expected[i][1]}`);
     });
+  });
+
+  it('resume is exact for every logged figure when the log and checkpoint intervals are not multiples (the running-error window is checkpointed)', async () => {
+    const flags = ['--iterations', '60', '--log-every', '7', '--checkpoint-every', '10', '--eval-every', '9'];
+    const out = tmpDir();
+    const runDir = path.join(out, 'resnet8-w0.25-s0');
+    const first = startCli([...flags, '--out', out]);
+    const firstExit = exited(first);
+    await waitForCheckpoint(runDir, 30);
+    first.kill('SIGKILL');
+    assert.equal((await firstExit).signal, 'SIGKILL');
+    const second = await exited(startCli([...flags, '--out', out]));
+    assert.equal(second.code, 0, second.stderr);
+    const reference = tmpDir();
+    assert.equal((await exited(startCli([...flags, '--out', reference]))).code, 0);
+    const figures = (dir: string) => readRunEvents(path.join(dir, 'resnet8-w0.25-s0'))
+      .flatMap((e) => (e.type === 'train' ? [`train ${e.iteration} window ${e.window} error ${e.trainError} loss ${e.loss.toFixed(4)} lr ${e.lr}`]
+        : e.type === 'eval' ? [`eval ${e.iteration} ${e.testError} ${e.trainEvalError}`] : []));
+    assert.deepEqual(figures(out), figures(reference));
   });
 
   it('SIGINT stops gracefully after writing a checkpoint; the next run resumes from it', async () => {

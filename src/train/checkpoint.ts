@@ -3,6 +3,15 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 
 /** Training state besides tensors. */
+/** Sums over the steps since the last train event. */
+export interface RunningWindow {
+  errors: number;
+  images: number;
+  loss: number;
+  steps: number;
+  seconds: number;
+}
+
 export interface CheckpointState {
   iteration: number;
   /** Size of metrics.jsonl when the checkpoint was taken: a resume truncates to it. */
@@ -10,6 +19,11 @@ export interface CheckpointState {
   warmingUp: boolean;
   /** Wall-clock seconds spent training before this checkpoint. */
   wallSeconds: number;
+  /**
+   * The running-error window open at the checkpoint (steps since the last train event), so that a
+   * resumed run logs exactly the figures of an uninterrupted one. Absent in older checkpoints.
+   */
+  window?: RunningWindow;
   tensors: Array<{ name: string; shape: number[] }>;
 }
 

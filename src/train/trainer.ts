@@ -8,7 +8,7 @@ import { exampleTensors } from '../data/tensors';
 import { summarize } from '../models/summary';
 import { buildModel, parseModelName } from '../models/zoo';
 import { parseMetricsJsonl, RunDescriptor, RunEndEvent, RunEvent, SCHEMA_VERSION } from '../protocol';
-import { hasCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint';
+import { hasCheckpoint, loadCheckpoint, RunningWindow, saveCheckpoint } from './checkpoint';
 import { RunLock } from './run-lock';
 import { learningRate, runIdOf, TrainConfig, validateConfig, validateConfigForData } from './config';
 import { createProbe, Probe } from '../probes';
@@ -146,6 +146,7 @@ export class Trainer {
     let iteration = 0;
     let warmingUp = config.warmup !== undefined;
     let priorSeconds = 0;
+    let window: RunningWindow = { errors: 0, images: 0, loss: 0, steps: 0, seconds: 0 };
     const runDir = this.options.runDir;
     if (runDir && hasCheckpoint(runDir)) {
       const shapes = [...weights, ...optimizer.variables].map((t) => t.shape);
@@ -157,6 +158,7 @@ export class Trainer {
       iteration = state.iteration;
       warmingUp = state.warmingUp;
       priorSeconds = state.wallSeconds;
+      if (state.window) window = state.window;
       // Events after the checkpoint are regenerated: drop them so no line is duplicated.
       const metrics = this.metricsFile as string;
       if (fs.existsSync(metrics) && fs.statSync(metrics).size > state.metricsBytes) fs.truncateSync(metrics, state.metricsBytes);
@@ -182,7 +184,6 @@ export class Trainer {
 
     const imageBuffer = new Float32Array(config.batchSize * IMAGE_BYTES);
     const labelBuffer = new Int32Array(config.batchSize);
-    let window = { errors: 0, images: 0, loss: 0, steps: 0, seconds: 0 };
     const elapsed = () => priorSeconds + (Date.now() - started) / 1000;
 
     // Weights, BN running statistics and velocities must all be finite before they are evaluated or
@@ -207,7 +208,7 @@ export class Trainer {
       const metricsBytes = fs.statSync(this.metricsFile as string).size;
       const velocities = optimizer.velocityTensors();
       try {
-        saveCheckpoint(runDir, [...weights, ...velocities], stateNames, { iteration, metricsBytes, warmingUp, wallSeconds: elapsed() });
+        saveCheckpoint(runDir, [...weights, ...velocities], stateNames, { iteration, metricsBytes, warmingUp, wallSeconds: elapsed(), window });
       } finally {
         tf.dispose(velocities);
       }
