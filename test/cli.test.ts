@@ -60,6 +60,14 @@ describe('reslab CLI', function () {
     assert.match(train, /depths\s+20,32,44,56,110\s+20,56\s+8,44/);
   });
 
+  it('a shard with no runs (more array tasks than runs) says so and exits 0 without loading data', () => {
+    const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'reslab-shard-')), 'runs');
+    const { status, stderr } = reslab('degradation', '--depths', '8', '--shard', '5/8', '--out', out);
+    assert.equal(status, 0, stderr);
+    assert.match(stderr, /shard 5\/8 has no runs: the sweep has only 2 \(plain8-w0\.5-s0, resnet8-w0\.5-s0\); nothing to do/);
+    assert.equal(fs.existsSync(out), false);
+  });
+
   const badSettings: Array<[string[], RegExp]> = [
     [['--batch-size', '5000'], /batch size 5000 is larger than the 4000 training images available/],
     [['--width', '0'], /width must be a positive number, got 0/],

@@ -56,6 +56,24 @@ describe('CIFAR-10 binary reader', () => {
     assert.throws(() => loadCifar10(tmpDir()), /no CIFAR-10 binary files in .*expected data_batch_1\.bin/);
   });
 
+  it('a file given as the directory, a missing test file and a damaged bundled copy are each named', () => {
+    const file = path.join(tmpDir(), 'train.bin');
+    fs.copyFileSync(path.join(BUNDLED, 'train.bin'), file);
+    assert.throws(() => loadCifar10(file), /train\.bin is a file, not a directory \(give the folder that holds the \.bin files\)/);
+    const dir = path.dirname(file);
+    assert.throws(() => loadCifar10(dir), new RegExp(`${path.join(dir, 'test.bin').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is missing: train\\.bin and test\\.bin go together`));
+    const official = tmpDir();
+    fs.writeFileSync(path.join(official, 'data_batch_1.bin'), Buffer.alloc(10));
+    assert.throws(() => loadCifar10(official), /test_batch\.bin is missing: the official layout needs the test batch next to data_batch_1\.bin/);
+    // A damaged copy of the bundled subset (checksums.json beside it) is refused at load.
+    const copy = tmpDir();
+    for (const name of ['train.bin', 'test.bin', 'checksums.json']) fs.copyFileSync(path.join(BUNDLED, name), path.join(copy, name));
+    const bytes = fs.readFileSync(path.join(copy, 'train.bin'));
+    bytes[12345] ^= 1;
+    fs.writeFileSync(path.join(copy, 'train.bin'), bytes);
+    assert.throws(() => loadCifar10(copy), /train\.bin does not match .*checksums\.json \(MD5 [0-9a-f]{32}, expected 07704ae233cc40e200a600eed4f4e13c\): the file is damaged/);
+  });
+
   it('reads the official layout, also inside cifar-10-batches-bin/', () => {
     const dir = tmpDir();
     const inner = path.join(dir, 'cifar-10-batches-bin');

@@ -1,5 +1,5 @@
 import { strict as assert } from 'assert';
-import { ChildProcess, spawn } from 'child_process';
+import { ChildProcess, spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -214,6 +214,38 @@ describe('trainer', function () {
     const lines = [start, train(5), train(10), start, train(5), train(10)].map((e) => JSON.stringify(e)).join('\n');
     fs.writeFileSync(path.join(runDir, 'metrics.jsonl'), `${lines}\n`);
     assert.throws(() => loadRuns(runs), /metrics\.jsonl: train events at iteration 10 then 5: the log repeats or goes back \(two processes wrote this run\?\)/);
+  });
+
+  it('a full disk during a checkpoint names the file, removes the half-written directory and keeps the previous checkpoint', async function () {
+    // A 96 KiB tmpfs: room for one checkpoint of ResNet-8 at quarter width (~45 KB) but not for a second beside it.
+    const mount = fs.mkdtempSync(path.join(os.tmpdir(), 'reslab-full-'));
+    const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=96k', 'tmpfs', mount]);
+    if (mounted.status !== 0) this.skip(); // needs root with mount rights (CI and the dev machines have them)
+    try {
+      const runDir = path.join(mount, 'run');
+      const trainer = new Trainer(tinyConfig({ iterations: 30, checkpointEvery: 10, evalEvery: 30, logEvery: 10 }), data, { runDir });
+      await assert.rejects(trainer.run(), (error: Error) => {
+        assert.match(error.message, /cannot write the checkpoint .*checkpoint\.tmp \(ENOSPC: the disk is full\): .*; the previous checkpoint in .*checkpoint is kept/);
+        return true;
+      });
+      assert.equal(fs.existsSync(path.join(runDir, 'checkpoint.tmp')), false, 'no half-written checkpoint left behind');
+      assert.ok(hasCheckpoint(runDir), 'the previous checkpoint is still there');
+      assertFiniteCheckpoint(runDir);
+      assert.equal(fs.existsSync(path.join(runDir, 'lock')), false, 'the lock is released');
+    } finally {
+      spawnSync('umount', [mount]);
+    }
+  });
+
+  it('a checkpoint swap cut short by a kill is finished on the next start (no checkpoint.old left behind)', async () => {
+    const runDir = path.join(tmpDir(), 'run');
+    await new Trainer(tinyConfig({ iterations: 10 }), data, { runDir }).run();
+    // As if killed between the two renames of the swap: only checkpoint.old holds the state.
+    fs.renameSync(path.join(runDir, 'checkpoint'), path.join(runDir, 'checkpoint.old'));
+    fs.mkdirSync(path.join(runDir, 'checkpoint.tmp'));
+    const end = await new Trainer(tinyConfig({ iterations: 10 }), data, { runDir }).run();
+    assert.equal(end.status, 'completed');
+    assert.deepEqual(fs.readdirSync(runDir).filter((f) => f.startsWith('checkpoint')).sort(), ['checkpoint']);
   });
 
   it('refuses to mix two configs in one run directory', async () => {

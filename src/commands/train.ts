@@ -1,7 +1,7 @@
 import * as path from 'path';
 import { bundledDataDir, CifarDataset, loadCifar10 } from '../data/cifar';
 import { downloadCifar10 } from '../data/download';
-import { completedEnd, gridConfigs, parseShard, runGrid } from '../experiments/grid';
+import { completedEnd, gridConfigs, parseShard, runGrid, shardOf } from '../experiments/grid';
 import { loadRuns, table6Markdown } from '../experiments/figures';
 import { responseCurves } from '../probes/responses';
 import { writeReport } from '../experiments/report';
@@ -236,7 +236,12 @@ export const degradationCommand: Command = {
     const outDir = (values.out as string | undefined) ?? 'runs';
     // Every run's settings are checked before the data loads or any run directory is created.
     const spec = { nets, depths, seeds, preset, overrides: overridesFrom(values) };
-    settingsOrUsageError(() => gridConfigs(spec));
+    const all = settingsOrUsageError(() => gridConfigs(spec));
+    if (shard && shardOf(all, shard).length === 0) {
+      // Array jobs may have more tasks than runs: say so, and succeed (nothing failed).
+      console.error(`shard ${shard.index}/${shard.count} has no runs: the sweep has only ${all.length} (${all.map(runIdOf).join(', ')}); nothing to do`);
+      return 0;
+    }
     const data = await datasetFrom(values);
     for (const config of gridConfigs(spec)) settingsOrUsageError(() => validateConfigForData(config, data.train.count, data.test.count));
     let hooks: ReturnType<typeof attach> | undefined;

@@ -1,3 +1,4 @@
+import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 
@@ -102,24 +103,50 @@ export function bundledDataDir(): string {
  * bundled layout (`train.bin`, `test.bin`). Official batches must be complete (10,000 records).
  */
 export function loadCifar10(dir: string): CifarDataset {
-  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) {
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(dir);
+  } catch {
     throw new Error(`CIFAR-10 data directory ${dir} does not exist`);
   }
+  if (!stat.isDirectory()) throw new Error(`CIFAR-10 data directory ${dir} is a file, not a directory (give the folder that holds the .bin files)`);
+  try {
+    fs.readdirSync(dir);
+  } catch (error) {
+    throw new Error(`cannot read the CIFAR-10 data directory ${dir}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
   const nested = path.join(dir, 'cifar-10-batches-bin');
-  const root = fs.existsSync(path.join(nested, OFFICIAL_TEST)) ? nested : dir;
+  const root = fs.existsSync(path.join(nested, OFFICIAL_TEST)) || fs.existsSync(path.join(nested, OFFICIAL_TRAIN[0])) ? nested : dir;
   const official = OFFICIAL_TRAIN.filter((name) => fs.existsSync(path.join(root, name)));
-  if (official.length > 0 && fs.existsSync(path.join(root, OFFICIAL_TEST))) {
+  if (official.length > 0) {
+    if (!fs.existsSync(path.join(root, OFFICIAL_TEST))) throw new Error(`${path.join(root, OFFICIAL_TEST)} is missing: the official layout needs the test batch next to ${official.join(', ')}`);
     const files = [...official, OFFICIAL_TEST].map((name) => path.join(root, name));
     const train = concat(official.map((name) => readCifarBinary(path.join(root, name), RECORDS_PER_OFFICIAL_BATCH)));
     const test = readCifarBinary(path.join(root, OFFICIAL_TEST), RECORDS_PER_OFFICIAL_BATCH);
     return { train, test, source: root, files };
   }
-  if (fs.existsSync(path.join(dir, 'train.bin')) && fs.existsSync(path.join(dir, 'test.bin'))) {
-    const files = ['train.bin', 'test.bin'].map((name) => path.join(dir, name));
-    return { train: readCifarBinary(files[0]), test: readCifarBinary(files[1]), source: dir, files };
+  const bundled = ['train.bin', 'test.bin'].map((name) => path.join(dir, name));
+  const present = bundled.filter((file) => fs.existsSync(file));
+  if (present.length === 1) throw new Error(`${bundled.find((file) => !present.includes(file))} is missing: train.bin and test.bin go together`);
+  if (present.length === 2) {
+    verifyChecksums(dir);
+    return { train: readCifarBinary(bundled[0]), test: readCifarBinary(bundled[1]), source: dir, files: bundled };
   }
   throw new Error(
     `no CIFAR-10 binary files in ${dir}: expected data_batch_1.bin … data_batch_5.bin and test_batch.bin ` +
       '(the official cifar-10-batches-bin layout) or train.bin and test.bin',
   );
+}
+
+/** Where a directory ships `checksums.json` (the bundled subset does), every listed file must match it. */
+function verifyChecksums(dir: string): void {
+  const file = path.join(dir, 'checksums.json');
+  if (!fs.existsSync(file)) return;
+  const expected = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, string>;
+  for (const [name, md5] of Object.entries(expected)) {
+    const actual = crypto.createHash('md5').update(fs.readFileSync(path.join(dir, name))).digest('hex');
+    if (actual !== md5) {
+      throw new Error(`${path.join(dir, name)} does not match ${file} (MD5 ${actual}, expected ${md5}): the file is damaged; restore it (git checkout, or reinstall reslab)`);
+    }
+  }
 }

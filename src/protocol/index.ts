@@ -130,6 +130,7 @@ export function validateEvent(value: unknown): string | undefined {
   if (event.type !== 'run_start' && (typeof event.iteration !== 'number' || !Number.isFinite(event.iteration))) {
     return `${event.type} event has no numeric iteration`;
   }
+  if (typeof event.iteration === 'number' && event.iteration < 0) return `${event.type} event has a negative iteration ${event.iteration}`;
   if (event.type === 'run_start') {
     if (event.schema !== SCHEMA_VERSION) return `run_start has schema ${JSON.stringify(event.schema)}, expected ${SCHEMA_VERSION}`;
     const problem = runDescriptorProblem(event.run);

@@ -47,6 +47,22 @@ export function saveCheckpoint(runDir: string, tensors: tf.Tensor[], names: stri
   const final = path.join(runDir, DIR);
   const old = path.join(runDir, `${DIR}.old`);
   fs.rmSync(tmp, { recursive: true, force: true });
+  try {
+    writeInto(tmp, tensors, names, state);
+  } catch (error) {
+    // A full disk or a vanished directory: leave no half-written directory, keep the last checkpoint.
+    fs.rmSync(tmp, { recursive: true, force: true });
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new Error(`cannot write the checkpoint ${tmp}${code ? ` (${code}${code === 'ENOSPC' ? ': the disk is full' : ''})` : ''}: ` +
+      `${(error as Error).message}; the previous checkpoint in ${final} is kept`);
+  }
+  fs.rmSync(old, { recursive: true, force: true });
+  if (fs.existsSync(final)) fs.renameSync(final, old);
+  fs.renameSync(tmp, final);
+  fs.rmSync(old, { recursive: true, force: true });
+}
+
+function writeInto(tmp: string, tensors: tf.Tensor[], names: string[], state: Omit<CheckpointState, 'tensors'>): void {
   fs.mkdirSync(tmp, { recursive: true });
   const data = tensors.map((t) => t.dataSync() as Float32Array);
   const bytes = data.reduce((sum, d) => sum + d.byteLength, 0);
@@ -61,10 +77,22 @@ export function saveCheckpoint(runDir: string, tensors: tf.Tensor[], names: stri
   fs.writeFileSync(path.join(tmp, STATE), `${JSON.stringify(full)}\n`);
   fsyncFile(path.join(tmp, WEIGHTS));
   fsyncFile(path.join(tmp, STATE));
+}
+
+/**
+ * Finishes or undoes a checkpoint swap that a kill cut short: a complete `checkpoint/` wins and the
+ * leftovers (`.old`, `.tmp`) go; without one, a complete `.old` becomes `checkpoint/` again.
+ */
+export function tidyCheckpoints(runDir: string): void {
+  const complete = (dir: string) => fs.existsSync(path.join(dir, STATE)) && fs.existsSync(path.join(dir, WEIGHTS));
+  const final = path.join(runDir, DIR);
+  const old = path.join(runDir, `${DIR}.old`);
+  if (!complete(final) && complete(old)) {
+    fs.rmSync(final, { recursive: true, force: true });
+    fs.renameSync(old, final);
+  }
   fs.rmSync(old, { recursive: true, force: true });
-  if (fs.existsSync(final)) fs.renameSync(final, old);
-  fs.renameSync(tmp, final);
-  fs.rmSync(old, { recursive: true, force: true });
+  fs.rmSync(path.join(runDir, `${DIR}.tmp`), { recursive: true, force: true });
 }
 
 /** The checkpoint directory to resume from, if any (a swap cut short leaves `.old`). */

@@ -8,7 +8,7 @@ import { exampleTensors } from '../data/tensors';
 import { summarize } from '../models/summary';
 import { buildModel, parseModelName } from '../models/zoo';
 import { parseMetricsJsonl, RunDescriptor, RunEndEvent, RunEvent, SCHEMA_VERSION } from '../protocol';
-import { hasCheckpoint, loadCheckpoint, RunningWindow, saveCheckpoint } from './checkpoint';
+import { hasCheckpoint, loadCheckpoint, RunningWindow, saveCheckpoint, tidyCheckpoints } from './checkpoint';
 import { RunLock } from './run-lock';
 import { learningRate, runIdOf, TrainConfig, validateConfig, validateConfigForData } from './config';
 import { createProbe, Probe } from '../probes';
@@ -103,8 +103,10 @@ export class Trainer {
     fs.mkdirSync(dir, { recursive: true });
     const lock = RunLock.acquire(dir);
     try {
+      tidyCheckpoints(dir); // only the lock holder may touch the checkpoints
       return await this.train();
     } finally {
+      if (fs.existsSync(dir)) tidyCheckpoints(dir);
       lock.release();
     }
   }
