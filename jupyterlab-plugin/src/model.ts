@@ -2,7 +2,7 @@
  * The sidebar's state as plain TypeScript (no JupyterLab, no DOM): which runs each notebook's
  * kernel has shown, payload validation, and the chart data the view draws. Unit-tested in Node.
  */
-import { RunView, RunViewPayload, validateRunViewPayload } from 'reslab/dist/src/protocol/view';
+import { downsample, RunView, RunViewPayload, validateRunViewPayload } from 'reslab/dist/src/protocol/view';
 import { depthColour, PAPER_TABLE6 } from 'reslab/dist/src/protocol/paper';
 import { runLabel as labelOf } from 'reslab/dist/src/protocol/labels';
 
@@ -19,6 +19,48 @@ export interface Chart {
 }
 
 const MAX_WARNINGS = 5;
+/** Points kept per curve on ingest: a payload of a million points is drawn from this many. */
+export const MAX_POINTS = 2000;
+/** Probe columns kept per run on ingest. */
+const MAX_PROBE_COLUMNS = 400;
+
+/**
+ * Text for Plotly: it reads tags in names and titles (`<a href>`, `<span style>`), so every
+ * string that comes from a payload is passed as entities and shows as typed.
+ */
+export function plotlyText(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/** The largest of many numbers without spreading them into arguments (no stack limit). */
+function maxOf(values: number[], start: number): number {
+  let max = start;
+  for (const v of values) if (v > max) max = v;
+  return max;
+}
+
+/** A run view reduced to what the sidebar draws: bounded curves and probe history. */
+function bounded(run: RunView): RunView {
+  const probes = run.probes;
+  let boundedProbes = probes;
+  if (probes && probes.iteration.length > MAX_PROBE_COLUMNS) {
+    const columns = downsample({ iteration: probes.iteration, value: probes.iteration.map((_, k) => k) }, MAX_PROBE_COLUMNS);
+    boundedProbes = {
+      ...probes,
+      iteration: columns.iteration,
+      branchRatio: probes.branchRatio.map((row) => columns.value.map((k) => row[k])),
+      outputNorm: probes.outputNorm.map((row) => columns.value.map((k) => row[k])),
+    };
+  }
+  return {
+    ...run,
+    trainError: downsample(run.trainError, MAX_POINTS),
+    testError: downsample(run.testError, MAX_POINTS),
+    trainEvalError: downsample(run.trainEvalError, MAX_POINTS),
+    loss: downsample(run.loss, MAX_POINTS),
+    ...(boundedProbes ? { probes: boundedProbes } : {}),
+  };
+}
 
 /** Runs of one notebook, newest payload per run. */
 interface NotebookRuns {
@@ -63,7 +105,8 @@ export class RunsModel {
 
   /** Records a warning shown in the panel (bounded). */
   warn(message: string): void {
-    this.warnings.push(message);
+    // Warnings quote payload text: keep them short enough to read.
+    this.warnings.push(message.length > 300 ? `${message.slice(0, 300)}…` : message);
     if (this.warnings.length > MAX_WARNINGS) this.warnings.splice(0, this.warnings.length - MAX_WARNINGS);
     this.changed();
   }
@@ -80,11 +123,14 @@ export class RunsModel {
     }
     const payload = data as RunViewPayload;
     const entry = this.notebook(key);
+    // A payload time in the future (a wrong clock, or a crafted payload) counts as now: it must
+    // not pin its run against every later update.
+    const updated = Math.min(payload.updated, Date.now());
     for (const run of payload.runs) {
       const previous = entry.updated.get(run.runId) ?? -Infinity;
-      if (payload.updated < previous) continue;
-      entry.runs.set(run.runId, run);
-      entry.updated.set(run.runId, payload.updated);
+      if (updated < previous) continue;
+      entry.runs.set(run.runId, bounded(run));
+      entry.updated.set(run.runId, updated);
     }
     this.changed();
     return true;
@@ -161,15 +207,17 @@ export function errorChart(runs: RunView[], logScale: boolean): Chart {
     const colour = depthColour(run.run.depth);
     const dash = run.run.family === 'plain' ? 'dash' : 'solid';
     data.push({
-      type: 'scatter', mode: 'lines', name: `${runLabel(run)} train`, legendgroup: run.runId,
+      type: 'scatter', mode: 'lines', name: plotlyText(`${runLabel(run)} train`), legendgroup: run.runId,
       x: run.trainError.iteration, y: toPercent(run.trainError.value), line: { color: colour, dash, width: 1 },
+      hovertemplate: '%{y:.1f}% at %{x}<extra>%{fullData.name}</extra>',
     });
     data.push({
-      type: 'scatter', mode: 'lines', name: `${runLabel(run)} test`, legendgroup: run.runId,
+      type: 'scatter', mode: 'lines', name: plotlyText(`${runLabel(run)} test`), legendgroup: run.runId,
       x: run.testError.iteration, y: toPercent(run.testError.value), line: { color: colour, dash, width: 2.5 },
+      hovertemplate: '%{y:.1f}% at %{x}<extra>%{fullData.name}</extra>',
     });
   }
-  const maxIteration = Math.max(1, ...runs.map((r) => Math.max(r.iteration, ...r.trainError.iteration)));
+  const maxIteration = maxOf(runs.map((r) => maxOf(r.trainError.iteration, r.iteration)), 1);
   const references = [...new Set(runs.filter((r) => r.run.family === 'resnet' && PAPER_TABLE6[r.run.depth] !== undefined).map((r) => r.run.depth))];
   return {
     data,
@@ -201,16 +249,17 @@ export function heatmapChart(run: RunView, metric: 'branchRatio' | 'outputNorm')
   if (!probes || probes.iteration.length === 0) return undefined;
   const z = metric === 'branchRatio' ? probes.branchRatio : probes.outputNorm;
   const latest = probes.latest.map((b) => (metric === 'branchRatio' ? b.branchRatio : b.outputNorm));
+  const blocks = probes.blocks.map(plotlyText);
   const title = metric === 'branchRatio' ? '‖F(x)‖/‖x‖' : '‖output‖';
   return {
     data: [
-      { type: 'heatmap', x: probes.iteration, y: probes.blocks, z, colorscale: 'Viridis', showscale: false, hovertemplate: `%{y} @ %{x}: %{z:.3f}<extra>${title}</extra>` },
-      { type: 'bar', orientation: 'h', x: latest, y: probes.latest.map((b) => b.block), xaxis: 'x2', yaxis: 'y', marker: { color: depthColour(run.run.depth) }, hovertemplate: '%{y}: %{x:.3f}<extra>latest</extra>' },
+      { type: 'heatmap', x: probes.iteration, y: blocks, z, colorscale: 'Viridis', showscale: false, hovertemplate: `%{y} @ %{x}: %{z:.3f}<extra>${title}</extra>` },
+      { type: 'bar', orientation: 'h', x: latest, y: probes.latest.map((b) => plotlyText(b.block)), xaxis: 'x2', yaxis: 'y', marker: { color: depthColour(run.run.depth) }, hovertemplate: '%{y}: %{x:.3f}<extra>latest</extra>' },
     ],
     layout: {
       margin: { l: 96, r: 8, t: 20, b: 36 },
       height: Math.max(180, 14 * probes.blocks.length + 60),
-      title: { text: `${title} per block (${runLabel(run)})`, font: { size: 12 } },
+      title: { text: plotlyText(`${title} per block (${runLabel(run)})`), font: { size: 12 } },
       grid: { rows: 1, columns: 2, pattern: 'independent' },
       xaxis: { domain: [0, 0.72], title: { text: 'iteration' } },
       xaxis2: { domain: [0.76, 1], title: { text: 'latest' } },

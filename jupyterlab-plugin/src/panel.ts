@@ -1,5 +1,8 @@
 import { Widget } from '@lumino/widgets';
-import { errorChart, heatmapChart, RunsModel, runLabel } from './model';
+import { Chart, errorChart, heatmapChart, RunsModel, runLabel } from './model';
+
+/** Run ids longer than this are shortened in the list (the full id shows on hover). */
+const MAX_ID_CHARS = 80;
 import { clear, draw, resize } from './plot';
 
 function element<K extends keyof HTMLElementTagNameMap>(tag: K, className: string, text?: string): HTMLElementTagNameMap[K] {
@@ -72,7 +75,13 @@ export class ResLabPanel extends Widget {
     this.runList.replaceChildren(
       ...runs.map((r) => {
         const last = (values: number[]) => (values.length ? `${(values[values.length - 1] * 100).toFixed(1)}%` : '–');
-        return element('li', 'jp-ResLab-run', `${runLabel(r)} · ${r.runId} · ${r.status} · it ${r.iteration}/${r.run.iterations} · train ${last(r.trainError.value)} · test ${last(r.testError.value)}`);
+        const item = element('li', 'jp-ResLab-run');
+        // The run id is user text: isolated (a right-to-left override stays inside it) and
+        // shortened (a 10,000-character id does not push the charts away); the full id on hover.
+        const id = element('bdi', 'jp-ResLab-run-id', r.runId.length > MAX_ID_CHARS ? `${r.runId.slice(0, MAX_ID_CHARS)}…` : r.runId);
+        id.title = r.runId;
+        item.append(`${runLabel(r)} · `, id, ` · ${r.status} · it ${r.iteration}/${r.run.iterations} · train ${last(r.trainError.value)} · test ${last(r.testError.value)}`);
+        return item;
       }),
     );
     this.logToggle.checked = model.logScale;
@@ -86,14 +95,24 @@ export class ResLabPanel extends Widget {
       }),
     );
     const start = performance.now();
-    if (runs.length) await draw(this.curves, errorChart(runs, model.logScale));
-    else clear(this.curves);
-    const heat = heatRun ? heatmapChart(heatRun, model.heatmapMetric) : undefined;
-    if (heat) await draw(this.heatmap, heat);
-    else clear(this.heatmap);
+    // Each chart on its own: data that breaks one never stops the other (or the next update).
+    await this.drawSafely(this.curves, () => (runs.length ? errorChart(runs, model.logScale) : undefined), 'the error curves');
+    await this.drawSafely(this.heatmap, () => (heatRun ? heatmapChart(heatRun, model.heatmapMetric) : undefined), `the heatmap of ${heatRun?.runId ?? ''}`);
     this.lastUpdateMs = performance.now() - start;
     this.footer.textContent = `${runs.length} run(s) · last update ${this.lastUpdateMs.toFixed(0)} ms`;
     this.footer.dataset.updateMs = String(this.lastUpdateMs);
+  }
+
+  private async drawSafely(node: HTMLElement, chart: () => Chart | undefined, what: string): Promise<void> {
+    try {
+      const built = chart();
+      if (built) await draw(node, built);
+      else clear(node);
+    } catch (error) {
+      clear(node);
+      const message = `could not draw ${what}: ${error instanceof Error ? error.message : String(error)}`;
+      if (this.model.warnings[this.model.warnings.length - 1] !== message) this.model.warn(message);
+    }
   }
 
   protected override onResize(): void {

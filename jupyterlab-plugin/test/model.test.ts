@@ -1,5 +1,5 @@
 import { strict as assert } from 'assert';
-import { errorChart, heatmapChart, RunsModel, runLabel, RunViewPayload } from '../src/model';
+import { errorChart, heatmapChart, MAX_POINTS, plotlyText, RunsModel, runLabel, RunViewPayload } from '../src/model';
 
 function payload(runs: Array<{ runId: string; family: 'resnet' | 'plain'; depth: number; points?: number; probes?: boolean }>, updated = 1): RunViewPayload {
   return {
@@ -98,5 +98,51 @@ describe('ResLab sidebar model', () => {
     assert.deepEqual((chart?.data[0] as { z: number[][] }).z, [[1, 2], [3, 4]]);
     assert.equal(heatmapChart(model.runs()[0], 'branchRatio'), undefined, 'no probes, no heatmap');
     assert.equal(runLabel(model.runs()[0]), 'plain-20');
+  });
+
+  it('a million-point payload is downsampled on ingest and drawn; the next run still draws', () => {
+    const model = new RunsModel();
+    model.setActive('nb');
+    assert.equal(model.ingest('nb', payload([{ runId: 'huge', family: 'plain', depth: 20, points: 1_000_000 }])), true);
+    model.ingest('nb', payload([{ runId: 'next', family: 'resnet', depth: 20 }]));
+    const chart = errorChart(model.runs(), false);
+    assert.equal(chart.data.length, 4);
+    const huge = chart.data.find((t) => String(t.name).startsWith('plain-20')) as { x: number[] };
+    assert.equal(huge.x.length, MAX_POINTS);
+    assert.equal(huge.x[huge.x.length - 1], 100_000_000, 'the latest point is kept');
+  });
+
+  it('rejects probes without latest values (or rows of the wrong size) with a warning, keeping other runs', () => {
+    const model = new RunsModel();
+    model.setActive('nb');
+    model.ingest('nb', payload([{ runId: 'good', family: 'resnet', depth: 20, probes: true }]));
+    const broken = payload([{ runId: 'bad', family: 'resnet', depth: 56, probes: true }], 2) as unknown as { runs: Array<{ probes: Record<string, unknown> }> };
+    delete broken.runs[0].probes.latest;
+    assert.equal(model.ingest('nb', broken), false);
+    assert.match(model.warnings[0], /runs\[0\]\.probes has no latest per-block values/);
+    const uneven = payload([{ runId: 'bad2', family: 'resnet', depth: 56, probes: true }], 3) as unknown as { runs: Array<{ probes: { branchRatio: number[][] } }> };
+    uneven.runs[0].probes.branchRatio = [[0.1]];
+    assert.equal(model.ingest('nb', uneven), false);
+    assert.deepEqual(model.runs().map((r) => r.runId), ['good']);
+    assert.ok(heatmapChart(model.runs()[0], 'branchRatio'));
+  });
+
+  it('a payload time in the future does not pin its run', () => {
+    const model = new RunsModel();
+    model.setActive('nb');
+    model.ingest('nb', payload([{ runId: 'r', family: 'resnet', depth: 20, points: 1 }], Date.now() + 1e12));
+    model.ingest('nb', payload([{ runId: 'r', family: 'resnet', depth: 20, points: 5 }], Date.now() + 1000));
+    assert.equal(model.runs()[0].trainError.iteration.length, 5);
+  });
+
+  it('block names reach Plotly as text, never as markup', () => {
+    const markup = '<a href="https://example.com">click</a><span style="font-size:40px">BIG</span>';
+    assert.equal(plotlyText(markup), '&lt;a href="https://example.com"&gt;click&lt;/a&gt;&lt;span style="font-size:40px"&gt;BIG&lt;/span&gt;');
+    const p = payload([{ runId: 'r', family: 'resnet', depth: 20, probes: true }]);
+    const probes = p.runs[0].probes as NonNullable<(typeof p.runs)[0]['probes']>;
+    probes.blocks[0] = markup;
+    probes.latest = [{ block: markup, responseStd: [1], inputNorm: 1, branchNorm: 1, outputNorm: 1, branchRatio: 1, gradNorm: 1, deadReluFraction: 0 }];
+    const chart = heatmapChart(p.runs[0], 'branchRatio') as unknown as { data: Array<{ y: string[] }> };
+    assert.ok(chart.data.every((t) => t.y.every((name) => !name.includes('<'))));
   });
 });

@@ -189,12 +189,35 @@ function curveProblem(value: unknown, where: string): string | undefined {
   return undefined;
 }
 
+/** Checks the block-wise history of a run view: every field the views read, with matching sizes. */
+function probesProblem(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null) return 'is not an object';
+  const probes = value as Record<string, unknown>;
+  const { blocks, iteration, branchRatio, outputNorm, latest } = probes;
+  if (!Array.isArray(blocks) || !blocks.every((b) => typeof b === 'string')) return 'needs block names (strings)';
+  if (!isNumberArray(iteration)) return 'needs numeric iterations';
+  for (const [name, rows] of [['branchRatio', branchRatio], ['outputNorm', outputNorm]] as const) {
+    if (!Array.isArray(rows) || rows.length !== blocks.length || !rows.every((row) => isNumberArray(row) && row.length === iteration.length)) {
+      return `${name} must be one row of ${iteration.length} numbers per block (${blocks.length} blocks)`;
+    }
+  }
+  if (!Array.isArray(latest)) return 'has no latest per-block values';
+  for (const b of latest as unknown[]) {
+    const block = b as Record<string, unknown> | null;
+    if (!block || typeof block.block !== 'string' || typeof block.branchRatio !== 'number' || typeof block.outputNorm !== 'number') {
+      return 'latest values need a block name and numeric branchRatio and outputNorm';
+    }
+  }
+  return undefined;
+}
+
 /** Checks a payload received by a front end; returns a message saying what is wrong, or undefined. */
 export function validateRunViewPayload(value: unknown): string | undefined {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'payload is not an object';
   const payload = value as Record<string, unknown>;
   if (payload.schema !== SCHEMA_VERSION) return `unsupported schema version ${JSON.stringify(payload.schema)} (this viewer reads version ${SCHEMA_VERSION})`;
   if (!Array.isArray(payload.runs)) return 'payload has no runs array';
+  if (typeof payload.updated !== 'number' || !Number.isFinite(payload.updated)) return 'payload has no numeric updated time';
   for (const [i, run] of payload.runs.entries()) {
     if (typeof run !== 'object' || run === null) return `runs[${i}] is not an object`;
     const view = run as Record<string, unknown>;
@@ -208,10 +231,8 @@ export function validateRunViewPayload(value: unknown): string | undefined {
       if (problem) return problem;
     }
     if (view.probes !== undefined) {
-      const probes = view.probes as Record<string, unknown>;
-      if (!Array.isArray(probes.blocks) || !isNumberArray(probes.iteration) || !Array.isArray(probes.branchRatio)) {
-        return `runs[${i}].probes is malformed`;
-      }
+      const problem = probesProblem(view.probes);
+      if (problem) return `runs[${i}].probes ${problem}`;
     }
   }
   return undefined;
