@@ -60,10 +60,12 @@ describe('the paper\'s claims: verdicts computed from runs', () => {
     assert.equal(describeScale(scaleOf(records)), 'the paper\'s scale (64,000 iterations, width 1, all training images)');
   });
 
-  it('a shallow plain net that has barely started to learn does not count as degradation', () => {
-    const v = byId(assessClaims([run('plain', 20, 0, 78, 80), run('plain', 56, 0, 85, 88)], []));
+  it('nets that have barely started to learn show neither degradation nor a gain from depth', () => {
+    const v = byId(assessClaims([run('plain', 20, 0, 78, 80), run('plain', 56, 0, 85, 88), run('resnet', 20, 0, 83, 83), run('resnet', 56, 0, 83, 83)], []));
     assert.equal(v.degradation.verdict, 'not at this scale');
     assert.match(v.degradation.why ?? '', /plain-20 has barely started to learn \(training error above 70%\)/);
+    assert.equal(v['residual-gains-from-depth'].verdict, 'not at this scale', 'equal near-chance errors show nothing');
+    assert.match(v['residual-gains-from-depth'].why ?? '', /ResNet-20 has barely started to learn/);
   });
 
   it('the CLI lines carry the scale, each verdict and its numbers', () => {

@@ -21,6 +21,8 @@ export interface Chart {
 const MAX_WARNINGS = 5;
 /** Points kept per curve on ingest: a payload of a million points is drawn from this many. */
 export const MAX_POINTS = 2000;
+/** Payload times further ahead than this are not trusted for ordering. */
+const MAX_CLOCK_SKEW_MS = 60_000;
 /** Probe columns kept per run on ingest. */
 const MAX_PROBE_COLUMNS = 400;
 
@@ -123,9 +125,9 @@ export class RunsModel {
     }
     const payload = data as RunViewPayload;
     const entry = this.notebook(key);
-    // A payload time in the future (a wrong clock, or a crafted payload) counts as now: it must
-    // not pin its run against every later update.
-    const updated = Math.min(payload.updated, Date.now());
+    // A payload time beyond a minute of clock skew in the future (a wrong clock, or a crafted
+    // payload) orders before everything: it must not pin its run against every later update.
+    const updated = payload.updated > Date.now() + MAX_CLOCK_SKEW_MS ? Number.NEGATIVE_INFINITY : payload.updated;
     for (const run of payload.runs) {
       const previous = entry.updated.get(run.runId) ?? -Infinity;
       if (updated < previous) continue;

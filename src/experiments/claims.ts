@@ -210,8 +210,10 @@ function residualGains(resnet: Net[], scale: Scale): ClaimVerdict {
     ? `Table 6: ${shallow.name} ${paperOf(shallow)}%, ${deep.name} ${paperOf(deep)}% test error; training error falls with depth too (Fig. 6).`
     : 'Table 6: ResNet-20 8.75%, 32 7.51%, 44 7.17%, 56 6.97%, 110 6.43% test error.';
   const d = differences(deep, shallow, 'trainError');
-  const holds = d?.values.every((v) => v <= DEPTH_TOLERANCE_POINTS) ?? false;
-  const { verdict, why } = judge(holds, scale, `${deep.name} is still catching up with ${shallow.name}`);
+  // Two nets that have both barely started to learn are "equal" without showing anything.
+  const shallowLearned = d !== undefined && d.b < BARELY_LEARNING;
+  const holds = shallowLearned && (d?.values.every((v) => v <= DEPTH_TOLERANCE_POINTS) ?? false);
+  const { verdict, why } = judge(holds, scale, shallowLearned ? `${deep.name} is still catching up with ${shallow.name}` : `${shallow.name} has barely started to learn (training error above ${BARELY_LEARNING}%)`);
   const inference = differences(deep, shallow, 'trainEvalError') ? `; ${comparison(deep, shallow, 'trainEvalError')}` : '';
   const test = differences(deep, shallow, 'testError');
   return {

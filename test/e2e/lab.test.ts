@@ -16,6 +16,9 @@ const CHROMIUM = process.env.RESLAB_CHROMIUM ?? '/usr/bin/chromium';
 const SCREENSHOTS = path.join(ROOT, 'test', 'e2e', 'screenshots');
 const INJECTION = '<img src=x onerror=alert(1)>';
 const TOKEN = 'reslab-e2e-token';
+const MARKUP = '<a href="https://example.com">click</a><span style="font-size:40px">BIG</span>';
+const RTL_ID = '\u202Eevil-name';
+const LONG_ID = 'x'.repeat(10_000);
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -55,6 +58,20 @@ named.push({ type: 'run_start', runId, time: Date.now(), schema: 1, iteration: 0
 named.push({ type: 'train', runId, time: Date.now(), iteration: 5, trainError: 0.5, loss: 1, lr: 0.1, window: 5, imagesPerSecond: 1 });
 named.close();`,
   "// A payload from a future version: tslab passes objects through (its type says string).\ntslab.display.raw('application/vnd.reslab.run.v1+json', { schema: 99, runs: [] } as unknown as string);",
+  `// Edge cases and hostile payloads: a million points, probes without latest values, markup in block
+// names, a right-to-left override and a 10,000-character run id, a payload time far in the future.
+const view = (runId: string, depth: number) => ({ runId, status: 'running', iteration: 5,
+  run: { model: 'resnet' + depth, family: 'resnet', depth, width: 1, shortcut: 'A', seed: 0, iterations: 10, batchSize: 128, params: 1, preset: 'demo' },
+  trainError: { iteration: [5], value: [0.5] }, testError: { iteration: [], value: [] }, trainEvalError: { iteration: [], value: [] }, loss: { iteration: [], value: [] } });
+const show = (runs: unknown[], updated = Date.now()) => tslab.display.raw('application/vnd.reslab.run.v1+json', { schema: 1, title: 'edge cases', updated, runs } as unknown as string);
+const its = Array.from({ length: 1_000_000 }, (_, i) => i + 1);
+show([{ ...view('huge', 32), iteration: 1_000_000, trainError: { iteration: its, value: its.map((i) => 1 / (1 + i / 1000)) } }]);
+show([{ ...view('no-latest', 44), probes: { blocks: ['b1'], iteration: [5], branchRatio: [[1]], outputNorm: [[1]] } }]);
+show([{ ...view('markup-blocks', 110), probes: { blocks: [${JSON.stringify(MARKUP)}], iteration: [5], branchRatio: [[0.5]], outputNorm: [[1]],
+  latest: [{ block: ${JSON.stringify(MARKUP)}, responseStd: [1], inputNorm: 1, branchNorm: 1, outputNorm: 1, branchRatio: 0.5, gradNorm: 1, deadReluFraction: 0 }] } },
+  view(${JSON.stringify(RTL_ID)}, 56), view(${JSON.stringify(LONG_ID)}, 20)]);
+show([{ ...view('future', 1202), iteration: 1 }], Date.now() + 1e12);
+show([{ ...view('future', 1202), iteration: 9 }]);`,
 ];
 
 describe('JupyterLab end to end (Chromium + real JupyterLab + real tslab kernel)', function () {
@@ -76,7 +93,10 @@ describe('JupyterLab end to end (Chromium + real JupyterLab + real tslab kernel)
     const port = String(await freePort());
     const env = lab.jupyterEnv(path.join(dir, '.jupyter'));
     lab.disableAnnouncements(env);
-    server = spawn(lab.JUPYTER, lab.labArgs({ port, token: TOKEN, rootDir: dir }), { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // The million-point payload below is ~14 MB in one message: above Jupyter's default IOPub rate
+    // limit, which would drop it (and the next messages) before the sidebar sees them.
+    const args = [...lab.labArgs({ port, token: TOKEN, rootDir: dir }), '--ServerApp.iopub_data_rate_limit=1e12'];
+    server = spawn(lab.JUPYTER, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     server.stdout?.on('data', (d) => (serverLog += d));
     server.stderr?.on('data', (d) => (serverLog += d));
     const base = `http://127.0.0.1:${port}`;
@@ -176,5 +196,34 @@ describe('JupyterLab end to end (Chromium + real JupyterLab + real tslab kernel)
     assert.match(inline ?? '', /unsupported schema version 99/);
     assert.ok((await page.locator('.jp-ResLab-run').count()) >= 3, 'earlier runs are still listed');
     await page.screenshot({ path: path.join(SCREENSHOTS, 'sidebar-warning.png') });
+  });
+
+  it('hostile and oversized payloads: one warning each, everything else keeps drawing, names stay text', async () => {
+    await runCell(4);
+    await waitIdle(4);
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'sidebar-edge-cases-sent.png') });
+    await page.waitForFunction(() => /probes has no latest per-block values/.test(document.querySelector('.jp-ResLab-warnings')?.textContent ?? ''), undefined, { timeout: 60_000 });
+    await page.waitForFunction(() => Array.from(document.querySelectorAll('.jp-ResLab-run')).some((n) => (n.textContent ?? '').includes('future') && (n.textContent ?? '').includes('it 9/10')), undefined, { timeout: 60_000 });
+    // The million-point run is drawn from a bounded curve, next to every other run.
+    const traces = await page.evaluate(() => {
+      const div = document.querySelector('.jp-ResLab-curves') as (HTMLElement & { data?: Array<{ name: string; x: number[] }> }) | null;
+      return (div?.data ?? []).map((t) => ({ name: t.name, points: t.x.length }));
+    });
+    const huge = traces.find((t) => t.name === 'ResNet-32 train');
+    assert.ok(huge && huge.points <= 2000 && huge.points > 1000, JSON.stringify(huge));
+    assert.ok(traces.some((t) => t.name === 'plain-8 train') && traces.some((t) => t.name === 'ResNet-1202 train'), 'the other runs still draw');
+    // Markup in block names is text in the heatmap: no link, no 40 px text.
+    await page.waitForFunction(() => ((document.querySelector('.jp-ResLab-heatmap') as HTMLElement & { data?: Array<{ y: string[] }> })?.data?.[0]?.y ?? []).some((y) => y.includes('click')), undefined, { timeout: 30_000 });
+    assert.equal(await page.locator('.jp-ResLab-panel svg a').count(), 0, 'no <a> element in the charts');
+    const big = await page.evaluate(() => Array.from(document.querySelectorAll('.jp-ResLab-panel svg text')).filter((t) => parseFloat(getComputedStyle(t).fontSize) >= 30).length);
+    assert.equal(big, 0, 'no 40 px text');
+    // A right-to-left override stays inside its isolated id; a 10,000-character id is shortened.
+    const ids = await page.evaluate(() => Array.from(document.querySelectorAll('bdi.jp-ResLab-run-id')).map((b) => ({ text: b.textContent ?? '', title: (b as HTMLElement).title, height: (b.parentElement as HTMLElement).getBoundingClientRect().height })));
+    const rtl = ids.find((i) => i.title === '\u202Eevil-name');
+    assert.ok(rtl, 'the right-to-left id is in a <bdi>');
+    const long = ids.find((i) => i.title.length === 10_000);
+    assert.ok(long && long.text.length <= 81 && long.height < 80, `long id shown as ${long?.text.length} characters, ${long?.height} px high`);
+    assert.deepEqual(dialogs, [], 'no script ran');
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'sidebar-edge-cases.png') });
   });
 });
