@@ -2,7 +2,7 @@ import { Widget } from '@lumino/widgets';
 import { Chart, errorChart, heatmapChart, RunsModel, runLabel } from './model';
 
 /** Run ids longer than this are shortened in the list (the full id shows on hover). */
-const MAX_ID_CHARS = 80;
+const MAX_ID_CHARS = 48;
 import { clear, draw, resize } from './plot';
 
 function element<K extends keyof HTMLElementTagNameMap>(tag: K, className: string, text?: string): HTMLElementTagNameMap[K] {
