@@ -4,9 +4,8 @@
  *
  *   node dist/bench/pipeline.js [--model resnet56] [--width 1] [--batch 128] [--probe-every 100] [--probe-images 64]
  */
-import { parseArgs } from 'util';
 import * as tf from '@tensorflow/tfjs';
-import { buildModel, bundledDataDir, createProbe, describeBackend, exampleTensors, IMAGE_BYTES, loadCifar10, meanImage, selectBackend, TrainingBatches } from '../src';
+import { buildModel, bundledDataDir, createProbe, describeBackend, exampleTensors, IMAGE_BYTES, loadCifar10, meanImage, selectBackend, TrainingBatches, parseScriptFlags } from '../src';
 import { SgdMomentum } from '../src/train/optimizer';
 import { trainableVariables, trainStep } from '../src/train/step';
 
@@ -22,15 +21,13 @@ function medianMs(count: number, fn: () => void): number {
 }
 
 function main(): void {
-  const { values } = parseArgs({
-    options: {
+  const values = parseScriptFlags('node dist/bench/pipeline.js [--model resnet56] [--width 1] [--batch 128] [--probe-every 100] [--probe-images 64]', {
       model: { type: 'string', default: 'resnet56' },
       width: { type: 'string', default: '1' },
       batch: { type: 'string', default: '128' },
       'probe-every': { type: 'string', default: '100' },
       'probe-images': { type: 'string', default: '64' },
-    },
-  });
+    });
   const batch = Number(values.batch);
   console.log(describeBackend(selectBackend()));
   const data = loadCifar10(bundledDataDir());

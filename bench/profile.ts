@@ -8,22 +8,19 @@
  * `RESLAB_NATIVE=0` profiles tfjs's straightforward path, `RESLAB_NATIVE=portable` the native
  * step without oneDNN-specific kernels.
  */
-import { parseArgs } from 'util';
-import { describeBackend, nativeUnsupportedReason, selectBackend } from '../src';
+import { describeBackend, nativeUnsupportedReason, selectBackend, parseScriptFlags } from '../src';
 import { logKernels } from './kernel-log';
 import { workload } from './workload';
 
 function main(): void {
-  const { values } = parseArgs({
-    options: {
+  const values = parseScriptFlags('node dist/bench/profile.js [--model resnet56] [--mode train|infer] [--width 1] [--batch 128] [--steps 5] [--warmup 3]', {
       model: { type: 'string', default: 'resnet20' },
       width: { type: 'string', default: '1' },
       batch: { type: 'string', default: '128' },
       mode: { type: 'string', default: 'train' },
       steps: { type: 'string', default: '5' },
       warmup: { type: 'string', default: '3' },
-    },
-  });
+    });
   const [batch, steps, warmup] = [Number(values.batch), Number(values.steps), Number(values.warmup)];
   if (values.mode !== 'train' && values.mode !== 'infer') throw new Error(`--mode must be train or infer, got ${values.mode}`);
   console.log(describeBackend(selectBackend()));

@@ -16,9 +16,8 @@
 import { spawnSync } from 'child_process';
 import * as os from 'os';
 import * as path from 'path';
-import { parseArgs } from 'util';
 import * as tf from '@tensorflow/tfjs';
-import { describeBackend, nativeUnsupportedReason, selectBackend } from '../src';
+import { describeBackend, nativeUnsupportedReason, selectBackend, parseScriptFlags } from '../src';
 import { logKernels } from './kernel-log';
 import { workload } from './workload';
 
@@ -85,8 +84,7 @@ function medianOf<T>(rounds: T[], pick: (round: T) => number): number {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
+  const values = parseScriptFlags('npm run bench -- [--models resnet20,resnet56] [--width 1] [--batch 128] [--steps 10] [--warmup 3] [--rounds 3] [--vs-pytorch --python PATH] [--threads 2] [--json]', {
       models: { type: 'string', default: 'resnet20,resnet56,resnet110,plain20,plain56' },
       batch: { type: 'string', default: '128' },
       width: { type: 'string', default: '1' },
@@ -98,8 +96,7 @@ async function main(): Promise<void> {
       python: { type: 'string', default: process.env.RESLAB_TORCH_PYTHON ?? 'python3' },
       threads: { type: 'string', default: String(os.cpus().length) },
       single: { type: 'string' },
-    },
-  });
+    });
   const [batch, width, steps, warmup, rounds] = [Number(values.batch), Number(values.width), Number(values.steps), Number(values.warmup), Number(values.rounds)];
   for (const [name, value] of Object.entries({ batch, steps, warmup, rounds })) {
     if (!Number.isInteger(value) || value < (name === 'warmup' ? 0 : 1)) throw new Error(`--${name} must be a positive integer, got ${String(values[name as keyof typeof values])}`);

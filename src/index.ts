@@ -36,3 +36,4 @@ export * from './protocol';
 export * from './protocol/view';
 export * from './protocol/paper';
 export * from './protocol/labels';
+export { parseScriptFlags } from './commands/command';

@@ -60,6 +60,35 @@ describe('reslab CLI', function () {
     assert.match(train, /depths\s+20,32,44,56,110\s+20,56\s+8,44/);
   });
 
+  it('train --config file.json: its settings apply, flags win, the resolved config is printed; unknown settings exit 2', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'reslab-config-'));
+    const file = path.join(dir, 'settings.json');
+    fs.writeFileSync(file, JSON.stringify({ lr: 0.05, iterations: 3, modelOptions: { width: 0.25 } }));
+    const { status, stderr } = reslab('train', 'resnet8', '--preset', 'smoke', '--config', file, '--iterations', '2', '--out', path.join(dir, 'runs'));
+    assert.equal(status, 0, stderr);
+    const printed = JSON.parse(/config: (\{.*\})/.exec(stderr)?.[1] ?? '{}');
+    assert.deepEqual([printed.lr, printed.iterations, printed.modelOptions.width, printed.batchSize], [0.05, 2, 0.25, 64]);
+    const saved = JSON.parse(fs.readFileSync(path.join(dir, 'runs', 'resnet8-w0.25-s0', 'config.json'), 'utf8'));
+    assert.deepEqual(saved, printed, 'the printed config is the one the run saved');
+    fs.writeFileSync(file, JSON.stringify({ lr: 0.05, learningRate: 1 }));
+    const bad = reslab('train', 'resnet8', '--config', file, '--out', path.join(dir, 'bad'));
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /--config .*settings\.json: unknown setting\(s\) learningRate; known: augment, batchSize/);
+  });
+
+  it('every bench script: --help prints usage and defaults (exit 0); an unknown flag is one line and exit 2', () => {
+    const root = path.resolve(__dirname, '..', '..');
+    for (const script of ['dist/bench/throughput.js', 'dist/bench/profile.js', 'dist/bench/pipeline.js', 'kernel-ext/dist/bench/live-view.js']) {
+      const help = spawnSync(process.execPath, [path.join(root, script), '--help'], { encoding: 'utf8' });
+      assert.equal(help.status, 0, `${script}: ${help.stderr}`);
+      assert.match(help.stdout, /^usage: .*\n\nflags:\n {2}--\w+/);
+      const bad = spawnSync(process.execPath, [path.join(root, script), '--bogus'], { encoding: 'utf8' });
+      assert.equal(bad.status, 2, script);
+      assert.match(bad.stderr, /Unknown option '--bogus'\nusage: /);
+      assert.doesNotMatch(bad.stderr, /\n\s+at /, `${script}: no stack trace`);
+    }
+  });
+
   it('a shard with no runs (more array tasks than runs) says so and exits 0 without loading data', () => {
     const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'reslab-shard-')), 'runs');
     const { status, stderr } = reslab('degradation', '--depths', '8', '--shard', '5/8', '--out', out);

@@ -7,8 +7,7 @@
  * a 27-block probe every 1,000) at `rate` iterations per second through a LiveView whose sink
  * builds the full Jupyter bundle (reslab MIME + static HTML + text), as the tslab sink does.
  */
-import { parseArgs } from 'util';
-import { BlockProbe, RUN_VIEW_MIME, RunEvent, RunViewPayload } from 'reslab';
+import { BlockProbe, parseScriptFlags, RUN_VIEW_MIME, RunEvent, RunViewPayload } from 'reslab';
 import { LiveView, staticHtml, textSummary, ViewSink } from '../src';
 
 class MeasuringSink implements ViewSink {
@@ -24,7 +23,7 @@ class MeasuringSink implements ViewSink {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { iterations: { type: 'string', default: '64000' }, rate: { type: 'string', default: '2000' }, interval: { type: 'string', default: '250' } } });
+  const values = parseScriptFlags('node kernel-ext/dist/bench/live-view.js [--iterations 64000] [--rate 2000] [--interval 250]', { iterations: { type: 'string', default: '64000' }, rate: { type: 'string', default: '2000' }, interval: { type: 'string', default: '250' } });
   const iterations = Number(values.iterations);
   const rate = Number(values.rate);
   const sink = new MeasuringSink();

@@ -1,4 +1,4 @@
-import { ParseArgsConfig } from 'util';
+import { parseArgs, ParseArgsConfig } from 'util';
 
 /** Parsed flag values of a command. */
 export type FlagValues = Record<string, string | boolean | undefined>;
@@ -43,4 +43,26 @@ export function commandHelp(name: string, command: Command): string {
     .map(([flag, spec]) => `  --${flag}${spec.type === 'string' ? ' VALUE' : ''}`)
     .join('\n');
   return `usage: ${command.usage}\n\n${name}: ${command.summary}\n\nflags:\n${flags}\n  --help, -h${command.details ? `\n\n${command.details()}` : ''}`;
+}
+
+type ScriptOptions = NonNullable<ParseArgsConfig['options']>;
+
+/**
+ * Flags of a script (the benchmarks): `--help`/`-h` prints `usage` and every flag with its
+ * default and exits 0; an unknown flag prints one line and the usage and exits 2 — no stack trace.
+ */
+export function parseScriptFlags<T extends ScriptOptions>(usage: string, options: T, argv = process.argv.slice(2)): ReturnType<typeof parseArgs<{ args: string[]; options: T; strict: true }>>['values'] {
+  const describe = () => Object.entries(options)
+    .map(([flag, spec]) => `  --${flag}${spec.type === 'string' ? ' VALUE' : ''}${spec.default !== undefined ? `  (default ${String(spec.default)})` : ''}`)
+    .join('\n');
+  if (argv.includes('--help') || argv.includes('-h')) {
+    console.log(`usage: ${usage}\n\nflags:\n${describe()}\n  --help, -h`);
+    process.exit(0);
+  }
+  try {
+    return parseArgs({ args: argv, options, strict: true }).values;
+  } catch (error) {
+    console.error(`${(error as Error).message.split('\n')[0]}\nusage: ${usage} (--help lists the flags)`);
+    process.exit(2);
+  }
 }

@@ -1,3 +1,4 @@
+import * as fs from 'fs';
 import * as path from 'path';
 import { bundledDataDir, CifarDataset, loadCifar10 } from '../data/cifar';
 import { downloadCifar10 } from '../data/download';
@@ -34,7 +35,25 @@ const trainingFlags = {
   download: { type: 'boolean' },
   out: { type: 'string' },
   quiet: { type: 'boolean' },
+  config: { type: 'string' },
 } as const;
+
+/** Settings from `--config file.json` (any TrainConfig fields but the model); flags override them. */
+function configFile(values: FlagValues): Partial<TrainConfig> {
+  const file = values.config;
+  if (typeof file !== 'string') return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new UsageError(`--config ${file}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : `not valid JSON (${(error as Error).message})`}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new UsageError(`--config ${file}: expected a JSON object of training settings`);
+  const known = new Set([...Object.keys(PRESETS.paper), 'trainLimit', 'testLimit', 'warmup']);
+  const unknown = Object.keys(parsed).filter((key) => !known.has(key));
+  if (unknown.length) throw new UsageError(`--config ${file}: unknown setting(s) ${unknown.join(', ')}; known: ${[...known].sort().join(', ')}`);
+  return parsed as Partial<TrainConfig>;
+}
 
 function presetOf(values: FlagValues, fallback: PresetName): PresetName {
   const preset = (values.preset as string | undefined) ?? fallback;
@@ -48,10 +67,11 @@ function milestone(text: string): number {
   return value;
 }
 
-/** Config overrides from flags (absent flags keep the preset's values). */
+/** Config overrides from `--config` and flags (flags win; absent ones keep the preset's values). */
 function overridesFrom(values: FlagValues): Partial<TrainConfig> {
-  const modelOptions = modelOptionsFrom(values);
-  return defined({
+  const fromFile = configFile(values);
+  const modelOptions = { ...fromFile.modelOptions, ...modelOptionsFrom(values) };
+  return { ...fromFile, ...defined({
     modelOptions: Object.keys(modelOptions).length ? modelOptions : undefined,
     iterations: numberFlag(values, 'iterations'),
     batchSize: numberFlag(values, 'batch-size'),
@@ -68,7 +88,7 @@ function overridesFrom(values: FlagValues): Partial<TrainConfig> {
     trainLimit: numberFlag(values, 'train-limit'),
     testLimit: numberFlag(values, 'test-limit'),
     validationImages: numberFlag(values, 'validation'),
-  });
+  }) };
 }
 
 /** The presets' settings side by side, for `--help`. */
@@ -210,6 +230,7 @@ export const trainCommand: Command = {
     const trainer = new Trainer(config, data, { runDir, onStep: (p) => hooks?.progress(p) });
     hooks = attach(trainer, runIdOf(config), values.quiet === true);
     console.error(`training ${config.model} (${config.preset} preset, ${config.iterations} iterations) on ${data.source}: ${data.train.count} training, ${data.test.count} test images → ${runDir}`);
+    if (values.quiet !== true) console.error(`config: ${JSON.stringify(config)}`);
     try {
       const end = await trainer.run();
       return end.status === 'stopped' ? 130 : 0;
