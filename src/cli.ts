@@ -5,7 +5,9 @@ import { formatSummary, summarize } from './models/summary';
 
 import { Command, commandHelp, FlagValues, UsageError } from './commands/command';
 import { modelOptionFlags, modelOptionsFrom } from './commands/model-flags';
-import { degradationCommand, reportCommand, responsesCommand, trainCommand } from './commands/train';
+import { degradationCommand } from './commands/degradation';
+import { reportCommand, responsesCommand } from './commands/report';
+import { trainCommand } from './commands/train';
 
 const commands: Record<string, Command> = {
   summary: {

@@ -313,7 +313,7 @@ export class Trainer {
 
 /**
  * Names the tensors (weights, BN running statistics, velocities) holding NaN or infinite values,
- * with their counts; undefined when everything is finite. One kernel call per tensor, one read.
+ * with their counts; undefined when everything is finite. A few kernel calls per tensor, one read.
  */
 export function nonFiniteState(tensors: tf.Tensor[], names: string[]): string | undefined {
   const counts = tf.tidy(() => tf.stack(tensors.map((t) => tf.logicalNot(tf.isFinite(t)).sum().cast('float32'))).dataSync());

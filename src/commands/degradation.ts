@@ -1,0 +1,70 @@
+import * as path from 'path';
+import { verdictLines } from '../experiments/claims';
+import { table6Markdown } from '../experiments/figures';
+import { gridConfigs, parseShard, runGrid, shardOf } from '../experiments/grid';
+import { writeReport } from '../experiments/report';
+import { PRESET_DEPTHS, runIdOf, validateConfigForData } from '../train/config';
+import { Command, listFlag, numberFlag, UsageError } from './command';
+import { attach } from './progress';
+import { datasetFrom, overridesFrom, presetOf, presetTable, settingsOrUsageError, trainingFlags } from './training-flags';
+
+export const degradationCommand: Command = {
+  usage: 'reslab degradation [--nets plain,resnet] [--depths 8,44] [--seeds 1] [--preset cpu|demo|smoke|paper] [--iterations N] [--width W] [--data-dir DIR | --download] [--out runs/] [--shard i/N] [--report report/]',
+  summary: 'the degradation grid {plain, resnet} x depths x seeds; resumable, shardable; writes a report',
+  details: presetTable,
+  options: { ...trainingFlags, nets: { type: 'string' }, depths: { type: 'string' }, seeds: { type: 'string' }, shard: { type: 'string' }, report: { type: 'string' } },
+  async run(positionals, values) {
+    if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'\nusage: ${degradationCommand.usage}`);
+    const nets = listFlag(values, 'nets', 'plain,resnet') as Array<'plain' | 'resnet'>;
+    const preset = presetOf(values, 'cpu');
+    const depths = listFlag(values, 'depths', PRESET_DEPTHS[preset].join(',')).map(Number);
+    const seedCount = numberFlag(values, 'seeds') ?? 1;
+    if (!Number.isInteger(seedCount) || seedCount < 1) throw new UsageError(`--seeds expects a positive count, got ${seedCount}`);
+    const seeds = Array.from({ length: seedCount }, (_, i) => i);
+    const shard = typeof values.shard === 'string' ? parseShard(values.shard) : undefined;
+    const outDir = (values.out as string | undefined) ?? 'runs';
+    // Every run's settings are checked before the data loads or any run directory is created.
+    const spec = { nets, depths, seeds, preset, overrides: overridesFrom(values) };
+    const all = settingsOrUsageError(() => gridConfigs(spec));
+    if (shard && shardOf(all, shard).length === 0) {
+      // Array jobs may have more tasks than runs: say so, and succeed (nothing failed).
+      console.error(`shard ${shard.index}/${shard.count} has no runs: the sweep has only ${all.length} (${all.map(runIdOf).join(', ')}); nothing to do`);
+      return 0;
+    }
+    const data = await datasetFrom(values);
+    for (const config of gridConfigs(spec)) settingsOrUsageError(() => validateConfigForData(config, data.train.count, data.test.count));
+    let hooks: ReturnType<typeof attach> | undefined;
+    let stopped = false;
+    console.error(`degradation sweep: ${nets.join(',')} x depths ${depths.join(',')} x ${seedCount} seed(s), ${preset} preset, data ${data.source}${shard ? `, shard ${shard.index}/${shard.count}` : ''} → ${outDir}`);
+    const ends = await runGrid(
+      spec,
+      {
+        outDir,
+        data,
+        shard,
+        trainer: { onStep: (p) => hooks?.progress(p) },
+        onRun: (trainer, index, total) => {
+          hooks?.detach();
+          hooks = attach(trainer, `[${index + 1}/${total}] ${trainer.runId}`, values.quiet === true);
+        },
+        onRunEnd: (runId, end, skipped) => {
+          if (skipped) console.error(`${runId}: already finished, skipped`);
+          if (end.status === 'stopped') stopped = true;
+        },
+        shouldStop: () => stopped,
+      },
+    );
+    hooks?.detach();
+    if (stopped || ends.some((e) => e.status !== 'completed')) {
+      console.error('sweep stopped; run the same command again to resume');
+      return 130;
+    }
+    const reportDir = values.report as string | undefined;
+    if (reportDir) {
+      const { rows, verdicts, scale } = writeReport(outDir, reportDir);
+      console.log(table6Markdown(rows));
+      console.log(`\n${verdictLines(verdicts, scale).join('\n')}`);
+      console.error(`report: ${path.join(reportDir, 'index.html')}`);
+    }
+  },
+};

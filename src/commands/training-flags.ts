@@ -1,0 +1,136 @@
+/** The training settings as flags: every TrainConfig field, `--config file.json`, presets, the dataset. */
+import * as fs from 'fs';
+import { bundledDataDir, CifarDataset, loadCifar10 } from '../data/cifar';
+import { downloadCifar10 } from '../data/download';
+import { PRESET_DEPTHS, PRESETS, PresetName, TrainConfig } from '../train/config';
+import { defined, FlagValues, listFlag, numberFlag, UsageError } from './command';
+import { modelOptionFlags, modelOptionsFrom } from './model-flags';
+import { ProgressLine } from './progress';
+
+export const trainingFlags = {
+  ...modelOptionFlags,
+  preset: { type: 'string' },
+  iterations: { type: 'string' },
+  'batch-size': { type: 'string' },
+  lr: { type: 'string' },
+  'lr-milestones': { type: 'string' },
+  'lr-factor': { type: 'string' },
+  momentum: { type: 'string' },
+  'weight-decay': { type: 'string' },
+  'probe-every': { type: 'string' },
+  'train-eval-images': { type: 'string' },
+  'eval-every': { type: 'string' },
+  'log-every': { type: 'string' },
+  'checkpoint-every': { type: 'string' },
+  'train-limit': { type: 'string' },
+  'test-limit': { type: 'string' },
+  validation: { type: 'string' },
+  'data-dir': { type: 'string' },
+  download: { type: 'boolean' },
+  out: { type: 'string' },
+  quiet: { type: 'boolean' },
+  config: { type: 'string' },
+} as const;
+
+/** Settings from `--config file.json` (any TrainConfig fields but the model); flags override them. */
+function configFile(values: FlagValues): Partial<TrainConfig> {
+  const file = values.config;
+  if (typeof file !== 'string') return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new UsageError(`--config ${file}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : `not valid JSON (${(error as Error).message})`}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new UsageError(`--config ${file}: expected a JSON object of training settings`);
+  const known = new Set([...Object.keys(PRESETS.paper), 'trainLimit', 'testLimit', 'warmup']);
+  const unknown = Object.keys(parsed).filter((key) => !known.has(key));
+  if (unknown.length) throw new UsageError(`--config ${file}: unknown setting(s) ${unknown.join(', ')}; known: ${[...known].sort().join(', ')}`);
+  return parsed as Partial<TrainConfig>;
+}
+
+export function presetOf(values: FlagValues, fallback: PresetName): PresetName {
+  const preset = (values.preset as string | undefined) ?? fallback;
+  if (!(preset in PRESETS)) throw new UsageError(`unknown preset '${preset}': expected ${Object.keys(PRESETS).join(', ')}`);
+  return preset as PresetName;
+}
+
+function milestone(text: string): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1) throw new UsageError(`--lr-milestones expects iterations like 32000,48000, got '${text}'`);
+  return value;
+}
+
+export /** Config overrides from `--config` and flags (flags win; absent ones keep the preset's values). */
+function overridesFrom(values: FlagValues): Partial<TrainConfig> {
+  const fromFile = configFile(values);
+  const modelOptions = { ...fromFile.modelOptions, ...modelOptionsFrom(values) };
+  return { ...fromFile, ...defined({
+    modelOptions: Object.keys(modelOptions).length ? modelOptions : undefined,
+    iterations: numberFlag(values, 'iterations'),
+    batchSize: numberFlag(values, 'batch-size'),
+    lr: numberFlag(values, 'lr'),
+    lrMilestones: typeof values['lr-milestones'] === 'string' ? listFlag(values, 'lr-milestones', '').map((m) => milestone(m)) : undefined,
+    lrFactor: numberFlag(values, 'lr-factor'),
+    momentum: numberFlag(values, 'momentum'),
+    weightDecay: numberFlag(values, 'weight-decay'),
+    probeEvery: numberFlag(values, 'probe-every'),
+    trainEvalImages: numberFlag(values, 'train-eval-images'),
+    evalEvery: numberFlag(values, 'eval-every'),
+    logEvery: numberFlag(values, 'log-every'),
+    checkpointEvery: numberFlag(values, 'checkpoint-every'),
+    trainLimit: numberFlag(values, 'train-limit'),
+    testLimit: numberFlag(values, 'test-limit'),
+    validationImages: numberFlag(values, 'validation'),
+  }) };
+}
+
+export /** The presets' settings side by side, for `--help`. */
+function presetTable(): string {
+  const names = Object.keys(PRESETS) as PresetName[];
+  const row = (label: string, value: (p: (typeof PRESETS)[PresetName], name: PresetName) => unknown) =>
+    `  ${label.padEnd(20)}${names.map((n) => String(value(PRESETS[n], n) ?? 'all').padEnd(16)).join('')}`;
+  return [
+    `presets (--preset; flags override):\n  ${''.padEnd(20)}${names.map((n) => n.padEnd(16)).join('')}`,
+    row('--width', (p) => p.modelOptions.width),
+    row('--iterations', (p) => p.iterations),
+    row('--batch-size', (p) => p.batchSize),
+    row('--lr', (p) => p.lr),
+    row('--lr-milestones', (p) => p.lrMilestones.join(',') || 'none'),
+    row('--lr-factor', (p) => p.lrFactor),
+    row('--momentum', (p) => p.momentum),
+    row('--weight-decay', (p) => p.weightDecay),
+    row('--train-limit', (p) => p.trainLimit),
+    row('--test-limit', (p) => p.testLimit),
+    row('--train-eval-images', (p) => p.trainEvalImages),
+    row('--log-every', (p) => p.logEvery),
+    row('--eval-every', (p) => p.evalEvery),
+    row('--checkpoint-every', (p) => p.checkpointEvery),
+    row('--probe-every', (p) => p.probeEvery),
+    row('--validation', (p) => p.validationImages),
+    row('depths', (_p, n) => PRESET_DEPTHS[n].join(',')),
+  ].join('\n');
+}
+
+export /** A bad setting (flag value) is a usage error: one line, exit 2, nothing created. */
+function settingsOrUsageError<T>(make: () => T): T {
+  try {
+    return make();
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+}
+
+export /** The dataset: --data-dir, else --download (official archive, cached), else the bundled subset. */
+async function datasetFrom(values: FlagValues): Promise<CifarDataset> {
+  if (typeof values['data-dir'] === 'string') return loadCifar10(values['data-dir']);
+  if (values.download) {
+    const bar = new ProgressLine();
+    const dir = await downloadCifar10({
+      onProgress: (received, total) => bar.update(`downloading CIFAR-10 ${(received / 2 ** 20).toFixed(1)}${total ? ` / ${(total / 2 ** 20).toFixed(1)}` : ''} MiB`),
+    });
+    bar.done();
+    return loadCifar10(dir);
+  }
+  return loadCifar10(bundledDataDir());
+}
