@@ -100,7 +100,10 @@ describe('LiveView (kernel extension)', () => {
     assert.match(validateRunViewPayload(null) ?? '', /not an object/);
     assert.match(validateRunViewPayload({ schema: 2, runs: [] }) ?? '', /unsupported schema version 2/);
     assert.match(validateRunViewPayload({ schema: 1 }) ?? '', /no runs array/);
-    const bad = { schema: 1, runs: [{ runId: 'r', run: { depth: 20, family: 'resnet' }, trainError: { iteration: [1], value: [] }, testError: { iteration: [], value: [] }, trainEvalError: { iteration: [], value: [] }, loss: { iteration: [], value: [] } }] };
-    assert.match(validateRunViewPayload(bad) ?? '', /runs\[0\]\.trainError has 1 iterations but 0 values/);
+    assert.match(validateRunViewPayload({ schema: 1, runs: [] }) ?? '', /no numeric updated time/);
+    const run = { model: 'resnet20', family: 'resnet', depth: 20, width: 1, shortcut: 'A', seed: 0, iterations: 10, batchSize: 128, params: 1, preset: 'demo' };
+    const view = { runId: 'r', run, status: 'running', iteration: 1, trainError: { iteration: [1], value: [] }, testError: { iteration: [], value: [] }, trainEvalError: { iteration: [], value: [] }, loss: { iteration: [], value: [] } };
+    assert.match(validateRunViewPayload({ schema: 1, updated: 1, runs: [view] }) ?? '', /runs\[0\]\.trainError has 1 iterations but 0 values/);
+    assert.match(validateRunViewPayload({ schema: 1, updated: 1, runs: [{ ...view, run: { depth: 20, family: 'resnet' } }] }) ?? '', /runs\[0\] \(r\): run descriptor model is not a string/);
   });
 });
