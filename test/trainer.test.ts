@@ -360,7 +360,7 @@ describe('training config', () => {
   it('rejects bad settings with a clear message', () => {
     assert.throws(() => configFromPreset('resnet50', 'cpu'), /resnet50 is an ImageNet model/);
     assert.throws(() => configFromPreset('resnet20', 'cpu', { iterations: 0 }), /iterations must be a positive integer, got 0/);
-    assert.throws(() => configFromPreset('resnet20', 'cpu', { lr: -1 }), /learning rate must be positive/);
+    assert.throws(() => configFromPreset('resnet20', 'cpu', { lr: -1 }), /learning rate must be a positive number, got -1/);
     assert.throws(() => configFromPreset('resnet20', 'fast' as 'cpu'), /unknown preset 'fast'/);
   });
 });
