@@ -2,7 +2,7 @@
  * The sidebar's state as plain TypeScript (no JupyterLab, no DOM): which runs each notebook's
  * kernel has shown, payload validation, and the chart data the view draws. Unit-tested in Node.
  */
-import { downsample, RunView, RunViewPayload, validateRunViewPayload } from 'reslab/dist/src/protocol/view';
+import { boundRunView, RunView, RunViewPayload, validateRunViewPayload } from 'reslab/dist/src/protocol/view';
 import { depthColour, PAPER_TABLE6 } from 'reslab/dist/src/protocol/paper';
 import { runLabel as labelOf } from 'reslab/dist/src/protocol/labels';
 
@@ -41,28 +41,6 @@ function maxOf(values: number[], start: number): number {
   return max;
 }
 
-/** A run view reduced to what the sidebar draws: bounded curves and probe history. */
-function bounded(run: RunView): RunView {
-  const probes = run.probes;
-  let boundedProbes = probes;
-  if (probes && probes.iteration.length > MAX_PROBE_COLUMNS) {
-    const columns = downsample({ iteration: probes.iteration, value: probes.iteration.map((_, k) => k) }, MAX_PROBE_COLUMNS);
-    boundedProbes = {
-      ...probes,
-      iteration: columns.iteration,
-      branchRatio: probes.branchRatio.map((row) => columns.value.map((k) => row[k])),
-      outputNorm: probes.outputNorm.map((row) => columns.value.map((k) => row[k])),
-    };
-  }
-  return {
-    ...run,
-    trainError: downsample(run.trainError, MAX_POINTS),
-    testError: downsample(run.testError, MAX_POINTS),
-    trainEvalError: downsample(run.trainEvalError, MAX_POINTS),
-    loss: downsample(run.loss, MAX_POINTS),
-    ...(boundedProbes ? { probes: boundedProbes } : {}),
-  };
-}
 
 /** Runs of one notebook, newest payload per run. */
 interface NotebookRuns {
@@ -131,7 +109,7 @@ export class RunsModel {
     for (const run of payload.runs) {
       const previous = entry.updated.get(run.runId) ?? -Infinity;
       if (updated < previous) continue;
-      entry.runs.set(run.runId, bounded(run));
+      entry.runs.set(run.runId, boundRunView(run, MAX_POINTS, MAX_PROBE_COLUMNS));
       entry.updated.set(run.runId, updated);
     }
     this.changed();

@@ -150,3 +150,12 @@ function verifyChecksums(dir: string): void {
     }
   }
 }
+
+/**
+ * Where a dataset came from, without the machine's paths (for outputs that are shared, such as
+ * committed notebooks): the bundled subset, or the name of the folder that held the files.
+ */
+export function describeDataSource(dataset: CifarDataset): string {
+  if (path.resolve(dataset.source) === bundledDataDir()) return 'the bundled CIFAR-10 subset';
+  return `CIFAR-10 files in a folder named ${path.basename(dataset.source)}`;
+}

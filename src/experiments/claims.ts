@@ -5,7 +5,7 @@
 import { netName } from '../protocol/labels';
 import { PAPER_TABLE6 } from '../protocol/paper';
 import { ResponseCurve } from '../probes/responses';
-import { RunRecord } from './figures';
+import { meanStd, RunRecord } from './figures';
 
 /** `not tested`: the runs needed for the claim are missing (the claim says which). */
 export type Verdict = 'reproduced' | 'not reproduced' | 'not at this scale' | 'not tested';
@@ -114,7 +114,7 @@ function netsOf(records: RunRecord[], family: 'plain' | 'resnet'): Net[] {
   })).filter((net) => net.finals.length > 0);
 }
 
-const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
+const mean = (values: number[]) => meanStd(values).mean;
 const pct = (v: number) => `${v.toFixed(1)}%`;
 const signed = (v: number) => `${v >= 0 ? '+' : '−'}${Math.abs(v).toFixed(1)}`;
 

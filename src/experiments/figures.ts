@@ -159,7 +159,8 @@ export interface Table6Row {
   imagesPerSecond: number;
 }
 
-function meanStd(values: number[]): { mean: number; std: number } {
+/** Mean and sample standard deviation. */
+export function meanStd(values: number[]): { mean: number; std: number } {
   const mean = values.reduce((a, b) => a + b, 0) / values.length;
   const std = values.length > 1 ? Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / (values.length - 1)) : 0;
   return { mean, std };

@@ -83,6 +83,33 @@ function push(curve: Curve, iteration: number, value: number | undefined): void 
   curve.value.push(round(value));
 }
 
+/**
+ * A run view with every curve cut to at most `maxPoints` points and its probe history to
+ * `maxProbes` columns (evenly spaced, the latest always kept): what the kernel sends and what a
+ * front end keeps of whatever it receives.
+ */
+export function boundRunView(view: RunView, maxPoints: number, maxProbes: number): RunView {
+  let probes: ProbeHistory | undefined;
+  if (view.probes) {
+    const columns = downsample({ iteration: view.probes.iteration, value: view.probes.iteration.map((_, k) => k) }, maxProbes);
+    probes = {
+      blocks: view.probes.blocks,
+      iteration: columns.iteration,
+      branchRatio: view.probes.branchRatio.map((row) => columns.value.map((k) => row[k])),
+      outputNorm: view.probes.outputNorm.map((row) => columns.value.map((k) => row[k])),
+      latest: view.probes.latest,
+    };
+  }
+  return {
+    ...view,
+    trainError: downsample(view.trainError, maxPoints),
+    testError: downsample(view.testError, maxPoints),
+    trainEvalError: downsample(view.trainEvalError, maxPoints),
+    loss: downsample(view.loss, maxPoints),
+    ...(probes ? { probes } : {}),
+  };
+}
+
 /** Folds run events into the view state; `payload()` makes a bounded snapshot. */
 export class RunViewBuilder {
   private readonly runs = new Map<string, RunView>();
@@ -152,27 +179,7 @@ export class RunViewBuilder {
 
   /** A snapshot with every curve cut to at most `maxPoints` points and probe history to `maxProbes` columns. */
   payload(maxPoints = 400, maxProbes = 100): RunViewPayload {
-    const runs = [...this.runs.values()].map((view) => {
-      let probes: ProbeHistory | undefined;
-      if (view.probes) {
-        const columns = downsample({ iteration: view.probes.iteration, value: view.probes.iteration.map((_, k) => k) }, maxProbes);
-        probes = {
-          blocks: view.probes.blocks,
-          iteration: columns.iteration,
-          branchRatio: view.probes.branchRatio.map((row) => columns.value.map((k) => row[k])),
-          outputNorm: view.probes.outputNorm.map((row) => columns.value.map((k) => row[k])),
-          latest: view.probes.latest,
-        };
-      }
-      return {
-        ...view,
-        trainError: downsample(view.trainError, maxPoints),
-        testError: downsample(view.testError, maxPoints),
-        trainEvalError: downsample(view.trainEvalError, maxPoints),
-        loss: downsample(view.loss, maxPoints),
-        ...(probes ? { probes } : {}),
-      };
-    });
+    const runs = [...this.runs.values()].map((view) => boundRunView(view, maxPoints, maxProbes));
     return { schema: SCHEMA_VERSION, title: this.title, ...(this.backend ? { backend: this.backend } : {}), updated: Date.now(), runs };
   }
 }

@@ -84,7 +84,6 @@ function writeInto(tmp: string, tensors: tf.Tensor[], names: string[], state: Om
  * leftovers (`.old`, `.tmp`) go; without one, a complete `.old` becomes `checkpoint/` again.
  */
 export function tidyCheckpoints(runDir: string): void {
-  const complete = (dir: string) => fs.existsSync(path.join(dir, STATE)) && fs.existsSync(path.join(dir, WEIGHTS));
   const final = path.join(runDir, DIR);
   const old = path.join(runDir, `${DIR}.old`);
   if (!complete(final) && complete(old)) {
@@ -95,11 +94,16 @@ export function tidyCheckpoints(runDir: string): void {
   fs.rmSync(path.join(runDir, `${DIR}.tmp`), { recursive: true, force: true });
 }
 
+/** A checkpoint directory that holds both of its files. */
+function complete(dir: string): boolean {
+  return fs.existsSync(path.join(dir, STATE)) && fs.existsSync(path.join(dir, WEIGHTS));
+}
+
 /** The checkpoint directory to resume from, if any (a swap cut short leaves `.old`). */
 function checkpointDir(runDir: string): string | undefined {
   for (const name of [DIR, `${DIR}.old`]) {
     const dir = path.join(runDir, name);
-    if (fs.existsSync(path.join(dir, STATE)) && fs.existsSync(path.join(dir, WEIGHTS))) return dir;
+    if (complete(dir)) return dir;
   }
   return undefined;
 }

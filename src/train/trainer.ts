@@ -190,33 +190,33 @@ export class Trainer {
 
     // Weights, BN running statistics and velocities must all be finite before they are evaluated or
     // kept: a finite loss can hide NaN running variances (a diverging step's batch statistics).
-    const assertFiniteState = (before: string) => {
+    const assertFiniteState = (before: string, velocities: tf.Tensor[]) => {
+      const problem = nonFiniteState([...weights, ...velocities], stateNames);
+      if (!problem) return;
+      const kept = runDir && hasCheckpoint(runDir) ? ` The last good checkpoint in ${runDir} is kept.` : '';
+      const message = `${problem} at iteration ${iteration} (lr ${learningRate(config, iteration, warmingUp)}), found before ${before}: training diverged.${kept}`;
+      finish('failed', message);
+      throw new DivergenceError(message);
+    };
+    const withVelocities = <T>(use: (velocities: tf.Tensor[]) => T): T => {
       const velocities = optimizer.velocityTensors();
       try {
-        const problem = nonFiniteState([...weights, ...velocities], stateNames);
-        if (!problem) return;
-        const kept = runDir && hasCheckpoint(runDir) ? ` The last good checkpoint in ${runDir} is kept.` : '';
-        const message = `${problem} at iteration ${iteration} (lr ${learningRate(config, iteration, warmingUp)}), found before ${before}: training diverged.${kept}`;
-        finish('failed', message);
-        throw new DivergenceError(message);
+        return use(velocities);
       } finally {
         tf.dispose(velocities);
       }
     };
     const checkpoint = () => {
       if (!runDir) return;
-      assertFiniteState('writing a checkpoint');
-      this.emit({ ...base(), type: 'checkpoint', iteration });
-      const metricsBytes = fs.statSync(this.metricsFile as string).size;
-      const velocities = optimizer.velocityTensors();
-      try {
+      withVelocities((velocities) => {
+        assertFiniteState('writing a checkpoint', velocities);
+        this.emit({ ...base(), type: 'checkpoint', iteration });
+        const metricsBytes = fs.statSync(this.metricsFile as string).size;
         saveCheckpoint(runDir, [...weights, ...velocities], stateNames, { iteration, metricsBytes, warmingUp, wallSeconds: elapsed(), window });
-      } finally {
-        tf.dispose(velocities);
-      }
+      });
     };
     const evaluate = () => {
-      assertFiniteState('evaluating');
+      withVelocities((velocities) => assertFiniteState('evaluating', velocities));
       const testErrors = countErrors(model, testSet.images, testSet.labels);
       const trainEvalError = trainEvalSet ? countErrors(model, trainEvalSet.images, trainEvalSet.labels) / trainEvalSet.count : undefined;
       this.emit({
