@@ -79,4 +79,45 @@ describe('kernel-ext in a real tslab kernel', function () {
     assert.match(result.stderr, /ResNet-8 \[running\] iteration \d+\/30 train error/);
     assert.match(result.stderr, /ResNet-8 \[completed\] iteration 30\/30 train error [\d.]+% test error [\d.]+%/);
   });
+
+  describe('iopub bursts (tslab sends without awaiting; zeromq 6 refuses a send while one is deferred)', () => {
+    const burst = (setup: string, code: string) => {
+      const result = spawnSync(path.join(VENV_BIN, 'python'), [path.join(ROOT, 'test', 'helpers', 'iopub_burst.py'), notebookDir(), setup, code], {
+        env: jupyterEnv(),
+        encoding: 'utf8',
+        timeout: 300_000,
+      });
+      assert.equal(result.status, 0, result.stderr.slice(-3000));
+      return JSON.parse(result.stdout.trim().split('\n').pop() as string) as {
+        setup: { idle: boolean; stdout: string };
+        burst: { types: Record<string, number>; idle: boolean; stdout: string };
+      };
+    };
+    const OUTPUTS = "import { display } from 'tslab';\nfor (let i = 0; i < 1500; i++) display.text(`output ${i}`);\nconsole.log('burst done');";
+
+    it('without the guard, tslab loses outputs and the status idle of a 1,500-output cell (the cell would stay busy)', () => {
+      const seen = burst('1 + 1', OUTPUTS);
+      assert.equal(seen.setup.idle, true);
+      assert.ok((seen.burst.types.display_data ?? 0) < 1500, JSON.stringify(seen.burst.types));
+      assert.equal(seen.burst.idle, false, 'the mechanism this guard exists for');
+    });
+
+    it('with reslab-kernel loaded, every output, the live view\'s updates and the status idle arrive', () => {
+      const setup = "import { guardTslabIopub, LiveView } from 'reslab-kernel';\nconsole.log(guardTslabIopub());";
+      const view = [
+        "const view = new LiveView({ minIntervalMs: 0 });",
+        "const t = Date.now();",
+        "view.push({ type: 'run_start', schema: 1, runId: 'burst', time: t, iteration: 0, backend: 'cpu', run: { model: 'resnet8', family: 'resnet', " +
+          "depth: 8, width: 1, shortcut: 'A', seed: 0, iterations: 800, batchSize: 128, params: 78042, preset: 'demo' } });",
+        "for (let i = 1; i <= 700; i++) view.push({ type: 'train', runId: 'burst', time: t, iteration: i, trainError: 0.5, loss: 1, lr: 0.1, window: 1, imagesPerSecond: 100 });",
+        'view.close();',
+      ].join('\n');
+      const seen = burst(setup, `${OUTPUTS}\n${view}`);
+      assert.match(seen.setup.stdout, /guarded/);
+      assert.equal(seen.burst.types.display_data, 1501, JSON.stringify(seen.burst.types));
+      assert.equal(seen.burst.types.update_display_data, 701, JSON.stringify(seen.burst.types));
+      assert.match(seen.burst.stdout, /burst done/);
+      assert.equal(seen.burst.idle, true);
+    });
+  });
 });

@@ -34,9 +34,10 @@ import {
   TrainConfig,
 } from 'reslab';
 import { figureBundle, figureHtml, figureSvg } from './figure';
+import { guardTslabIopub } from './iopub-guard';
 import { staticHtml, textSummary } from './static';
 
-export { staticHtml, textSummary, figureBundle, figureHtml, figureSvg };
+export { staticHtml, textSummary, figureBundle, figureHtml, figureSvg, guardTslabIopub };
 
 /** Where view updates go. */
 export interface ViewSink {
@@ -55,6 +56,9 @@ type WriteDisplayData = (data: DisplayData, update: boolean) => void;
 export function inTslab(): boolean {
   return (globalThis as { __tslab__?: unknown }).__tslab__ !== undefined;
 }
+
+// Inside tslab, iopub sends are serialised so that no output and no `status: idle` is lost (see iopub-guard.ts).
+if (inTslab()) guardTslabIopub();
 
 function tslabWriter(): WriteDisplayData | undefined {
   try {
@@ -158,6 +162,13 @@ export interface LiveViewOptions {
   sink?: ViewSink;
 }
 
+function checkedOption(name: string, value: number, least: number, integer: boolean): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < least || (integer && !Number.isInteger(value))) {
+    throw new Error(`LiveView option ${name} expects ${integer ? 'an integer' : 'a number'} of at least ${least}, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
 /**
  * A live view of one or more runs: feed it run events (or attach trainers); it updates the
  * display at most a few times per second with a bounded payload.
@@ -174,9 +185,9 @@ export class LiveView {
 
   constructor(options: LiveViewOptions = {}) {
     this.builder = new RunViewBuilder(options.title ?? 'reslab', describeBackend(backendInfo()));
-    this.minIntervalMs = options.minIntervalMs ?? 250;
-    this.maxPoints = options.maxPoints ?? 400;
-    this.maxProbes = options.maxProbes ?? 100;
+    this.minIntervalMs = checkedOption('minIntervalMs', options.minIntervalMs ?? 250, 0, false);
+    this.maxPoints = checkedOption('maxPoints', options.maxPoints ?? 400, 2, true);
+    this.maxProbes = checkedOption('maxProbes', options.maxProbes ?? 100, 1, true);
     this.sink = options.sink ?? (inTslab() ? new TslabSink() : new TextSink());
   }
 

@@ -61,6 +61,12 @@ describe('LiveView (kernel extension)', () => {
     assert.ok(sink.payloads.length >= 3, 'but it does update while the run goes on');
   });
 
+  it('rejects options it cannot honour with a message naming the option and what it expects', () => {
+    assert.throws(() => new LiveView({ minIntervalMs: -1, sink: new RecordingSink() }), /minIntervalMs expects a number of at least 0, got -1/);
+    assert.throws(() => new LiveView({ maxPoints: 1.5, sink: new RecordingSink() }), /maxPoints expects an integer of at least 2, got 1.5/);
+    assert.throws(() => new LiveView({ maxProbes: Number.NaN, sink: new RecordingSink() }), /maxProbes expects an integer of at least 1/);
+  });
+
   it('bounds the payload: long curves downsampled, the last point always kept', () => {
     const sink = new RecordingSink();
     const view = new LiveView({ sink, maxPoints: 200, maxProbes: 50 });
