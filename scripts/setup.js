@@ -31,7 +31,8 @@ const args = new Set(process.argv.slice(2));
 const wantGpu = args.has('--gpu') || process.env.RESLAB_GPU === '1';
 const wantJupyter = !args.has('--no-jupyter');
 const VENV = path.join(ROOT, '.venv');
-const JUPYTER_PACKAGES = ['jupyterlab>=4.2,<5', 'nbclient', 'nbconvert', 'ipykernel', 'jupyter_client'];
+// TensorBoard reads the runs' event files (and the tests read them back with it).
+const JUPYTER_PACKAGES = ['jupyterlab>=4.2,<5', 'nbclient', 'nbconvert', 'ipykernel', 'jupyter_client', 'tensorboard'];
 
 function log(message) {
   console.log(`[reslab setup] ${message}`);
@@ -139,7 +140,7 @@ function installNativeAddon(name, wheelDistribution) {
 function installJupyter() {
   const python = path.join(VENV, 'bin', 'python');
   if (!fs.existsSync(python)) mustRun('creating the Python venv .venv (JupyterLab, nbclient)', 'python3', ['-m', 'venv', VENV]);
-  mustRun('installing JupyterLab and nbclient into .venv', python, [
+  mustRun('installing JupyterLab, nbclient and TensorBoard into .venv', python, [
     '-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', ...pipIndexArgs(), ...JUPYTER_PACKAGES,
   ]);
   // The prebuilt JupyterLab extension, installed the conventional way (a Python package that

@@ -7,6 +7,7 @@ import { Command, commandHelp, FlagValues, UsageError } from './commands/command
 import { modelOptionFlags, modelOptionsFrom } from './commands/model-flags';
 import { degradationCommand } from './commands/degradation';
 import { reportCommand, responsesCommand } from './commands/report';
+import { tensorBoardExportCommand } from './commands/tensorboard-export';
 import { trainCommand } from './commands/train';
 
 const commands: Record<string, Command> = {
@@ -30,6 +31,7 @@ const commands: Record<string, Command> = {
   degradation: degradationCommand,
   report: reportCommand,
   responses: responsesCommand,
+  'tensorboard-export': tensorBoardExportCommand,
 };
 
 function help(): string {

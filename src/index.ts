@@ -31,6 +31,8 @@ export * from './probes/responses';
 export * from './experiments/grid';
 export * from './experiments/figures';
 export { writeReport, reportHtml, ReportSection } from './experiments/report';
+export { TensorBoardLog, summaryValuesOf, tensorBoardFiles } from './tensorboard/run-log';
+export { crc32c, maskedCrc32c } from './tensorboard/crc32c';
 export * from './experiments/claims';
 export * from './protocol';
 export * from './protocol/view';

@@ -10,6 +10,7 @@ import { configFromPreset, learningRate, TrainConfig } from '../src/train/config
 import { DivergenceError, readRunEvents, Trainer } from '../src/train/trainer';
 import { hasCheckpoint, loadCheckpoint } from '../src/train/checkpoint';
 import { loadRuns } from '../src/experiments/figures';
+import { TensorBoardLog, tensorBoardFiles } from '../src/tensorboard/run-log';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const CLI = path.join(ROOT, 'bin', 'reslab.js');
@@ -277,6 +278,10 @@ describe('trainer', function () {
     const end = events[events.length - 1];
     assert.ok(end.type === 'run_end' && end.status === 'completed' && end.iteration === 200);
     assert.equal(events.filter((e) => e.type === 'run_start').length, 2, 'the resume is marked by a second run_start');
+    // The TensorBoard log was rebuilt at the resume: the same bytes as one made from the final metrics.jsonl.
+    const [live] = tensorBoardFiles(runDir);
+    const rebuilt = TensorBoardLog.fromRunDir(runDir, tmpDir());
+    assert.ok(fs.readFileSync(live).equals(fs.readFileSync(rebuilt.file)), 'TensorBoard log holds every step exactly once');
 
     // The same run without interruption computes the same numbers.
     const reference = tmpDir();

@@ -15,6 +15,7 @@ import { createProbe, Probe } from '../probes';
 import { SgdMomentum } from './optimizer';
 import { releaseNativeNetwork, stepEngine } from '../native/network';
 import { countErrors, trainableVariables, trainStep } from './step';
+import { TensorBoardLog } from '../tensorboard/run-log';
 
 /** Progress of every step, for progress bars (not part of the event stream). */
 export interface StepProgress {
@@ -45,6 +46,7 @@ export class Trainer {
   readonly runId: string;
   private readonly listeners: Array<(event: RunEvent) => void> = [];
   private stopRequested: string | undefined;
+  private tensorBoard: TensorBoardLog | undefined;
 
   constructor(readonly config: TrainConfig, readonly data: CifarDataset, readonly options: TrainerOptions = {}) {
     validateConfig(config);
@@ -70,7 +72,13 @@ export class Trainer {
   }
 
   private emit(event: RunEvent): void {
-    if (this.metricsFile) fs.appendFileSync(this.metricsFile, `${JSON.stringify(event)}\n`);
+    const runDir = this.options.runDir;
+    if (this.metricsFile && runDir) {
+      fs.appendFileSync(this.metricsFile, `${JSON.stringify(event)}\n`);
+      // The TensorBoard log follows metrics.jsonl: rebuilt from it when the run (re)starts, then appended to.
+      if (event.type === 'run_start') this.tensorBoard = TensorBoardLog.fromRunDir(runDir);
+      else this.tensorBoard?.append(event);
+    }
     for (const listener of this.listeners) listener(event);
   }
 
