@@ -1,8 +1,18 @@
 import { ILabShell, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
+import { InputDialog } from '@jupyterlab/apputils';
+import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
 import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { KernelMessage } from '@jupyterlab/services';
+import { IStateDB } from '@jupyterlab/statedb';
+import { ReadonlyPartialJSONValue } from '@lumino/coreutils';
+import { folderKey } from './folder';
+import { FolderWatcher } from './folder-watcher';
 import { RUN_VIEW_MIME, RunsModel } from './model';
 import { ResLabPanel } from './panel';
+
+const PLUGIN_ID = 'reslab-jupyterlab:sidebar';
+/** The command behind the file browser's "Open in ResLab" and the sidebar's "Open runs folder…". */
+export const OPEN_FOLDER_COMMAND = 'reslab:open-runs-folder';
 
 /** The key under which a notebook's runs are kept: its path (stable across kernel restarts). */
 function keyOf(panel: NotebookPanel): string {
@@ -25,15 +35,81 @@ function ingestSavedOutputs(model: RunsModel, panel: NotebookPanel): void {
 
 /** Follows every notebook's kernel messages and shows the active notebook's runs in the sidebar. */
 const sidebar: JupyterFrontEndPlugin<void> = {
-  id: 'reslab-jupyterlab:sidebar',
-  description: 'ResLab sidebar: live training curves and block-wise activation norms of the active notebook.',
+  id: PLUGIN_ID,
+  description: 'ResLab sidebar: live training curves and block-wise activation norms of notebooks and runs directories.',
   autoStart: true,
   requires: [INotebookTracker],
-  optional: [ILabShell],
-  activate(app: JupyterFrontEnd, tracker: INotebookTracker) {
+  optional: [ILabShell, IStateDB, IDefaultFileBrowser],
+  activate(app: JupyterFrontEnd, tracker: INotebookTracker, _shell: ILabShell | null, state: IStateDB | null, browser: IDefaultFileBrowser | null) {
     const model = new RunsModel();
-    const panel = new ResLabPanel(model);
+    const panel = new ResLabPanel(model, () => void app.commands.execute(OPEN_FOLDER_COMMAND, {}));
     app.shell.add(panel, 'right', { rank: 700 });
+
+    // Runs directories: opened from the file browser's context menu or the sidebar, read through
+    // the contents API, one watcher per open folder (kept in step with the model's list).
+    const watchers = new Map<string, FolderWatcher>();
+    const syncWatchers = () => {
+      for (const [path, watcher] of watchers) {
+        if (!model.folders.includes(path)) {
+          watcher.dispose();
+          watchers.delete(path);
+        }
+      }
+      for (const path of model.folders) {
+        if (watchers.has(path)) continue;
+        const watcher = new FolderWatcher(app.serviceManager.contents, path, model);
+        watchers.set(path, watcher);
+        watcher.start();
+      }
+    };
+    app.commands.addCommand(OPEN_FOLDER_COMMAND, {
+      label: 'Open in ResLab',
+      caption: 'Show the runs of this directory in the ResLab sidebar (refreshed while they train)',
+      execute: async (args) => {
+        let path = typeof args.path === 'string' ? args.path : undefined;
+        const selected = browser ? [...browser.selectedItems()].find((item) => item.type === 'directory') : undefined;
+        if (path === undefined && selected && args.fromContextMenu === true) path = selected.path;
+        if (path === undefined) {
+          const answer = await InputDialog.getText({
+            title: 'Open a runs folder in ResLab',
+            label: 'Directory (relative to the Jupyter root) whose subdirectories hold metrics.jsonl',
+            text: selected?.path ?? browser?.model.path ?? '',
+          });
+          if (!answer.button.accept || answer.value === null) return;
+          path = answer.value;
+        }
+        path = path.replace(/^\/+|\/+$/g, '');
+        model.openFolder(path);
+        model.setScope({ source: folderKey(path) });
+        app.shell.activateById(panel.id);
+      },
+    });
+    app.contextMenu.addItem({
+      command: OPEN_FOLDER_COMMAND,
+      args: { fromContextMenu: true },
+      selector: '.jp-DirListing-item[data-isdir="true"]',
+      rank: 3,
+    });
+
+    // Settings, chosen runs and open folders survive a page reload (JupyterLab's state database).
+    let restored = !state;
+    let saveTimer: ReturnType<typeof setTimeout> | undefined;
+    model.onChange(() => {
+      syncWatchers();
+      if (!state || !restored || saveTimer) return;
+      saveTimer = setTimeout(() => {
+        saveTimer = undefined;
+        void state.save(PLUGIN_ID, model.state() as unknown as ReadonlyPartialJSONValue);
+      }, 300);
+    });
+    if (state) {
+      void Promise.all([state.fetch(PLUGIN_ID), app.restored]).then(([saved]) => {
+        restored = true;
+        model.restore(saved);
+      }, () => {
+        restored = true;
+      });
+    }
 
     const follow = (notebook: NotebookPanel) => {
       const session = notebook.sessionContext;

@@ -5,6 +5,7 @@
 import { boundRunView, RunView, RunViewPayload, validateRunViewPayload } from 'reslab/dist/src/protocol/view';
 import { depthColour, PAPER_TABLE6 } from 'reslab/dist/src/protocol/paper';
 import { runLabel as labelOf } from 'reslab/dist/src/protocol/labels';
+import { folderKey } from './folder';
 
 export { RUN_VIEW_MIME } from 'reslab/dist/src/protocol/view';
 export type { RunView, RunViewPayload };
@@ -41,6 +42,53 @@ function maxOf(values: number[], start: number): number {
   return max;
 }
 
+/**
+ * TensorBoard's smoothing: an exponential moving average with weight `weight` in [0, 1),
+ * divided by 1 - weight^n so that the first points are not pulled towards zero. Non-finite
+ * values pass through unchanged and do not enter the average.
+ */
+export function debiasedEma(values: number[], weight: number): number[] {
+  if (!(weight > 0)) return values.slice();
+  let average = 0;
+  let count = 0;
+  return values.map((v) => {
+    if (!Number.isFinite(v)) return v;
+    average = average * weight + (1 - weight) * v;
+    count += 1;
+    return average / (1 - weight ** count);
+  });
+}
+
+/** The most smoothing the slider offers (TensorBoard's maximum is 0.999; curves here are short). */
+export const MAX_SMOOTHING = 0.99;
+
+/** What the sidebar shows: the active notebook, one source (a notebook or a folder), or all of them. */
+export type Scope = 'active' | 'all' | { source: string };
+
+/** The sidebar's settings, kept in JupyterLab's state database across page reloads. */
+export interface SidebarState {
+  logScale: boolean;
+  smoothing: number;
+  heatmapMetric: 'branchRatio' | 'outputNorm';
+  scope: Scope;
+  /** Runs hidden from the charts, as `runKey`s. */
+  hidden: string[];
+  /** Runs directories opened in the sidebar (paths under Jupyter's root). */
+  folders: string[];
+}
+
+/** A run with the source it came from (a notebook path or a folder key). */
+export interface SourcedRun {
+  source: string;
+  view: RunView;
+  /** Unique across sources: source and run id. */
+  key: string;
+}
+
+/** The key of a run of a source (unique across notebooks and folders). */
+export function runKey(source: string, runId: string): string {
+  return `${source}\u0000${runId}`;
+}
 
 /** Runs of one notebook, newest payload per run. */
 interface NotebookRuns {
@@ -63,6 +111,12 @@ export class RunsModel {
   selectedRun: string | undefined;
   /** Metric of the heatmap. */
   heatmapMetric: 'branchRatio' | 'outputNorm' = 'branchRatio';
+  /** Debiased EMA weight of the training-error curves (0: raw). */
+  smoothing = 0;
+  scope: Scope = 'active';
+  private readonly hidden = new Set<string>();
+  /** Opened runs directories, in the order they were opened. */
+  readonly folders: string[] = [];
 
   /** Calls `listener` after every change; returns the unsubscribe function. */
   onChange(listener: () => void): () => void {
@@ -138,13 +192,100 @@ export class RunsModel {
     return key ? this.notebooks.get(key)?.restartedAt : undefined;
   }
 
-  /** Runs of the active notebook: plain before ResNet, then by depth and id. */
-  runs(): RunView[] {
-    const entry = this.active ? this.notebooks.get(this.active) : undefined;
-    if (!entry) return [];
-    return [...entry.runs.values()].sort(
-      (a, b) => a.run.family.localeCompare(b.run.family) || a.run.depth - b.run.depth || a.runId.localeCompare(b.runId),
+  /** Sources that have runs (notebook paths and folder keys), and opened folders still empty. */
+  sources(): string[] {
+    const keys = [...this.notebooks.entries()].filter(([, entry]) => entry.runs.size > 0).map(([key]) => key);
+    for (const folder of this.folders) if (!keys.includes(folderKey(folder))) keys.push(folderKey(folder));
+    return keys;
+  }
+
+  /** The sources the current scope covers. */
+  private scopeSources(): string[] {
+    if (this.scope === 'all') return this.sources();
+    if (this.scope === 'active') return this.active ? [this.active] : [];
+    return [this.scope.source];
+  }
+
+  /** Runs in scope, each with its source: plain before ResNet, then by depth, id and source. */
+  sourcedRuns(): SourcedRun[] {
+    const runs: SourcedRun[] = [];
+    for (const source of this.scopeSources()) {
+      for (const view of this.notebooks.get(source)?.runs.values() ?? []) runs.push({ source, view, key: runKey(source, view.runId) });
+    }
+    return runs.sort(
+      (a, b) => a.view.run.family.localeCompare(b.view.run.family) || a.view.run.depth - b.view.run.depth ||
+        a.view.runId.localeCompare(b.view.runId) || a.source.localeCompare(b.source),
     );
+  }
+
+  /** Runs in scope: plain before ResNet, then by depth and id. */
+  runs(): RunView[] {
+    return this.sourcedRuns().map((r) => r.view);
+  }
+
+  /** Runs in scope that the run picker has not hidden: what the charts draw. */
+  visibleRuns(): SourcedRun[] {
+    return this.sourcedRuns().filter((r) => !this.hidden.has(r.key));
+  }
+
+  isHidden(key: string): boolean {
+    return this.hidden.has(key);
+  }
+
+  /** Shows or hides a run in the charts (the run picker). */
+  setHidden(key: string, hidden: boolean): void {
+    if (hidden) this.hidden.add(key);
+    else this.hidden.delete(key);
+    this.changed();
+  }
+
+  setScope(scope: Scope): void {
+    this.scope = scope;
+    this.selectedRun = undefined;
+    this.changed();
+  }
+
+  setSmoothing(weight: number): void {
+    this.smoothing = Number.isFinite(weight) ? Math.min(MAX_SMOOTHING, Math.max(0, weight)) : 0;
+    this.changed();
+  }
+
+  /** Adds a runs directory as a source (its runs arrive through {@link ingest} with its folder key). */
+  openFolder(path: string): void {
+    if (!this.folders.includes(path)) this.folders.push(path);
+    this.changed();
+  }
+
+  /** Removes a runs directory and its runs. */
+  closeFolder(path: string): void {
+    const i = this.folders.indexOf(path);
+    if (i >= 0) this.folders.splice(i, 1);
+    this.notebooks.delete(folderKey(path));
+    if (typeof this.scope === 'object' && this.scope.source === folderKey(path)) this.scope = 'active';
+    this.changed();
+  }
+
+  /** The settings to keep across reloads. */
+  state(): SidebarState {
+    return {
+      logScale: this.logScale, smoothing: this.smoothing, heatmapMetric: this.heatmapMetric, scope: this.scope,
+      hidden: [...this.hidden], folders: [...this.folders],
+    };
+  }
+
+  /** Restores saved settings; anything malformed (an older or edited state) falls back to the default. */
+  restore(value: unknown): void {
+    if (typeof value !== 'object' || value === null) return;
+    const state = value as Partial<Record<keyof SidebarState, unknown>>;
+    if (typeof state.logScale === 'boolean') this.logScale = state.logScale;
+    if (typeof state.smoothing === 'number') this.smoothing = Math.min(MAX_SMOOTHING, Math.max(0, state.smoothing));
+    if (state.heatmapMetric === 'branchRatio' || state.heatmapMetric === 'outputNorm') this.heatmapMetric = state.heatmapMetric;
+    const scope = state.scope as { source?: unknown } | string | undefined;
+    if (scope === 'active' || scope === 'all') this.scope = scope;
+    else if (typeof scope === 'object' && scope !== null && typeof scope.source === 'string') this.scope = { source: scope.source };
+    if (Array.isArray(state.hidden)) for (const key of state.hidden) if (typeof key === 'string') this.hidden.add(key);
+    if (Array.isArray(state.folders)) for (const path of state.folders) if (typeof path === 'string' && !this.folders.includes(path)) this.folders.push(path);
+    this.changed();
   }
 
   setLogScale(on: boolean): void {
@@ -164,7 +305,7 @@ export class RunsModel {
 
   /** The run the heatmap shows. */
   heatmapRun(): RunView | undefined {
-    const withProbes = this.runs().filter((r) => r.probes && r.probes.iteration.length > 0);
+    const withProbes = this.visibleRuns().map((r) => r.view).filter((r) => r.probes && r.probes.iteration.length > 0);
     return withProbes.find((r) => r.runId === this.selectedRun) ?? withProbes[withProbes.length - 1];
   }
 }
@@ -181,18 +322,27 @@ const toPercent = (values: number[]) => values.map((v) => v * 100);
  * dashed, ResNets solid, one colour per depth; the paper's Table 6 test error of a ResNet's
  * depth as a dotted reference line with its value.
  */
-export function errorChart(runs: RunView[], logScale: boolean): Chart {
+export function errorChart(runs: RunView[], logScale: boolean, smoothing = 0, label: (run: RunView) => string = runLabel): Chart {
   const data: PlotData[] = [];
   for (const run of runs) {
     const colour = depthColour(run.run.depth);
     const dash = run.run.family === 'plain' ? 'dash' : 'solid';
+    const name = label(run);
+    const train = toPercent(run.trainError.value);
+    if (smoothing > 0) {
+      // The raw curve stays, faint, beneath the smoothed one (as in TensorBoard).
+      data.push({
+        type: 'scatter', mode: 'lines', name: plotlyText(`${name} train (raw)`), legendgroup: `${name}`, showlegend: false, opacity: 0.25,
+        x: run.trainError.iteration, y: train, line: { color: colour, dash, width: 1 }, hoverinfo: 'skip',
+      });
+    }
     data.push({
-      type: 'scatter', mode: 'lines', name: plotlyText(`${runLabel(run)} train`), legendgroup: run.runId,
-      x: run.trainError.iteration, y: toPercent(run.trainError.value), line: { color: colour, dash, width: 1 },
-      hovertemplate: '%{y:.1f}% at %{x}<extra>%{fullData.name}</extra>',
+      type: 'scatter', mode: 'lines', name: plotlyText(`${name} train`), legendgroup: `${name}`,
+      x: run.trainError.iteration, y: smoothing > 0 ? debiasedEma(train, smoothing) : train, line: { color: colour, dash, width: 1 },
+      hovertemplate: smoothing > 0 ? `%{y:.1f}% at %{x} (smoothed ${smoothing})<extra>%{fullData.name}</extra>` : '%{y:.1f}% at %{x}<extra>%{fullData.name}</extra>',
     });
     data.push({
-      type: 'scatter', mode: 'lines', name: plotlyText(`${runLabel(run)} test`), legendgroup: run.runId,
+      type: 'scatter', mode: 'lines', name: plotlyText(`${name} test`), legendgroup: `${name}`,
       x: run.testError.iteration, y: toPercent(run.testError.value), line: { color: colour, dash, width: 2.5 },
       hovertemplate: '%{y:.1f}% at %{x}<extra>%{fullData.name}</extra>',
     });
@@ -203,7 +353,8 @@ export function errorChart(runs: RunView[], logScale: boolean): Chart {
     data,
     layout: {
       margin: { l: 48, r: 8, t: 60, b: 40 },
-      height: 340,
+      // The legend sits above the plot: the chart grows with it, so that many runs never squeeze the curves.
+      height: 300 + 18 * Math.min(40, data.filter((t) => t.showlegend !== false).length),
       xaxis: { title: { text: 'iteration' } },
       yaxis: { title: { text: 'error (%)' }, type: logScale ? 'log' : 'linear' },
       // Legend above the plot: it never covers the axis title, also in the narrow sidebar.

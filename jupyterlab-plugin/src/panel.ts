@@ -1,9 +1,18 @@
 import { Widget } from '@lumino/widgets';
-import { Chart, errorChart, heatmapChart, RunsModel, runLabel } from './model';
+import { folderOf } from './folder';
+import { Chart, errorChart, heatmapChart, MAX_SMOOTHING, RunsModel, runLabel, RunView, Scope } from './model';
 
 /** Run ids longer than this are shortened in the list (the full id shows on hover). */
 const MAX_ID_CHARS = 48;
-import { clear, draw, resize } from './plot';
+import { clear, draw, exportImage, resize } from './plot';
+
+/** A source key as people read it: the notebook's path, or `folder <path>`. */
+function sourceName(source: string): string {
+  const folder = folderOf(source);
+  return folder !== undefined ? `folder ${folder || '/'}` : source;
+}
+
+const scopeValue = (scope: Scope) => (typeof scope === 'string' ? scope : `source:${scope.source}`);
 
 function element<K extends keyof HTMLElementTagNameMap>(tag: K, className: string, text?: string): HTMLElementTagNameMap[K] {
   const node = document.createElement(tag);
@@ -28,11 +37,16 @@ export class ResLabPanel extends Widget {
   private readonly logToggle = element('input', 'jp-ResLab-log');
   private readonly runSelect = element('select', 'jp-ResLab-run-select');
   private readonly metricSelect = element('select', 'jp-ResLab-metric');
+  private readonly scopeSelect = element('select', 'jp-ResLab-scope');
+  private readonly closeFolder = element('button', 'jp-ResLab-close-folder', 'Close folder');
+  private readonly smoothing = element('input', 'jp-ResLab-smoothing');
+  private readonly smoothingValue = element('span', 'jp-ResLab-smoothing-value');
   private frame = 0;
   /** Time of the last redraw in ms (shown in the footer; read by the end-to-end test). */
   lastUpdateMs = 0;
 
-  constructor(readonly model: RunsModel) {
+  /** `openFolder` asks for a runs directory and opens it (the JupyterLab command). */
+  constructor(readonly model: RunsModel, openFolder: () => void = () => undefined) {
     super();
     this.addClass('jp-ResLab-panel');
     this.id = 'reslab-sidebar';
@@ -50,9 +64,39 @@ export class ResLabPanel extends Widget {
     this.metricSelect.addEventListener('change', () => model.setHeatmapMetric(this.metricSelect.value as 'branchRatio' | 'outputNorm'));
     this.runSelect.addEventListener('change', () => model.selectRun(this.runSelect.value || undefined));
     this.heatmapControls.append(this.runSelect, this.metricSelect);
+    // Which runs: the active notebook's, one notebook's or runs directory's, or all of them.
+    this.scopeSelect.title = 'which runs the sidebar shows';
+    this.scopeSelect.addEventListener('change', () => {
+      const value = this.scopeSelect.value;
+      model.setScope(value === 'active' || value === 'all' ? value : { source: value.slice('source:'.length) });
+    });
+    const openFolderButton = element('button', 'jp-ResLab-open-folder', 'Open runs folder…');
+    openFolderButton.title = 'show the runs of a directory (a CLI sweep, a shared Slurm folder); it refreshes while they train';
+    openFolderButton.addEventListener('click', () => openFolder());
+    this.closeFolder.addEventListener('click', () => {
+      const folder = typeof model.scope === 'object' ? folderOf(model.scope.source) : undefined;
+      if (folder !== undefined) model.closeFolder(folder);
+    });
+    const sources = element('div', 'jp-ResLab-controls');
+    sources.append(this.scopeSelect, openFolderButton, this.closeFolder);
+    // TensorBoard's smoothing of the (noisy) running training error; the raw curve stays faint.
+    this.smoothing.type = 'range';
+    this.smoothing.min = '0';
+    this.smoothing.max = String(MAX_SMOOTHING);
+    this.smoothing.step = '0.01';
+    this.smoothing.title = 'debiased exponential moving average of the training error (0: raw)';
+    this.smoothing.addEventListener('input', () => model.setSmoothing(Number(this.smoothing.value)));
+    const smoothingLabel = element('label', 'jp-ResLab-smoothing-label', 'smoothing ');
+    smoothingLabel.append(this.smoothing, this.smoothingValue);
+    const exports = ['png', 'svg'].map((format) => {
+      const button = element('button', `jp-ResLab-export-${format}`, format.toUpperCase());
+      button.title = `download the error curves as ${format.toUpperCase()}, with legend and axis titles`;
+      button.addEventListener('click', () => void exportImage(this.curves, format as 'png' | 'svg', 'reslab-error-curves'));
+      return button;
+    });
     const controls = element('div', 'jp-ResLab-controls');
-    controls.append(logLabel);
-    this.node.append(this.header, this.warnings, controls, this.runList, this.curves, this.heatmapControls, this.heatmap, this.footer);
+    controls.append(logLabel, smoothingLabel, ...exports);
+    this.node.append(this.header, this.warnings, sources, controls, this.runList, this.curves, this.heatmapControls, this.heatmap, this.footer);
     model.onChange(() => this.schedule());
     this.schedule();
   }
@@ -67,28 +111,59 @@ export class ResLabPanel extends Widget {
 
   private async render(): Promise<void> {
     const { model } = this;
-    const runs = model.runs();
-    this.header.textContent = model.activeNotebook ? `Runs of ${model.activeNotebook}` : 'Open a notebook that trains with reslab-kernel';
-    const restarted = model.restartedAt();
+    const sourced = model.sourcedRuns();
+    const runs = sourced.map((r) => r.view);
+    const scope = model.scope;
+    this.header.textContent =
+      scope === 'all' ? `All runs, ${model.sources().length} source(s)`
+        : typeof scope === 'object' ? `Runs of ${sourceName(scope.source)}`
+          : model.activeNotebook ? `Runs of ${model.activeNotebook}` : 'Open a notebook that trains with reslab-kernel, or a runs folder';
+    if (typeof scope === 'object' && folderOf(scope.source) !== undefined && runs.length === 0) {
+      this.header.append(element('div', 'jp-ResLab-note', 'no runs (directories with a metrics.jsonl) here yet; the folder is re-read every few seconds'));
+    }
+    const restarted = scope === 'active' ? model.restartedAt() : undefined;
     if (restarted) this.header.append(element('div', 'jp-ResLab-note', 'kernel restarted: runs from before are kept'));
     this.warnings.replaceChildren(...model.warnings.map((w) => element('li', 'jp-ResLab-warning', `⚠ ${w}`)));
+    const options: Array<[string, string]> = [['active', 'Active notebook'], ...model.sources().map((s): [string, string] => [`source:${s}`, sourceName(s)]), ['all', 'All sources (compare)']];
+    this.scopeSelect.replaceChildren(
+      ...options.map(([value, text]) => {
+        const option = element('option', '', text);
+        option.value = value;
+        option.selected = value === scopeValue(scope);
+        return option;
+      }),
+    );
+    this.closeFolder.hidden = !(typeof scope === 'object' && folderOf(scope.source) !== undefined);
+    // Across sources the same run id can appear twice: say where each comes from.
+    const several = new Set(sourced.map((r) => r.source)).size > 1;
+    const sourceOf = new Map(sourced.map((r) => [r.view, r.source]));
+    const label = (view: RunView) => (several ? `${runLabel(view)} · ${sourceName(sourceOf.get(view) ?? '')}` : runLabel(view));
     this.runList.replaceChildren(
-      ...runs.map((r) => {
+      ...sourced.map(({ view: r, key }) => {
         const last = (values: number[]) => (values.length ? `${(values[values.length - 1] * 100).toFixed(1)}%` : '–');
         const item = element('li', 'jp-ResLab-run');
+        // The run picker: which runs the charts draw.
+        const toggle = element('input', 'jp-ResLab-run-toggle');
+        toggle.type = 'checkbox';
+        toggle.checked = !model.isHidden(key);
+        toggle.title = 'draw this run in the charts';
+        toggle.addEventListener('change', () => model.setHidden(key, !toggle.checked));
         // The run id is user text: isolated (a right-to-left override stays inside it) and
         // shortened (a 10,000-character id does not push the charts away); the full id on hover.
         const id = element('bdi', 'jp-ResLab-run-id', r.runId.length > MAX_ID_CHARS ? `${r.runId.slice(0, MAX_ID_CHARS)}…` : r.runId);
         id.title = r.runId;
-        item.append(`${runLabel(r)} · `, id, ` · ${r.status} · it ${r.iteration}/${r.run.iterations} · train ${last(r.trainError.value)} · test ${last(r.testError.value)}`);
+        item.append(toggle, `${label(r)} · `, id, ` · ${r.status} · it ${r.iteration}/${r.run.iterations} · train ${last(r.trainError.value)} · test ${last(r.testError.value)}`);
         return item;
       }),
     );
+    this.smoothing.value = String(model.smoothing);
+    this.smoothingValue.textContent = ` ${model.smoothing.toFixed(2)}`;
+    const visible = model.visibleRuns().map((r) => r.view);
     this.logToggle.checked = model.logScale;
     const heatRun = model.heatmapRun();
     this.runSelect.replaceChildren(
-      ...runs.filter((r) => r.probes).map((r) => {
-        const option = element('option', '', runLabel(r));
+      ...visible.filter((r) => r.probes).map((r) => {
+        const option = element('option', '', label(r));
         option.value = r.runId;
         option.selected = r.runId === heatRun?.runId;
         return option;
@@ -96,10 +171,10 @@ export class ResLabPanel extends Widget {
     );
     const start = performance.now();
     // Each chart on its own: data that breaks one never stops the other (or the next update).
-    await this.drawSafely(this.curves, () => (runs.length ? errorChart(runs, model.logScale) : undefined), 'the error curves');
+    await this.drawSafely(this.curves, () => (visible.length ? errorChart(visible, model.logScale, model.smoothing, label) : undefined), 'the error curves');
     await this.drawSafely(this.heatmap, () => (heatRun ? heatmapChart(heatRun, model.heatmapMetric) : undefined), `the heatmap of ${heatRun?.runId ?? ''}`);
     this.lastUpdateMs = performance.now() - start;
-    this.footer.textContent = `${runs.length} run(s) · last update ${this.lastUpdateMs.toFixed(0)} ms`;
+    this.footer.textContent = `${runs.length} run(s), ${visible.length} drawn · last update ${this.lastUpdateMs.toFixed(0)} ms`;
     this.footer.dataset.updateMs = String(this.lastUpdateMs);
   }
 

@@ -4,6 +4,7 @@ declare module 'plotly.js-dist' {
   const Plotly: {
     react(root: HTMLElement, data: Data[], layout: Data, config?: Data): Promise<HTMLElement>;
     purge(root: HTMLElement): void;
+    downloadImage(root: HTMLElement, options: { format: 'png' | 'svg'; filename: string; width: number; height: number }): Promise<string>;
     Plots: { resize(root: HTMLElement): void };
   };
   export default Plotly;

@@ -1,5 +1,5 @@
 import { strict as assert } from 'assert';
-import { errorChart, heatmapChart, MAX_POINTS, plotlyText, RunsModel, runLabel, RunViewPayload } from '../src/model';
+import { debiasedEma, errorChart, heatmapChart, MAX_POINTS, plotlyText, RunsModel, runKey, runLabel, RunViewPayload } from '../src/model';
 
 function payload(runs: Array<{ runId: string; family: 'resnet' | 'plain'; depth: number; points?: number; probes?: boolean }>, updated = 1): RunViewPayload {
   return {
@@ -144,5 +144,70 @@ describe('ResLab sidebar model', () => {
     probes.latest = [{ block: markup, responseStd: [1], inputNorm: 1, branchNorm: 1, outputNorm: 1, branchRatio: 1, gradNorm: 1, deadReluFraction: 0 }];
     const chart = heatmapChart(p.runs[0], 'branchRatio') as unknown as { data: Array<{ y: string[] }> };
     assert.ok(chart.data.every((t) => t.y.every((name) => !name.includes('<'))));
+  });
+
+  it('smoothing is TensorBoard\'s debiased EMA: the first point is kept, a constant stays constant, 0 is raw', () => {
+    // Straightforward recomputation of the definition: s_n = sum_k w^(n-k) (1-w) v_k / (1 - w^n).
+    const values = [50, 40, 45, 30, Number.NaN, 35, 20];
+    const weight = 0.6;
+    const finite = values.filter(Number.isFinite);
+    const expected = finite.map((_, n) => finite.slice(0, n + 1).reduce((s, v, k) => s + weight ** (n - k) * (1 - weight) * v, 0) / (1 - weight ** (n + 1)));
+    const smoothed = debiasedEma(values, weight);
+    assert.ok(Number.isNaN(smoothed[4]), 'a non-finite value passes through');
+    smoothed.filter(Number.isFinite).forEach((v, i) => assert.ok(Math.abs(v - expected[i]) < 1e-9, `${i}: ${v} vs ${expected[i]}`));
+    assert.equal(smoothed[0], 50, 'not pulled towards zero at the start');
+    assert.deepEqual(debiasedEma([7, 7, 7], 0.9).map((v) => Math.round(v * 1e9) / 1e9), [7, 7, 7]);
+    assert.deepEqual(debiasedEma(values.slice(0, 4), 0), values.slice(0, 4));
+  });
+
+  it('with smoothing, each training curve is drawn smoothed over its faint raw copy; test curves stay raw', () => {
+    const p = payload([{ runId: 'r', family: 'resnet', depth: 20, points: 6 }]);
+    const raw = errorChart(p.runs, false).data as Array<{ name: string; y: number[]; opacity?: number; showlegend?: boolean }>;
+    assert.deepEqual(raw.map((t) => t.name), ['ResNet-20 train', 'ResNet-20 test']);
+    const smooth = errorChart(p.runs, false, 0.8).data as typeof raw;
+    assert.deepEqual(smooth.map((t) => t.name), ['ResNet-20 train (raw)', 'ResNet-20 train', 'ResNet-20 test']);
+    assert.deepEqual(smooth[0].y, raw[0].y);
+    assert.equal(smooth[0].opacity, 0.25);
+    assert.equal(smooth[0].showlegend, false);
+    assert.deepEqual(smooth[1].y, debiasedEma(raw[0].y, 0.8));
+    assert.deepEqual(smooth[2].y, raw[1].y);
+  });
+
+  it('scopes: the active notebook, one source, or all sources compared; the run picker hides runs from the charts', () => {
+    const model = new RunsModel();
+    model.ingest('a.ipynb', payload([{ runId: 'resnet20-s0', family: 'resnet', depth: 20 }]));
+    model.openFolder('sweep/runs');
+    model.ingest('folder:sweep/runs', payload([{ runId: 'resnet20-s0', family: 'resnet', depth: 20 }, { runId: 'plain56-s0', family: 'plain', depth: 56 }]));
+    model.setActive('a.ipynb');
+    assert.deepEqual(model.sources(), ['a.ipynb', 'folder:sweep/runs']);
+    assert.deepEqual(model.runs().map((r) => r.runId), ['resnet20-s0']);
+    model.setScope({ source: 'folder:sweep/runs' });
+    assert.deepEqual(model.runs().map((r) => r.runId), ['plain56-s0', 'resnet20-s0']);
+    model.setScope('all');
+    assert.deepEqual(model.sourcedRuns().map((r) => `${r.view.runId}@${r.source}`), ['plain56-s0@folder:sweep/runs', 'resnet20-s0@a.ipynb', 'resnet20-s0@folder:sweep/runs']);
+    model.setHidden(runKey('a.ipynb', 'resnet20-s0'), true);
+    assert.deepEqual(model.visibleRuns().map((r) => `${r.view.runId}@${r.source}`), ['plain56-s0@folder:sweep/runs', 'resnet20-s0@folder:sweep/runs']);
+    assert.equal(model.runs().length, 3, 'a hidden run stays in the list (unticked)');
+    model.closeFolder('sweep/runs');
+    assert.deepEqual(model.sources(), ['a.ipynb']);
+    assert.deepEqual(model.visibleRuns(), []);
+  });
+
+  it('its state survives a reload (a round trip through JSON); malformed saved state falls back to defaults', () => {
+    const model = new RunsModel();
+    model.setLogScale(true);
+    model.setSmoothing(0.7);
+    model.setHeatmapMetric('outputNorm');
+    model.openFolder('runs');
+    model.setScope({ source: 'folder:runs' });
+    model.setHidden(runKey('folder:runs', 'plain56-s0'), true);
+    const reloaded = new RunsModel();
+    reloaded.restore(JSON.parse(JSON.stringify(model.state())));
+    assert.deepEqual(reloaded.state(), model.state());
+    const defaults = new RunsModel();
+    defaults.restore({ logScale: 'yes', smoothing: 5, heatmapMetric: '<b>', scope: { source: 3 }, hidden: [1, 'x'], folders: 'runs' });
+    assert.deepEqual(defaults.state(), { logScale: false, smoothing: 0.99, heatmapMetric: 'branchRatio', scope: 'active', hidden: ['x'], folders: [] });
+    defaults.setSmoothing(Number.NaN);
+    assert.equal(defaults.smoothing, 0);
   });
 });

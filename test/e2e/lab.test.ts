@@ -81,6 +81,7 @@ describe('JupyterLab end to end (Chromium + real JupyterLab + real tslab kernel)
   let page: Page;
   let serverLog = '';
   let notebookName: string;
+  let sweepDir: string;
   const dialogs: string[] = [];
 
   before(async () => {
@@ -90,6 +91,9 @@ describe('JupyterLab end to end (Chromium + real JupyterLab + real tslab kernel)
     const dir = notebookDir();
     notebookName = path.basename(dir) + '.ipynb';
     writeNotebook(path.join(dir, notebookName), CELLS);
+    // A runs directory next to the notebook, as a CLI sweep writes it (filled during a test below).
+    sweepDir = path.join(dir, 'sweep');
+    fs.mkdirSync(sweepDir);
     const port = String(await freePort());
     const env = lab.jupyterEnv(path.join(dir, '.jupyter'));
     lab.disableAnnouncements(env);
@@ -122,6 +126,19 @@ describe('JupyterLab end to end (Chromium + real JupyterLab + real tslab kernel)
     server?.kill('SIGTERM');
     if (process.env.RESLAB_E2E_LOG) console.log(serverLog);
   });
+
+  /** Waits until a trace of the sidebar's curves has a name that `wanted` accepts; fails naming the traces it saw. */
+  async function waitForTrace(wanted: (name: string) => boolean, names: () => Promise<string[]>, timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    let seen: string[] = [];
+    while (Date.now() < deadline) {
+      seen = await names();
+      if (seen.some(wanted)) return;
+      await page.waitForTimeout(250);
+    }
+    const header = await page.locator('.jp-ResLab-header').textContent();
+    throw new Error(`no such trace within ${timeoutMs / 1000} s; header '${header}', traces: ${seen.join(' | ')}`);
+  }
 
   async function runCell(index: number): Promise<void> {
     const cell = page.locator('.jp-Notebook .jp-Cell').nth(index);
@@ -225,5 +242,79 @@ describe('JupyterLab end to end (Chromium + real JupyterLab + real tslab kernel)
     assert.ok(long && long.text.length <= 49 && long.height < 120, `long id shown as ${long?.text.length} characters, ${long?.height} px high`);
     assert.deepEqual(dialogs, [], 'no script ran');
     await page.screenshot({ path: path.join(SCREENSHOTS, 'sidebar-edge-cases.png') });
+  });
+
+  it('opens a runs folder from the file browser, follows a CLI run still writing to it, compares, smooths, exports, and restores it all after a reload', async () => {
+    // A real CLI run writing into the folder while the sidebar follows it.
+    const cli = spawn(process.execPath, [path.join(ROOT, 'bin', 'reslab.js'), 'train', 'resnet8', '--preset', 'smoke', '--iterations', '160', '--log-every', '5',
+      '--eval-every', '40', '--batch-size', '16', '--train-limit', '256', '--test-limit', '64', '--probe-every', '40', '--quiet', '--out', sweepDir], { stdio: 'ignore' });
+    const cliExit = new Promise<number | null>((resolve) => cli.on('exit', (code) => resolve(code)));
+    const folderItem = page.locator('.jp-DirListing-item[data-isdir="true"]', { hasText: 'sweep' }).first();
+    await folderItem.waitFor({ timeout: 60_000 });
+    await folderItem.click({ button: 'right' });
+    await page.locator('.lm-Menu-item', { hasText: 'Open in ResLab' }).first().click();
+    await page.waitForFunction(() => /Runs of folder sweep/.test(document.querySelector('.jp-ResLab-header')?.textContent ?? ''), undefined, { timeout: 30_000 });
+    const iterationShown = () => page.evaluate(() => {
+      const item = Array.from(document.querySelectorAll('.jp-ResLab-run')).find((n) => (n.textContent ?? '').includes('resnet8-w0.25-s0'));
+      const match = /it (\d+)\/160/.exec(item?.textContent ?? '');
+      return match ? Number(match[1]) : -1;
+    });
+    await page.waitForFunction(() => /resnet8-w0\.25-s0 · running/.test(document.querySelector('.jp-ResLab-runs')?.textContent ?? ''), undefined, { timeout: 120_000 });
+    const early = await iterationShown();
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'sidebar-folder-running.png') });
+    assert.equal(await cliExit, 0);
+    await page.waitForFunction(() => /resnet8-w0\.25-s0 · completed · it 160\/160/.test(document.querySelector('.jp-ResLab-runs')?.textContent ?? ''), undefined, { timeout: 30_000 });
+    assert.ok(early < 160, `the sidebar showed the run while it was writing (at ${early}), then refreshed to its end`);
+
+    // Compare: the notebook's runs and the folder's in one chart, each labelled with its source.
+    await page.locator('.jp-ResLab-scope').selectOption('all');
+    const names = () => page.evaluate(() => ((document.querySelector('.jp-ResLab-curves') as HTMLElement & { data?: Array<{ name: string; opacity?: number }> })?.data ?? []).map((t) => t.name));
+    await waitForTrace((name) => name === 'ResNet-8 · folder sweep train', names);
+    assert.ok((await names()).includes(`ResNet-8 · ${notebookName} train`), (await names()).join(', '));
+
+    // The run picker: unticking the notebook's ResNet-8 removes it from the chart, not from the list.
+    const notebookRun = page.locator('.jp-ResLab-run', { hasText: `ResNet-8 · ${notebookName}` }).first();
+    await notebookRun.locator('.jp-ResLab-run-toggle').uncheck();
+    await page.waitForFunction((nb) => !((document.querySelector('.jp-ResLab-curves') as HTMLElement & { data?: Array<{ name: string }> })?.data ?? []).some((t) => t.name === `ResNet-8 · ${nb} train`), notebookName, { timeout: 30_000 });
+    assert.ok((await names()).includes('ResNet-8 · folder sweep train'));
+
+    // Smoothing: the smoothed training curve over its faint raw copy.
+    await page.locator('.jp-ResLab-smoothing').fill('0.8');
+    await page.waitForFunction(() => ((document.querySelector('.jp-ResLab-curves') as HTMLElement & { data?: Array<{ name: string; opacity?: number }> })?.data ?? []).some((t) => t.name === 'ResNet-8 · folder sweep train (raw)' && t.opacity === 0.25), undefined, { timeout: 30_000 });
+    assert.match(await page.locator('.jp-ResLab-smoothing-value').textContent() ?? '', /0\.80/);
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'sidebar-compare-smoothed.png') });
+
+    // Export: PNG and SVG of the chart, with legend and axis titles.
+    const [png] = await Promise.all([page.waitForEvent('download'), page.locator('.jp-ResLab-export-png').click()]);
+    const pngBytes = fs.readFileSync(await png.path());
+    assert.equal(pngBytes.subarray(1, 4).toString('latin1'), 'PNG');
+    assert.ok(pngBytes.length > 10_000, `a real picture (${pngBytes.length} bytes)`);
+    fs.copyFileSync(await png.path(), path.join(SCREENSHOTS, 'sidebar-export.png'));
+    const [svg] = await Promise.all([page.waitForEvent('download'), page.locator('.jp-ResLab-export-svg').click()]);
+    const svgText = fs.readFileSync(await svg.path(), 'utf8');
+    assert.match(svgText, /^<svg/);
+    for (const text of ['iteration', 'error (%)', 'ResNet-8 · folder sweep train']) assert.ok(svgText.includes(text), `the SVG shows '${text}'`);
+    assert.equal(png.suggestedFilename(), 'reslab-error-curves.png');
+
+    // A reload restores the folder, the scope, the picked runs and the smoothing (the notebook is
+    // saved first, so that its runs come back from its outputs).
+    await page.locator('.jp-Notebook .jp-Cell').first().click();
+    await page.keyboard.press('Control+s');
+    await page.waitForFunction(() => !document.querySelector('.jp-Document.jp-mod-dirty, .lm-TabBar-tab.jp-mod-dirty'), undefined, { timeout: 60_000 });
+    await page.waitForTimeout(1000); // the sidebar's state is saved 300 ms after the last change
+    await page.reload();
+    await page.locator('.jp-SideBar.jp-mod-right .lm-TabBar-tab', { hasText: 'ResLab' }).first().waitFor({ timeout: 120_000 });
+    if (!(await page.locator('.jp-ResLab-panel').isVisible())) await page.locator('.jp-SideBar.jp-mod-right .lm-TabBar-tab', { hasText: 'ResLab' }).first().click();
+    await page.waitForFunction(() => /resnet8-w0\.25-s0 · completed/.test(document.querySelector('.jp-ResLab-runs')?.textContent ?? ''), undefined, { timeout: 60_000 });
+    assert.equal(await page.locator('.jp-ResLab-smoothing').inputValue(), '0.8');
+    assert.equal(await page.locator('.jp-ResLab-scope').inputValue(), 'all');
+    await page.waitForFunction(() => ((document.querySelector('.jp-ResLab-curves') as HTMLElement & { data?: Array<{ name: string }> })?.data ?? []).some((t) => t.name.includes('(raw)')), undefined, { timeout: 60_000 });
+    // The notebook's runs come back when its saved outputs have loaded.
+    await page.waitForFunction((nb) => (document.querySelector('.jp-ResLab-runs')?.textContent ?? '').includes(`ResNet-8 · ${nb}`), notebookName, { timeout: 180_000 });
+    const toggles = await page.evaluate(() => Array.from(document.querySelectorAll('.jp-ResLab-run')).map((n) => [n.textContent ?? '', (n.querySelector('.jp-ResLab-run-toggle') as HTMLInputElement).checked]));
+    const notebookToggle = toggles.find(([text]) => String(text).startsWith(`ResNet-8 · ${notebookName}`));
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'sidebar-after-reload.png') });
+    assert.ok(notebookToggle && notebookToggle[1] === false, `the unticked run is still unticked: ${JSON.stringify(toggles)}`);
+    assert.deepEqual(dialogs, [], 'no script ran');
   });
 });
