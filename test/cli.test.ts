@@ -76,6 +76,30 @@ describe('reslab CLI', function () {
     assert.match(bad.stderr, /--config .*settings\.json: unknown setting\(s\) learningRate; known: augment, batchSize/);
   });
 
+  it('train --probe-images, --augment and --warmup reach the resolved config; bad values are one line and exit 2', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'reslab-flags-'));
+    const run = (...flags: string[]) => reslab('train', 'resnet110', '--preset', 'smoke', '--iterations', '1', '--train-limit', '256', '--test-limit', '64',
+      '--train-eval-images', '0', '--probe-every', '0', '--out', path.join(dir, flags.join('_').replace(/[^\w.]/g, '_')), ...flags);
+    const config = (stderr: string) => JSON.parse(/config: (\{.*\})/.exec(stderr)?.[1] ?? '{}');
+    const defaults = run();
+    assert.equal(defaults.status, 0, defaults.stderr);
+    assert.deepEqual(config(defaults.stderr).warmup, { lr: 0.01, untilTrainError: 0.8 }, 'the paper\'s warm-up for ResNet-110');
+    const set = run('--probe-images', '16', '--augment', 'off', '--warmup', '0.02:0.7');
+    assert.equal(set.status, 0, set.stderr);
+    const resolved = config(set.stderr);
+    assert.deepEqual([resolved.probeImages, resolved.augment, resolved.warmup], [16, false, { lr: 0.02, untilTrainError: 0.7 }]);
+    const none = run('--warmup', 'none');
+    assert.equal(none.status, 0, none.stderr);
+    assert.equal(config(none.stderr).warmup, undefined);
+    for (const [flags, message] of [[['--warmup', '3'], /--warmup expects none or LR:ERROR/], [['--augment', 'yes'], /--augment expects on .* or off, got 'yes'/],
+      [['--probe-images', '0'], /probeImages must be a positive integer, got 0/]] as Array<[string[], RegExp]>) {
+      const bad = run(...flags);
+      assert.equal(bad.status, 2, `${flags.join(' ')}: ${bad.stderr}`);
+      assert.match(bad.stderr, message);
+      assert.doesNotMatch(bad.stderr, /\n\s+at /);
+    }
+  });
+
   it('every bench script: --help prints usage and defaults (exit 0); an unknown flag is one line and exit 2', () => {
     const root = path.resolve(__dirname, '..', '..');
     for (const script of ['dist/bench/throughput.js', 'dist/bench/profile.js', 'dist/bench/pipeline.js', 'kernel-ext/dist/bench/live-view.js']) {

@@ -18,6 +18,9 @@ export const trainingFlags = {
   momentum: { type: 'string' },
   'weight-decay': { type: 'string' },
   'probe-every': { type: 'string' },
+  'probe-images': { type: 'string' },
+  augment: { type: 'string' },
+  warmup: { type: 'string' },
   'train-eval-images': { type: 'string' },
   'eval-every': { type: 'string' },
   'log-every': { type: 'string' },
@@ -61,11 +64,30 @@ function milestone(text: string): number {
   return value;
 }
 
+function augmentFlag(values: FlagValues): boolean | undefined {
+  const raw = values.augment;
+  if (raw === undefined) return undefined;
+  if (raw === 'on' || raw === 'off') return raw === 'on';
+  throw new UsageError(`--augment expects on (the paper's 4-pixel padding, random crop and flip) or off, got '${String(raw)}'`);
+}
+
+/** `--warmup none` or `--warmup LR:ERROR` (train at LR until the running training error is below ERROR, a fraction). */
+function warmupFlag(values: FlagValues): { warmup?: TrainConfig['warmup'] } {
+  const raw = values.warmup;
+  if (raw === undefined) return {};
+  if (raw === 'none') return { warmup: undefined };
+  const [lr, until] = String(raw).split(':').map(Number);
+  if (!(lr > 0) || !(until > 0 && until < 1)) {
+    throw new UsageError(`--warmup expects none or LR:ERROR, e.g. 0.01:0.8 (lr 0.01 until the training error is below 80%), got '${String(raw)}'`);
+  }
+  return { warmup: { lr, untilTrainError: until } };
+}
+
 export /** Config overrides from `--config` and flags (flags win; absent ones keep the preset's values). */
 function overridesFrom(values: FlagValues): Partial<TrainConfig> {
   const fromFile = configFile(values);
   const modelOptions = { ...fromFile.modelOptions, ...modelOptionsFrom(values) };
-  return { ...fromFile, ...defined({
+  return { ...fromFile, ...warmupFlag(values), ...defined({
     modelOptions: Object.keys(modelOptions).length ? modelOptions : undefined,
     iterations: numberFlag(values, 'iterations'),
     batchSize: numberFlag(values, 'batch-size'),
@@ -75,6 +97,8 @@ function overridesFrom(values: FlagValues): Partial<TrainConfig> {
     momentum: numberFlag(values, 'momentum'),
     weightDecay: numberFlag(values, 'weight-decay'),
     probeEvery: numberFlag(values, 'probe-every'),
+    probeImages: numberFlag(values, 'probe-images'),
+    augment: augmentFlag(values),
     trainEvalImages: numberFlag(values, 'train-eval-images'),
     evalEvery: numberFlag(values, 'eval-every'),
     logEvery: numberFlag(values, 'log-every'),
@@ -107,6 +131,9 @@ function presetTable(): string {
     row('--eval-every', (p) => p.evalEvery),
     row('--checkpoint-every', (p) => p.checkpointEvery),
     row('--probe-every', (p) => p.probeEvery),
+    row('--probe-images', (p) => p.probeImages),
+    row('--augment', (p) => (p.augment ? 'on' : 'off')),
+    row('--warmup', (p) => `${p.lr / 10}:0.8 if ≥110`),
     row('--validation', (p) => p.validationImages),
     row('depths', (_p, n) => PRESET_DEPTHS[n].join(',')),
   ].join('\n');
