@@ -6,6 +6,7 @@ import { formatSummary, summarize } from './models/summary';
 import { Command, commandHelp, FlagValues, UsageError } from './commands/command';
 import { modelOptionFlags, modelOptionsFrom } from './commands/model-flags';
 import { degradationCommand } from './commands/degradation';
+import { doctorCommand } from './commands/doctor';
 import { reportCommand, responsesCommand } from './commands/report';
 import { tensorBoardExportCommand } from './commands/tensorboard-export';
 import { trainCommand } from './commands/train';
@@ -32,6 +33,7 @@ const commands: Record<string, Command> = {
   report: reportCommand,
   responses: responsesCommand,
   'tensorboard-export': tensorBoardExportCommand,
+  doctor: doctorCommand,
 };
 
 function help(): string {
