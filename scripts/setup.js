@@ -3,7 +3,8 @@
  * One-command setup for reslab, online or offline.
  *
  *   npm run setup                 install packages, the native TensorFlow backend, build
- *   npm run setup -- --gpu        also install @tensorflow/tfjs-node-gpu (CUDA machines)
+ *   npm run setup -- --gpu        also install @tensorflow/tfjs-node-gpu (CUDA machines; see setup-gpu.js)
+ *   npm run setup -- --gpu --libtensorflow DIR   ... against a libtensorflow you already have
  *   npm run setup -- --no-jupyter skip the project's JupyterLab + tslab kernel (.venv)
  *
  * tfjs-node's own install script downloads libtensorflow from Google's storage. Where that
@@ -18,123 +19,18 @@
  */
 'use strict';
 
-const cp = require('child_process');
 const fs = require('fs');
 const path = require('path');
 const { ensurePrerequisites } = require('./prerequisites');
-
-const ROOT = path.resolve(__dirname, '..');
-const CACHE = path.join(ROOT, '.cache');
-const TF_WHEEL_VERSION = process.env.RESLAB_TF_WHEEL_VERSION || '2.21.0';
+const { ROOT, log, fail, mustRun, installNativeAddon, pipIndexArgs } = require('./native-addon');
+const { installGpuBackend } = require('./setup-gpu');
 
 const args = new Set(process.argv.slice(2));
-const wantGpu = args.has('--gpu') || process.env.RESLAB_GPU === '1';
+const wantGpu = args.has('--gpu') || args.has('--libtensorflow') || process.env.RESLAB_GPU === '1';
 const wantJupyter = !args.has('--no-jupyter');
 const VENV = path.join(ROOT, '.venv');
 // TensorBoard reads the runs' event files (and the tests read them back with it).
 const JUPYTER_PACKAGES = ['jupyterlab>=4.2,<5', 'nbclient', 'nbconvert', 'ipykernel', 'jupyter_client', 'tensorboard'];
-
-function log(message) {
-  console.log(`[reslab setup] ${message}`);
-}
-
-function fail(message) {
-  console.error(`[reslab setup] FAILED: ${message}`);
-  process.exit(1);
-}
-
-/** Runs a command, streaming its output; returns its exit code. */
-function run(command, commandArgs, options = {}) {
-  const result = cp.spawnSync(command, commandArgs, {
-    stdio: options.quiet ? 'pipe' : 'inherit',
-    cwd: options.cwd || ROOT,
-    env: { ...process.env, ...(options.env || {}) },
-    timeout: options.timeoutMs,
-    encoding: 'utf8',
-  });
-  if (result.error) return { code: 1, output: String(result.error) };
-  return { code: result.status === null ? 1 : result.status, output: `${result.stdout || ''}${result.stderr || ''}` };
-}
-
-function mustRun(what, command, commandArgs, options) {
-  log(what);
-  const { code, output } = run(command, commandArgs, options);
-  if (code !== 0) fail(`${what} (exit ${code})${output ? `\n${output.slice(-4000)}` : ''}`);
-}
-
-function packageDir(name) {
-  return path.join(ROOT, 'node_modules', ...name.split('/'));
-}
-
-/** True when the package's native addon loads and registers the 'tensorflow' backend. */
-function addonLoads(name) {
-  const probe = `const tf = require(${JSON.stringify(name)});` +
-    `tf.setBackend('tensorflow').then((ok) => process.exit(ok && tf.getBackend() === 'tensorflow' ? 0 : 3));`;
-  const { code } = run(process.execPath, ['-e', probe], { quiet: true, env: { TF_CPP_MIN_LOG_LEVEL: '3' } });
-  return code === 0;
-}
-
-/** node-gyp must not download Node's headers when they ship with this Node.js. */
-function nodeGypEnv(buildFromSource) {
-  const env = buildFromSource ? { npm_config_build_from_source: 'true' } : {};
-  const prefix = path.dirname(path.dirname(process.execPath));
-  if (!process.env.npm_config_nodedir && fs.existsSync(path.join(prefix, 'include', 'node', 'node.h'))) {
-    env.npm_config_nodedir = prefix;
-  }
-  return env;
-}
-
-function pipIndexArgs() {
-  const { code, output } = run('python3', ['-m', 'pip', 'config', 'get', 'global.extra-index-url'], { quiet: true });
-  const indexes = code === 0 ? output.trim().split(/\s+/).filter(Boolean) : [];
-  if (indexes.length === 0) return [];
-  // A configured extra index usually means the default one is unreachable (pip would retry it slowly).
-  return ['--index-url', indexes[0], ...indexes.slice(1).flatMap((url) => ['--extra-index-url', url])];
-}
-
-function fetchTensorFlowWheel(distribution) {
-  const wheelDir = path.join(CACHE, 'wheels');
-  fs.mkdirSync(wheelDir, { recursive: true });
-  const prefix = `${distribution.replace(/-/g, '_')}-${TF_WHEEL_VERSION}-`;
-  const cached = () => fs.readdirSync(wheelDir).find((file) => file.startsWith(prefix) && file.endsWith('.whl'));
-  if (!cached()) {
-    mustRun(`downloading the ${distribution}==${TF_WHEEL_VERSION} wheel with pip (for its libtensorflow)`, 'python3', [
-      '-m', 'pip', 'download', '--no-deps', '--only-binary=:all:', '--dest', wheelDir, ...pipIndexArgs(),
-      `${distribution}==${TF_WHEEL_VERSION}`,
-    ]);
-  }
-  const wheel = cached();
-  if (!wheel) fail(`pip reported success but no ${prefix}*.whl is in ${wheelDir}`);
-  return path.join(wheelDir, wheel);
-}
-
-/**
- * Installs the native addon of a tfjs-node package: first its own way (download), then, if that
- * fails, against the libtensorflow inside a TensorFlow wheel.
- */
-function installNativeAddon(name, wheelDistribution) {
-  if (addonLoads(name)) {
-    log(`${name}: native addon already works`);
-    return;
-  }
-  const dir = packageDir(name);
-  log(`${name}: installing libtensorflow the package's own way (download)`);
-  const official = run('npm', ['rebuild', name, '--foreground-scripts'], { env: nodeGypEnv(false), timeoutMs: 15 * 60e3 });
-  if (official.code === 0 && addonLoads(name)) {
-    log(`${name}: ready (installed by its own install script)`);
-    return;
-  }
-  log(`${name}: the download failed; using libtensorflow from the ${wheelDistribution} wheel instead`);
-  const wheel = fetchTensorFlowWheel(wheelDistribution);
-  mustRun(`staging libtensorflow from ${path.basename(wheel)}`, 'python3', [
-    path.join(__dirname, 'extract_libtensorflow.py'), wheel, path.join(dir, 'deps'),
-  ]);
-  mustRun(`${name}: compiling the addon against it (node-gyp)`, 'npm', ['rebuild', name, '--foreground-scripts'], {
-    env: nodeGypEnv(true), timeoutMs: 15 * 60e3,
-  });
-  if (!addonLoads(name)) fail(`${name} was built but does not load; run: node -e "require('${name}')"`);
-  log(`${name}: ready (libtensorflow ${TF_WHEEL_VERSION} from the wheel)`);
-}
 
 /** The project's own Jupyter: a venv with JupyterLab + nbclient, and the tslab kernel registered in it. */
 function installJupyter() {
@@ -153,6 +49,15 @@ function installJupyter() {
   mustRun('registering the tslab kernel in .venv', tslab, ['install', `--python=${python}`, '--sys-prefix', `--binary=${tslab}`]);
 }
 
+/** `--libtensorflow DIR` (absolute), if given. */
+function libtensorflowDir() {
+  const argv = process.argv.slice(2);
+  const i = argv.indexOf('--libtensorflow');
+  if (i < 0) return undefined;
+  if (!argv[i + 1] || argv[i + 1].startsWith('--')) fail('--libtensorflow expects a directory (an unpacked libtensorflow tarball)');
+  return path.resolve(argv[i + 1]);
+}
+
 function main() {
   const started = Date.now();
   const missing = ensurePrerequisites(log);
@@ -164,12 +69,7 @@ function main() {
   // its native part is handled below.
   mustRun('installing npm packages', 'npm', ['install', '--ignore-scripts', '--no-audit', '--no-fund']);
   installNativeAddon('@tensorflow/tfjs-node', 'tensorflow-cpu');
-  if (wantGpu) {
-    mustRun('installing @tensorflow/tfjs-node-gpu', 'npm', [
-      'install', '--no-save', '--ignore-scripts', '--no-audit', '--no-fund', '@tensorflow/tfjs-node-gpu@4.22.0',
-    ]);
-    installNativeAddon('@tensorflow/tfjs-node-gpu', 'tensorflow');
-  }
+  if (wantGpu) installGpuBackend({ libtensorflowDir: libtensorflowDir() });
   mustRun('building reslab (tsc)', 'npm', ['run', 'build']);
   if (wantJupyter) installJupyter();
   log(`done in ${((Date.now() - started) / 1000).toFixed(0)} s`);

@@ -1,4 +1,6 @@
 import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 
 /** Which TensorFlow.js backend reslab runs on. */
@@ -36,9 +38,56 @@ function hasNvidiaGpu(): boolean {
   }
 }
 
+/**
+ * Loads shared libraries by absolute path into the process's global namespace, so that a later
+ * dlopen() by soname (TensorFlow opening libcudart.so.12, libcudnn.so.9, ...) finds them already
+ * loaded, without LD_LIBRARY_PATH (Linux). Node's dlopen reports "did not self-register" for a
+ * library that is not an addon after loading it; that is success here. Libraries that need others are
+ * retried after them. Returns the ones that could not be loaded, with why.
+ */
+export function preloadSharedLibraries(files: string[]): string[] {
+  // RTLD_NODELETE (glibc's 0x1000, not in os.constants): Node dlclose()s a library that registered no
+  // addon, which would unload it again; with this flag it stays.
+  const RTLD_NODELETE = 0x1000;
+  const flags = os.constants.dlopen.RTLD_NOW | os.constants.dlopen.RTLD_GLOBAL | RTLD_NODELETE;
+  let pending = files.slice();
+  let problems: string[] = [];
+  for (let pass = 0; pass < 4 && pending.length > 0; pass++) {
+    const failed: string[] = [];
+    problems = [];
+    for (const file of pending) {
+      try {
+        process.dlopen({ exports: {} } as NodeJS.Module, file, flags);
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        if (/did not self-register|Module did not/.test(message)) continue;
+        failed.push(file);
+        problems.push(`${file}: ${message.split('\n')[0]}`);
+      }
+    }
+    if (failed.length === pending.length) break;
+    pending = failed;
+  }
+  return pending.length ? problems : [];
+}
+
+/** The CUDA libraries `npm run setup -- --gpu` installed with pip (scripts/setup-gpu.js), loaded before TensorFlow. */
+function preloadCudaLibraries(): void {
+  let list: string;
+  try {
+    list = path.join(path.dirname(require.resolve(`${NATIVE_PACKAGES.gpu}/package.json`)), 'deps', 'cuda-libraries.json');
+  } catch {
+    return;
+  }
+  if (!fs.existsSync(list)) return;
+  const problems = preloadSharedLibraries(JSON.parse(fs.readFileSync(list, 'utf8')) as string[]);
+  if (problems.length) process.emitWarning(`some CUDA libraries from ${list} did not load: ${problems.join('; ')}`, { code: 'RESLAB_CUDA_LIBRARIES' });
+}
+
 function loadNative(kind: 'gpu' | 'cpu'): void {
   // Hide TensorFlow's C++ info and warning lines unless the user set a level.
   process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
+  if (kind === 'gpu') preloadCudaLibraries();
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   require(NATIVE_PACKAGES[kind]);
   if (!tf.findBackendFactory('tensorflow')) throw new Error(`${NATIVE_PACKAGES[kind]} loaded but registered no 'tensorflow' backend`);
