@@ -22,19 +22,22 @@ function succeeds(command, args) {
 
 /**
  * Every prerequisite: what it is for, how to check it, and the Debian package that provides it.
- * @type {Array<{ name: string, purpose: string, debian: string, present: () => boolean }>}
+ * @type {Array<{ name: string, purpose: string, debian: string, present: () => boolean, jupyterOnly?: boolean }>}
  */
 const PREREQUISITES = [
   { name: 'python3 with pip', purpose: 'fetches the TensorFlow wheel and JupyterLab', debian: 'python3-pip', present: () => succeeds('python3', ['-m', 'pip', '--version']) },
   { name: 'python3 venv', purpose: 'the project\'s JupyterLab environment (.venv)', debian: 'python3-venv', present: () => succeeds('python3', ['-c', 'import venv, ensurepip']) },
   { name: 'g++', purpose: 'compiles the native TensorFlow addon', debian: 'g++', present: () => succeeds('g++', ['--version']) },
   { name: 'make', purpose: 'compiles the native TensorFlow addon', debian: 'make', present: () => succeeds('make', ['--version']) },
-  { name: `Chromium (${chromiumPath()})`, purpose: 'the end-to-end test of the JupyterLab extension', debian: 'chromium', present: () => fs.existsSync(chromiumPath()) },
+  { name: `Chromium (${chromiumPath()})`, purpose: 'the end-to-end test of the JupyterLab extension', debian: 'chromium', present: () => fs.existsSync(chromiumPath()), jupyterOnly: true },
 ];
 
-/** The prerequisites that are missing on this machine. */
-function missingPrerequisites() {
-  return PREREQUISITES.filter((p) => !p.present());
+/**
+ * The prerequisites that are missing on this machine; without Jupyter (`--no-jupyter`, e.g. a
+ * cluster image that only trains) Chromium is not needed.
+ */
+function missingPrerequisites({ jupyter = true } = {}) {
+  return PREREQUISITES.filter((p) => (jupyter || !p.jupyterOnly) && !p.present());
 }
 
 function canInstallWithApt() {
@@ -46,10 +49,11 @@ function canInstallWithApt() {
  * Makes sure every prerequisite is there: installs missing Debian packages as root, else returns
  * the lines that tell the user what to install (empty when nothing is missing).
  * @param {(message: string) => void} log
+ * @param {{ jupyter?: boolean }} [options]
  * @returns {string[]} one line per prerequisite still missing
  */
-function ensurePrerequisites(log) {
-  let missing = missingPrerequisites();
+function ensurePrerequisites(log, options = {}) {
+  let missing = missingPrerequisites(options);
   if (missing.length === 0) return [];
   const packages = [...new Set(missing.map((p) => p.debian))];
   if (canInstallWithApt()) {
@@ -57,7 +61,7 @@ function ensurePrerequisites(log) {
     const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
     cp.spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
     cp.spawnSync('apt-get', ['install', '-y', '-qq', ...packages], { stdio: 'inherit', env });
-    missing = missingPrerequisites();
+    missing = missingPrerequisites(options);
   }
   const how = (p) => (p.debian === 'chromium' && process.env.RESLAB_CHROMIUM ? `install Chromium at ${chromiumPath()} or unset RESLAB_CHROMIUM` : `sudo apt-get install ${p.debian}`);
   return missing.map((p) => `missing ${p.name} (needed for ${p.purpose}): ${how(p)}`);

@@ -60,7 +60,7 @@ function libtensorflowDir() {
 
 function main() {
   const started = Date.now();
-  const missing = ensurePrerequisites(log);
+  const missing = ensurePrerequisites(log, { jupyter: wantJupyter });
   if (missing.length > 0) {
     for (const line of missing) console.error(`[reslab setup] ${line}`);
     fail(`${missing.length} prerequisite(s) missing; install them and run npm run setup again`);
