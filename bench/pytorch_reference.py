@@ -3,9 +3,15 @@
 The paper's CIFAR nets as reslab builds them: 3x3 conv (16w) + BN + ReLU, 3 stages of n basic
 blocks (16w/32w/64w filters, stride 2 at stages 2 and 3), option A shortcuts (subsample + zero
 channels) or none (plain), global average pool, FC. SGD momentum 0.9, weight decay 1e-4, batch B.
-Prints one JSON object: median train and inference step times over timed steps after warm-up.
 
-usage: python pytorch_reference.py MODEL WIDTH BATCH STEPS WARMUP THREADS
+Each configuration a PyTorch user would try on a CPU, measured in this process one after the
+other: `eager` (NCHW, the default), `channels_last` (`model.to(memory_format=torch.channels_last)`,
+oneDNN's preferred layout) and `compile` (`torch.compile`, inductor; needs a C++ compiler). Prints
+one JSON object per configuration on one line: median train and inference step times over timed
+steps after warm-up; a configuration that fails to run reports its error instead.
+
+usage: python pytorch_reference.py MODEL WIDTH BATCH STEPS WARMUP THREADS [CONFIGS]
+  CONFIGS: comma-separated, default eager,channels_last,compile
 """
 import json
 import re
@@ -58,19 +64,24 @@ class CifarNet(nn.Module):
         return self.fc(F.adaptive_avg_pool2d(self.blocks(self.stem(x)), 1).flatten(1))
 
 
-def main():
-    model_name, width, batch, steps, warmup, threads = sys.argv[1], float(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
+CONFIGS = ("eager", "channels_last", "compile")
+
+
+def measure(config, model_name, width, batch, steps, warmup):
     match = re.fullmatch(r"(resnet|plain)(\d+)", model_name)
-    torch.set_num_threads(threads)
     torch.manual_seed(0)
     net = CifarNet(int(match.group(2)), match.group(1) == "resnet", width)
-    opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4)
     x = torch.randn(batch, 3, 32, 32)
     y = torch.randint(0, 10, (batch,))
+    if config in ("channels_last", "compile"):
+        net = net.to(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=torch.channels_last)
+    opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4)
+    forward = torch.compile(net) if config == "compile" else net
 
     def train():
         opt.zero_grad(set_to_none=True)
-        loss = F.cross_entropy(net(x), y)
+        loss = F.cross_entropy(forward(x), y)
         loss.backward()
         opt.step()
         return loss.item()
@@ -78,7 +89,7 @@ def main():
     def infer():
         with torch.no_grad():
             net.eval()
-            net(x).argmax(1).tolist()
+            forward(x).argmax(1).tolist()
             net.train()
 
     def timed(fn):
@@ -91,14 +102,35 @@ def main():
             times.append((time.perf_counter() - start) * 1000)
         return times
 
+    started = time.perf_counter()
     train_ms = timed(train)
     infer_ms = timed(infer)
-    import resource
-    print(json.dumps({
-        "torch": torch.__version__, "threads": threads,
+    return {
+        "config": config,
         "trainStepMs": statistics.median(train_ms), "inferStepMs": statistics.median(infer_ms),
         "trainImagesPerSecond": batch * 1000 / statistics.median(train_ms),
         "inferImagesPerSecond": batch * 1000 / statistics.median(infer_ms),
+        "seconds": time.perf_counter() - started,
+    }
+
+
+def main():
+    model_name, width, batch, steps, warmup, threads = sys.argv[1], float(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
+    configs = (sys.argv[7] if len(sys.argv) > 7 else "eager,channels_last,compile").split(",")
+    torch.set_num_threads(threads)
+    import resource
+    results = []
+    for config in configs:
+        if config not in CONFIGS:
+            results.append({"config": config, "error": f"unknown configuration; expected one of {', '.join(CONFIGS)}"})
+            continue
+        try:
+            results.append(measure(config, model_name, width, batch, steps, warmup))
+        except Exception as error:  # noqa: BLE001 -- reported, the other configurations still run
+            results.append({"config": config, "error": f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"[:300]})
+    print(json.dumps({
+        "torch": torch.__version__, "threads": threads, "configs": results,
+        # Peak of the whole process (all configurations): an upper bound for each.
         "maxRssBytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
     }))
 

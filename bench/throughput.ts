@@ -3,14 +3,17 @@
  * an equivalent PyTorch reference measured in the same run, interleaved model by model.
  *
  *   npm run bench -- [--models resnet20,resnet56,resnet110,plain20,plain56] [--width 1] [--batch 128]
- *                    [--steps 10] [--warmup 3] [--rounds 3] [--vs-pytorch] [--python PATH] [--threads 2] [--json]
+ *                    [--steps 10] [--warmup 3] [--rounds 3] [--vs-pytorch] [--python PATH] [--threads 2]
+ *                    [--torch-configs eager,channels_last,compile] [--json]
  *
  * Each measurement runs in a fresh process (so peak memory is its own): median step time over
  * `steps` timed steps after `warmup` steps; a training step is a full SGD update (forward,
  * backward, momentum + weight decay), inference is `predictLogits` on the same batch. With
  * `--rounds R` every model is measured R times, reslab and PyTorch alternating, and the table
  * shows the medians (of images/s and of the per-round ratios), so a noisy machine shows as spread
- * rather than as a wrong ratio. Kernel calls are the native TensorFlow kernels of one training
+ * rather than as a wrong ratio. PyTorch is measured in each configuration a CPU user would try
+ * (eager NCHW, channels_last, torch.compile); the ratios are against the fastest of them in each
+ * round, and against each one. Kernel calls are the native TensorFlow kernels of one training
  * step. `RESLAB_NATIVE=0 npm run bench` measures tfjs's straightforward path instead.
  */
 import { spawnSync } from 'child_process';
@@ -72,10 +75,40 @@ async function measureHere(name: string, width: number, batch: number, steps: nu
   };
 }
 
-function runJson(command: string, args: string[], env?: NodeJS.ProcessEnv): Figures {
+function runJson<T = Figures>(command: string, args: string[], env?: NodeJS.ProcessEnv): T {
   const result = spawnSync(command, args, { encoding: 'utf8', env: env ?? process.env, maxBuffer: 1 << 24 });
   if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed:\n${result.stderr.slice(-2000)}`);
-  return JSON.parse(result.stdout.trim().split('\n').pop() as string) as Figures;
+  return JSON.parse(result.stdout.trim().split('\n').pop() as string) as T;
+}
+
+/** One PyTorch configuration's figures (bench/pytorch_reference.py), or why it could not run. */
+interface TorchConfig {
+  config: string;
+  trainImagesPerSecond?: number;
+  inferImagesPerSecond?: number;
+  error?: string;
+}
+
+/** What bench/pytorch_reference.py prints: every configuration of one model. */
+interface TorchRun {
+  torch: string;
+  configs: TorchConfig[];
+  maxRssBytes: number;
+}
+
+/** The fastest configuration of a PyTorch run for one figure. */
+function fastest(run: TorchRun, pick: (c: TorchConfig) => number | undefined): { config: string; value: number } {
+  const ran = run.configs.filter((c) => pick(c) !== undefined) as TorchConfig[];
+  if (ran.length === 0) throw new Error(`no PyTorch configuration ran: ${run.configs.map((c) => `${c.config}: ${c.error}`).join('; ')}`);
+  const best = ran.reduce((a, b) => ((pick(b) as number) > (pick(a) as number) ? b : a));
+  return { config: best.config, value: pick(best) as number };
+}
+
+/** The value seen most often (the configuration that was fastest in most rounds). */
+function mostCommon(values: string[]): string {
+  const counts = new Map<string, number>();
+  for (const v of values) counts.set(v, (counts.get(v) ?? 0) + 1);
+  return [...counts.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] ?? '';
 }
 
 /** Median of `pick` over the rounds of one model. */
@@ -84,7 +117,7 @@ function medianOf<T>(rounds: T[], pick: (round: T) => number): number {
 }
 
 async function main(): Promise<void> {
-  const values = parseScriptFlags('npm run bench -- [--models resnet20,resnet56] [--width 1] [--batch 128] [--steps 10] [--warmup 3] [--rounds 3] [--vs-pytorch --python PATH] [--threads 2] [--json]', {
+  const values = parseScriptFlags('npm run bench -- [--models resnet20,resnet56] [--width 1] [--batch 128] [--steps 10] [--warmup 3] [--rounds 3] [--vs-pytorch --python PATH] [--torch-configs eager,channels_last,compile] [--threads 2] [--json]', {
       models: { type: 'string', default: 'resnet20,resnet56,resnet110,plain20,plain56' },
       batch: { type: 'string', default: '128' },
       width: { type: 'string', default: '1' },
@@ -94,6 +127,7 @@ async function main(): Promise<void> {
       json: { type: 'boolean', default: false },
       'vs-pytorch': { type: 'boolean', default: false },
       python: { type: 'string', default: process.env.RESLAB_TORCH_PYTHON ?? 'python3' },
+      'torch-configs': { type: 'string', default: 'eager,channels_last,compile' },
       threads: { type: 'string', default: String(os.cpus().length) },
       single: { type: 'string' },
     });
@@ -106,60 +140,99 @@ async function main(): Promise<void> {
     return;
   }
   const info = selectBackend();
+  const vsTorch = values['vs-pytorch'] === true;
   const models = (values.models ?? '').split(',').map((m) => m.trim()).filter(Boolean);
-  const measured = new Map<string, Array<{ reslab: Figures; pytorch?: Figures }>>(models.map((m) => [m, []]));
+  const measured = new Map<string, Array<{ reslab: Figures; pytorch?: TorchRun }>>(models.map((m) => [m, []]));
   const common = [String(width), String(batch), String(steps), String(warmup)];
   for (let round = 1; round <= rounds; round++) {
     for (const model of models) {
       // Interleaved: reslab, then PyTorch, for each model in turn, so both see the same machine state.
       const reslab = runJson(process.execPath, [__filename, '--single', model, '--width', common[0], '--batch', common[1], '--steps', common[2], '--warmup', common[3]]);
-      const pytorch = values['vs-pytorch']
-        ? runJson(values.python as string, [path.join(__dirname, '..', '..', 'bench', 'pytorch_reference.py'), model, ...common, String(values.threads)])
+      const pytorch = vsTorch
+        ? runJson<TorchRun>(values.python as string, [path.join(__dirname, '..', '..', 'bench', 'pytorch_reference.py'), model, ...common, String(values.threads), values['torch-configs'] as string])
         : undefined;
       measured.get(model)?.push({ reslab, pytorch });
       if (!values.json) process.stderr.write(`measured ${model} (round ${round}/${rounds})\n`);
     }
   }
+  const trainOf = (c: TorchConfig) => c.trainImagesPerSecond;
+  const inferOf = (c: TorchConfig) => c.inferImagesPerSecond;
   const rows = models.map((model) => {
     const all = measured.get(model) ?? [];
-    const summary = (pick: (f: Figures) => number, who: 'reslab' | 'pytorch') => medianOf(all, (r) => pick(r[who] as Figures));
-    const ratio = (pick: (f: Figures) => number) => medianOf(all, (r) => pick(r.reslab) / pick(r.pytorch as Figures));
-    return {
-      model,
-      path: all[0]?.reslab.path,
-      kernelsPerTrainStep: all[0]?.reslab.kernelsPerTrainStep,
-      reslab: { train: summary((f) => f.trainImagesPerSecond, 'reslab'), infer: summary((f) => f.inferImagesPerSecond, 'reslab'), maxRssBytes: summary((f) => f.maxRssBytes, 'reslab') },
-      pytorch: values['vs-pytorch']
-        ? { train: summary((f) => f.trainImagesPerSecond, 'pytorch'), infer: summary((f) => f.inferImagesPerSecond, 'pytorch'), maxRssBytes: summary((f) => f.maxRssBytes, 'pytorch') }
-        : undefined,
-      ratios: values['vs-pytorch']
-        ? { train: ratio((f) => f.trainImagesPerSecond), infer: ratio((f) => f.inferImagesPerSecond), memory: ratio((f) => f.maxRssBytes) }
-        : undefined,
-      rounds: all,
+    const reslab = {
+      train: medianOf(all, (r) => r.reslab.trainImagesPerSecond),
+      infer: medianOf(all, (r) => r.reslab.inferImagesPerSecond),
+      maxRssBytes: medianOf(all, (r) => r.reslab.maxRssBytes),
     };
+    if (!vsTorch) return { model, path: all[0]?.reslab.path, kernelsPerTrainStep: all[0]?.reslab.kernelsPerTrainStep, reslab, rounds: all };
+    const torchRuns = all.map((r) => r.pytorch as TorchRun);
+    // Against the fastest configuration of each round (per figure), then against every configuration.
+    const pytorch = {
+      torch: torchRuns[0]?.torch,
+      bestTrain: { config: mostCommon(torchRuns.map((t) => fastest(t, trainOf).config)), value: median(torchRuns.map((t) => fastest(t, trainOf).value)) },
+      bestInfer: { config: mostCommon(torchRuns.map((t) => fastest(t, inferOf).config)), value: median(torchRuns.map((t) => fastest(t, inferOf).value)) },
+      maxRssBytes: median(torchRuns.map((t) => t.maxRssBytes)),
+      configs: (torchRuns[0]?.configs ?? []).map((c) => {
+        const per = (pick: (x: TorchConfig) => number | undefined) => all
+          .map((r) => ({ reslab: r.reslab, torch: (r.pytorch as TorchRun).configs.find((x) => x.config === c.config) }))
+          .filter((x) => x.torch && pick(x.torch) !== undefined);
+        const train = per(trainOf);
+        const infer = per(inferOf);
+        return {
+          config: c.config,
+          error: c.error,
+          train: train.length ? median(train.map((x) => trainOf(x.torch as TorchConfig) as number)) : undefined,
+          infer: infer.length ? median(infer.map((x) => inferOf(x.torch as TorchConfig) as number)) : undefined,
+          trainRatio: train.length ? median(train.map((x) => x.reslab.trainImagesPerSecond / (trainOf(x.torch as TorchConfig) as number))) : undefined,
+          inferRatio: infer.length ? median(infer.map((x) => x.reslab.inferImagesPerSecond / (inferOf(x.torch as TorchConfig) as number))) : undefined,
+        };
+      }),
+    };
+    const ratios = {
+      train: medianOf(all, (r) => r.reslab.trainImagesPerSecond / fastest(r.pytorch as TorchRun, trainOf).value),
+      infer: medianOf(all, (r) => r.reslab.inferImagesPerSecond / fastest(r.pytorch as TorchRun, inferOf).value),
+      memory: medianOf(all, (r) => r.reslab.maxRssBytes / (r.pytorch as TorchRun).maxRssBytes),
+    };
+    return { model, path: all[0]?.reslab.path, kernelsPerTrainStep: all[0]?.reslab.kernelsPerTrainStep, reslab, pytorch, ratios, rounds: all };
   });
   if (values.json) {
     console.log(JSON.stringify({ backend: info.kind, tfjs: tf.version.tfjs, batch, width, steps, warmup, rounds, results: rows }));
     return;
   }
   console.log(describeBackend(info));
-  console.log(`batch ${batch}, width ${width}, median of ${steps} timed steps after ${warmup} warm-up steps, ${rounds} round(s)${values['vs-pytorch'] ? `, PyTorch with ${values.threads} threads; ratios are medians of per-round ratios` : ''}`);
-  const header = ['model', 'path', 'train img/s', 'infer img/s', 'peak RSS', 'kernels/step'];
-  if (values['vs-pytorch']) header.push('torch train', 'torch infer', 'torch RSS', 'train ratio', 'infer ratio', 'memory ratio');
+  console.log(`batch ${batch}, width ${width}, median of ${steps} timed steps after ${warmup} warm-up steps, ${rounds} round(s)` +
+    (vsTorch ? `, PyTorch ${rows[0] && 'pytorch' in rows[0] ? rows[0].pytorch?.torch : ''} with ${values.threads} threads; ratios are medians of per-round ratios against PyTorch's fastest configuration of that round` : ''));
+  const table = (header: string[], lines: string[][]) => {
+    const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
+    for (const line of [header, ...lines]) console.log(line.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  '));
+  };
   const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
-  const lines = rows.map((row) => {
+  const header = ['model', 'path', 'train img/s', 'infer img/s', 'peak RSS', 'kernels/step'];
+  if (vsTorch) header.push('torch best train', 'torch best infer', 'torch RSS', 'train ratio', 'infer ratio', 'memory ratio');
+  table(header, rows.map((row) => {
     const cells = [row.model, row.path === 'native' ? 'native' : 'autodiff', row.reslab.train.toFixed(1), row.reslab.infer.toFixed(1), mib(row.reslab.maxRssBytes), String(row.kernelsPerTrainStep ?? '')];
-    if (row.pytorch && row.ratios) {
-      cells.push(row.pytorch.train.toFixed(1), row.pytorch.infer.toFixed(1), mib(row.pytorch.maxRssBytes), row.ratios.train.toFixed(2), row.ratios.infer.toFixed(2), row.ratios.memory.toFixed(2));
+    if ('pytorch' in row && row.pytorch && row.ratios) {
+      cells.push(`${row.pytorch.bestTrain.value.toFixed(1)} (${row.pytorch.bestTrain.config})`, `${row.pytorch.bestInfer.value.toFixed(1)} (${row.pytorch.bestInfer.config})`,
+        mib(row.pytorch.maxRssBytes), row.ratios.train.toFixed(2), row.ratios.infer.toFixed(2), row.ratios.memory.toFixed(2));
     }
     return cells;
-  });
-  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
-  for (const line of [header, ...lines]) console.log(line.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  '));
-  if (rounds > 1 && values['vs-pytorch']) {
+  }));
+  if (vsTorch) {
+    console.log('\nreslab against each PyTorch configuration (img/s; ratio = reslab / PyTorch):');
+    const lines: string[][] = [];
     for (const row of rows) {
-      const spread = row.rounds.map((r) => (r.reslab.trainImagesPerSecond / (r.pytorch as Figures).trainImagesPerSecond).toFixed(2)).join(', ');
-      console.log(`${row.model}: training ratio per round ${spread}`);
+      if (!('pytorch' in row) || !row.pytorch) continue;
+      for (const c of row.pytorch.configs) {
+        const f = (v: number | undefined, digits: number) => (v === undefined ? '–' : v.toFixed(digits));
+        lines.push([row.model, c.config, f(c.train, 1), f(c.infer, 1), f(c.trainRatio, 2), f(c.inferRatio, 2), c.error ? c.error.slice(0, 60) : '']);
+      }
+    }
+    table(['model', 'torch config', 'train', 'infer', 'train ratio', 'infer ratio', 'error'], lines);
+    if (rounds > 1) {
+      for (const row of rows) {
+        const spread = row.rounds.map((r) => (r.reslab.trainImagesPerSecond / fastest(r.pytorch as TorchRun, trainOf).value).toFixed(2)).join(', ');
+        console.log(`${row.model}: training ratio against the fastest PyTorch configuration, per round: ${spread}`);
+      }
     }
   }
   for (const row of rows) if (row.path && row.path !== 'native') console.log(`${row.model} ran on tfjs's autodiff path: ${row.path}`);
