@@ -96,7 +96,7 @@ describe('degradation grid', function () {
     assert.ok(traces.filter((t) => t.name.startsWith('plain')).every((t) => t.xaxis === 'x'));
     assert.ok(traces.filter((t) => t.name.startsWith('ResNet')).every((t) => t.xaxis === 'x2'));
     assert.ok(traces.filter((t) => t.name.endsWith('train')).every((t) => t.line.dash === 'dash'));
-    assert.ok(traces.filter((t) => t.name.endsWith('test')).every((t) => t.line.dash === undefined));
+    assert.ok(traces.filter((t) => t.name.endsWith('test')).every((t) => t.line.dash === 'solid'));
   });
 
   it('writes a self-contained HTML report with plotly.js inlined, CSV and JSON', () => {

@@ -3,7 +3,7 @@
  * kernel has shown, payload validation, and the chart data the view draws. Unit-tested in Node.
  */
 import { boundRunView, RunView, RunViewPayload, validateRunViewPayload } from 'reslab/dist/src/protocol/view';
-import { depthColour, PAPER_TABLE6 } from 'reslab/dist/src/protocol/paper';
+import { depthColour, ERROR_CURVES, PAPER_TABLE6 } from 'reslab/dist/src/protocol/paper';
 import { runLabel as labelOf } from 'reslab/dist/src/protocol/labels';
 import { folderKey } from './folder';
 
@@ -318,52 +318,68 @@ export function runLabel(run: RunView): string {
 const toPercent = (values: number[]) => values.map((v) => v * 100);
 
 /**
- * Training (thin) and test (bold) error of every run, like the paper's figures: plain nets
- * dashed, ResNets solid, one colour per depth; the paper's Table 6 test error of a ResNet's
- * depth as a dotted reference line with its value.
+ * Training (thin, dashed) and test (bold, solid) error of every run, as in the paper's figures
+ * and reslab's report (ERROR_CURVES): plain nets and ResNets in separate panels stacked like
+ * Fig. 6's, one colour per depth, the paper's Table 6 test error of a ResNet's depth as a dotted
+ * reference line with its value. With `smoothing`, the training error is drawn smoothed over its
+ * faint raw curve.
  */
 export function errorChart(runs: RunView[], logScale: boolean, smoothing = 0, label: (run: RunView) => string = runLabel): Chart {
+  const families = (['plain', 'resnet'] as const).filter((family) => runs.some((r) => r.run.family === family));
+  const axisOf = (family: 'plain' | 'resnet') => {
+    const i = families.indexOf(family) + 1;
+    return i === 1 ? { x: 'x', y: 'y', xKey: 'xaxis', yKey: 'yaxis' } : { x: `x${i}`, y: `y${i}`, xKey: `xaxis${i}`, yKey: `yaxis${i}` };
+  };
   const data: PlotData[] = [];
   for (const run of runs) {
     const colour = depthColour(run.run.depth);
-    const dash = run.run.family === 'plain' ? 'dash' : 'solid';
+    const axes = axisOf(run.run.family);
     const name = label(run);
     const train = toPercent(run.trainError.value);
+    const trainLine = { color: colour, dash: ERROR_CURVES.train.dash, width: ERROR_CURVES.train.width };
     if (smoothing > 0) {
       // The raw curve stays, faint, beneath the smoothed one (as in TensorBoard).
       data.push({
-        type: 'scatter', mode: 'lines', name: plotlyText(`${name} train (raw)`), legendgroup: `${name}`, showlegend: false, opacity: 0.25,
-        x: run.trainError.iteration, y: train, line: { color: colour, dash, width: 1 }, hoverinfo: 'skip',
+        type: 'scatter', mode: 'lines', name: plotlyText(`${name} train (raw)`), legendgroup: name, showlegend: false, opacity: 0.25,
+        x: run.trainError.iteration, y: train, line: trainLine, hoverinfo: 'skip', xaxis: axes.x, yaxis: axes.y,
       });
     }
     data.push({
-      type: 'scatter', mode: 'lines', name: plotlyText(`${name} train`), legendgroup: `${name}`,
-      x: run.trainError.iteration, y: smoothing > 0 ? debiasedEma(train, smoothing) : train, line: { color: colour, dash, width: 1 },
+      type: 'scatter', mode: 'lines', name: plotlyText(`${name} train`), legendgroup: name,
+      x: run.trainError.iteration, y: smoothing > 0 ? debiasedEma(train, smoothing) : train, line: trainLine, xaxis: axes.x, yaxis: axes.y,
       hovertemplate: smoothing > 0 ? `%{y:.1f}% at %{x} (smoothed ${smoothing})<extra>%{fullData.name}</extra>` : '%{y:.1f}% at %{x}<extra>%{fullData.name}</extra>',
     });
     data.push({
-      type: 'scatter', mode: 'lines', name: plotlyText(`${name} test`), legendgroup: `${name}`,
-      x: run.testError.iteration, y: toPercent(run.testError.value), line: { color: colour, dash, width: 2.5 },
-      hovertemplate: '%{y:.1f}% at %{x}<extra>%{fullData.name}</extra>',
+      type: 'scatter', mode: 'lines', name: plotlyText(`${name} test`), legendgroup: name,
+      x: run.testError.iteration, y: toPercent(run.testError.value), line: { color: colour, dash: ERROR_CURVES.test.dash, width: ERROR_CURVES.test.width },
+      xaxis: axes.x, yaxis: axes.y, hovertemplate: '%{y:.1f}% at %{x}<extra>%{fullData.name}</extra>',
     });
   }
   const maxIteration = maxOf(runs.map((r) => maxOf(r.trainError.iteration, r.iteration)), 1);
   const references = [...new Set(runs.filter((r) => r.run.family === 'resnet' && PAPER_TABLE6[r.run.depth] !== undefined).map((r) => r.run.depth))];
+  const resnetAxes = axisOf('resnet');
+  const panels: PlotData = {};
+  families.forEach((family) => {
+    const axes = axisOf(family);
+    panels[axes.xKey] = { title: { text: 'iteration' }, ...(axes.x !== 'x' ? { matches: 'x' } : {}) };
+    panels[axes.yKey] = { title: { text: `${family === 'plain' ? 'plain' : 'ResNet'}: error (%)` }, type: logScale ? 'log' : 'linear' };
+  });
+  const legendEntries = data.filter((t) => t.showlegend !== false).length;
   return {
     data,
     layout: {
-      margin: { l: 48, r: 8, t: 60, b: 40 },
-      // The legend sits above the plot: the chart grows with it, so that many runs never squeeze the curves.
-      height: 300 + 18 * Math.min(40, data.filter((t) => t.showlegend !== false).length),
-      xaxis: { title: { text: 'iteration' } },
-      yaxis: { title: { text: 'error (%)' }, type: logScale ? 'log' : 'linear' },
-      // Legend above the plot: it never covers the axis title, also in the narrow sidebar.
+      margin: { l: 52, r: 8, t: 60, b: 40 },
+      // The legend sits above the plots: the chart grows with it, so that many runs never squeeze the curves.
+      height: 80 + 240 * Math.max(1, families.length) + 18 * Math.min(40, legendEntries),
+      ...(families.length > 1 ? { grid: { rows: families.length, columns: 1, pattern: 'independent', roworder: 'top to bottom' } } : {}),
+      ...panels,
       legend: { orientation: 'h', x: 0, y: 1.02, yanchor: 'bottom', font: { size: 10 } },
       shapes: references.map((depth) => ({
-        type: 'line', x0: 0, x1: maxIteration, y0: PAPER_TABLE6[depth], y1: PAPER_TABLE6[depth],
+        type: 'line', xref: resnetAxes.x, yref: resnetAxes.y, x0: 0, x1: maxIteration, y0: PAPER_TABLE6[depth], y1: PAPER_TABLE6[depth],
         line: { color: depthColour(depth), dash: 'dot', width: 1 },
       })),
       annotations: references.map((depth) => ({
+        xref: resnetAxes.x, yref: resnetAxes.y,
         x: maxIteration, y: logScale ? Math.log10(PAPER_TABLE6[depth]) : PAPER_TABLE6[depth], xanchor: 'right', yanchor: 'bottom', showarrow: false,
         text: `paper ResNet-${depth}: ${PAPER_TABLE6[depth]}%`, font: { size: 10, color: depthColour(depth) },
       })),

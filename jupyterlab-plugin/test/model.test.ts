@@ -71,21 +71,25 @@ describe('ResLab sidebar model', () => {
     assert.ok(model.restartedAt());
   });
 
-  it('error chart: plain dashed, ResNet solid, colour by depth, paper reference for ResNet depths, log toggle', () => {
+  it('error chart as in the paper and the report: training thin dashed, test bold solid, plain and ResNet in their own panels, colour by depth, paper reference in the ResNet panel, log toggle', () => {
     const model = new RunsModel();
     model.setActive('n');
     model.ingest('n', payload([{ runId: 'p56', family: 'plain', depth: 56 }, { runId: 'r56', family: 'resnet', depth: 56 }]));
     const chart = errorChart(model.runs(), true);
-    const traces = chart.data as Array<{ name: string; line: { dash: string; color: string; width: number }; y: number[] }>;
+    const traces = chart.data as Array<{ name: string; line: { dash: string; color: string; width: number }; y: number[]; yaxis: string }>;
     assert.deepEqual(traces.map((t) => t.name), ['plain-56 train', 'plain-56 test', 'ResNet-56 train', 'ResNet-56 test']);
-    assert.deepEqual(traces.map((t) => t.line.dash), ['dash', 'dash', 'solid', 'solid']);
+    assert.deepEqual(traces.map((t) => t.line.dash), ['dash', 'solid', 'dash', 'solid']);
+    assert.deepEqual(traces.map((t) => t.yaxis), ['y', 'y', 'y2', 'y2'], 'plain on the first panel, ResNet on the second');
     assert.equal(traces[0].line.color, traces[3].line.color);
     assert.ok(traces[1].line.width > traces[0].line.width, 'test error bold');
     // Errors 1/100, 1/200, 1/300 in percent.
     [1, 0.5, 1 / 3].forEach((v, i) => assert.ok(Math.abs(traces[0].y[i] - v) < 1e-12, `${traces[0].y[i]} vs ${v}`));
-    const layout = chart.layout as { yaxis: { type: string }; annotations: Array<{ text: string }> };
-    assert.equal(layout.yaxis.type, 'log');
-    assert.deepEqual(layout.annotations.map((a) => a.text), ['paper ResNet-56: 6.97%']);
+    const layout = chart.layout as { yaxis: { type: string; title: { text: string } }; yaxis2: { type: string; title: { text: string } }; annotations: Array<{ text: string; yref: string }> };
+    assert.deepEqual([layout.yaxis.type, layout.yaxis2.type], ['log', 'log']);
+    assert.deepEqual([layout.yaxis.title.text, layout.yaxis2.title.text], ['plain: error (%)', 'ResNet: error (%)']);
+    assert.deepEqual(layout.annotations.map((a) => [a.text, a.yref]), [['paper ResNet-56: 6.97%', 'y2']]);
+    const resnetOnly = errorChart(model.runs().filter((r) => r.run.family === 'resnet'), false).data as Array<{ yaxis: string }>;
+    assert.deepEqual(resnetOnly.map((t) => t.yaxis), ['y', 'y'], 'one family: one panel');
   });
 
   it('heatmap: blocks x iterations of the chosen metric, for the selected run', () => {

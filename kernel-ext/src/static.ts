@@ -2,7 +2,7 @@
  * Static renderings of a run view: SVG inside HTML (no scripts), so an executed notebook shows
  * its figures without the JupyterLab plugin — in plain JupyterLab, nbconvert's HTML and GitHub.
  */
-import { depthColour, escapeHtml as escape, RunView, RunViewPayload, runLabel } from 'reslab';
+import { depthColour, ERROR_CURVES, escapeHtml as escape, RunView, RunViewPayload, runLabel } from 'reslab';
 
 const pct = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? '–' : `${(v * 100).toFixed(1)}%`);
 const lastOf = (values: number[]) => values[values.length - 1];
@@ -22,7 +22,7 @@ function errorChart(payload: RunViewPayload): string {
   const line = (iterations: number[], values: number[], colour: string, dash: boolean) =>
     iterations.length === 0
       ? ''
-      : `<polyline fill="none" stroke="${colour}" stroke-width="${dash ? 1.3 : 2.2}"${dash ? ' stroke-dasharray="5,3"' : ''} points="${iterations.map((it, k) => `${x(it).toFixed(1)},${y(values[k]).toFixed(1)}`).join(' ')}"/>`;
+      : `<polyline fill="none" stroke="${colour}" stroke-width="${dash ? ERROR_CURVES.train.width : ERROR_CURVES.test.width}"${dash ? ` stroke-dasharray="${ERROR_CURVES.train.svgDasharray}"` : ''} points="${iterations.map((it, k) => `${x(it).toFixed(1)},${y(values[k]).toFixed(1)}`).join(' ')}"/>`;
   const grid = [0, 0.2, 0.4, 0.6, 0.8, 1]
     .map((e) => `<line x1="${MARGIN.left}" x2="${WIDTH - MARGIN.right}" y1="${y(e)}" y2="${y(e)}" stroke="#ddd"/><text x="${MARGIN.left - 6}" y="${y(e) + 4}" text-anchor="end" font-size="11">${e * 100}%</text>`)
     .join('');
@@ -66,7 +66,7 @@ export function staticHtml(payload: RunViewPayload): string {
       `<td>${pct(lastOf(r.trainError.value))}</td><td>${pct(lastOf(r.testError.value))}</td><td>${r.imagesPerSecond ? r.imagesPerSecond.toFixed(0) : '–'}</td></tr>`)
     .join('');
   return `<div class="reslab-static"><b>${escape(payload.title)}</b>${payload.backend ? ` <small>(${escape(payload.backend)})</small>` : ''}<br>` +
-    `${errorChart(payload)}<div>${legend}<small>dashed: training error (running), solid: test error</small></div>` +
+    `${errorChart(payload)}<div>${legend}<small>${ERROR_CURVES.legend} (training error: running, augmented)</small></div>` +
     `<table><tr><th>net</th><th>status</th><th>iteration</th><th>train error</th><th>test error</th><th>img/s</th></tr>${rows}</table>` +
     `${payload.runs.map(blockBars).join('')}</div>`;
 }

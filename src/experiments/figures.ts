@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { EvalEvent, ProbeEvent, RunDescriptor, RunEndEvent, RunEvent, TrainEvent } from '../protocol';
 import { netName } from '../protocol/labels';
-import { depthColour, PAPER_TABLE6 } from '../protocol/paper';
+import { depthColour, ERROR_CURVES, PAPER_TABLE6 } from '../protocol/paper';
 import { readRunEvents } from '../train/trainer';
 
 /** One run's curves, read from its metrics.jsonl. */
@@ -77,14 +77,14 @@ function errorTraces(record: RunRecord, axes: { x: string; y: string }, seeds: b
     traces.push({
       type: 'scatter', mode: 'lines', name: `${label(record, seeds)} train`, legendgroup: record.runId,
       x: record.train.map((e) => e.iteration), y: percent(record.train.map((e) => e.trainError)),
-      line: { color: colour, dash: 'dash', width: 1.5 }, xaxis: axes.x, yaxis: axes.y,
+      line: { color: colour, dash: ERROR_CURVES.train.dash, width: ERROR_CURVES.train.width }, xaxis: axes.x, yaxis: axes.y,
     });
   }
   if (which !== 'train') {
     traces.push({
       type: 'scatter', mode: 'lines', name: `${label(record, seeds)} test`, legendgroup: record.runId,
       x: record.eval.map((e) => e.iteration), y: percent(record.eval.map((e) => e.testError)),
-      line: { color: colour, width: 2.5 }, xaxis: axes.x, yaxis: axes.y,
+      line: { color: colour, dash: ERROR_CURVES.test.dash, width: ERROR_CURVES.test.width }, xaxis: axes.x, yaxis: axes.y,
     });
   }
   return traces;
@@ -129,7 +129,7 @@ export function figure6(records: RunRecord[]): PlotlyFigure {
       ...resnet.flatMap((r) => errorTraces(r, { x: 'x2', y: 'y2' }, seeds)),
     ],
     layout: {
-      title: { text: 'Figure 6: plain nets (left) and ResNets (right) on CIFAR-10 — dashed: training error, bold: test error' },
+      title: { text: `Figure 6: plain nets (left) and ResNets (right) on CIFAR-10 — ${ERROR_CURVES.legend}` },
       grid: { rows: 1, columns: 2, pattern: 'independent' },
       xaxis: axisStyle('iteration (plain)'), yaxis: axisStyle('error (%)'),
       xaxis2: axisStyle('iteration (ResNet)'), yaxis2: { ...axisStyle('error (%)'), matches: 'y' },

@@ -80,8 +80,8 @@ tr.scale td.verdict{background:#fbecc6;color:#6b4a00}tr.untested td.verdict{back
 td.paper{color:#444;font-size:90%;max-width:20em}.fig{color:#666;font-weight:normal}.scale{color:#333}</style>
 <script>${plotlySource()}</script></head>
 <body><h1>Deep residual learning: the degradation problem on CIFAR-10</h1>
-<p>He et al. 2015, reproduced with reslab. ${records.length} runs: ${setup}. Dashed lines: training error (running, augmented);
-solid: test error (inference mode).</p>
+<p>He et al. 2015, reproduced with reslab. ${records.length} runs: ${setup}. Dashed thin lines: training error (running, augmented);
+bold: test error (inference mode).</p>
 ${verdicts.length ? claimsHtml(verdicts, scaleOf(records)) : ''}
 ${sections.map((s) => `<h2>${escapeHtml(s.title)}</h2><div class="plot" id="${s.id}"></div>`).join('\n')}
 <h2>Table 6 — final errors</h2>

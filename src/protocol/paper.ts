@@ -5,6 +5,17 @@ export const PAPER_TABLE6: Record<number, number> = { 20: 8.75, 32: 7.51, 44: 7.
 
 const DEPTH_COLOURS: Record<number, string> = { 8: '#17becf', 14: '#8c564b', 20: '#e6a700', 32: '#2ca02c', 44: '#d62728', 56: '#1f77b4', 110: '#111111', 1202: '#9467bd' };
 
+/**
+ * How every view draws error curves (the report, the static fallback, the JupyterLab sidebar), as
+ * in the paper's figures: training error thin and dashed, test error bold and solid, one colour
+ * per depth (below); plain nets and ResNets in separate panels, as in Fig. 6.
+ */
+export const ERROR_CURVES = {
+  train: { dash: 'dash', width: 1.3, svgDasharray: '5,3' },
+  test: { dash: 'solid', width: 2.5 },
+  legend: 'dashed: training error, bold: test error',
+} as const;
+
 /** One colour per depth, shared by the report, the static fallback and the JupyterLab plugin. */
 export function depthColour(depth: number): string {
   return DEPTH_COLOURS[depth] ?? `hsl(${(depth * 47) % 360}, 60%, 40%)`;
