@@ -1,11 +1,11 @@
 import { strict as assert } from 'assert';
 import { ChildProcess, spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
-import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import { crc32c, EvalEvent, maskedCrc32c, ProbeEvent, readRunEvents, TensorBoardLog, tensorBoardFiles, TrainEvent } from '../src';
 import { ROOT, VENV_BIN } from './helpers/jupyter';
+import { freePort } from './helpers/net';
 
 const CLI = path.join(ROOT, 'bin', 'reslab.js');
 const PYTHON = path.join(VENV_BIN, 'python');
@@ -161,17 +161,6 @@ describe('TensorBoard event files', function () {
     }
   });
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.on('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 async function poll<T>(attempt: () => Promise<T | undefined>, timeoutMs: number, log: () => string): Promise<T> {
   const deadline = Date.now() + timeoutMs;

@@ -335,22 +335,24 @@ export function errorChart(runs: RunView[], logScale: boolean, smoothing = 0, la
     const colour = depthColour(run.run.depth);
     const axes = axisOf(run.run.family);
     const name = label(run);
+    // One legend group per run: two runs can share a label (widths, sources), never a group.
+    const group = `${name}\u0000${run.runId}`;
     const train = toPercent(run.trainError.value);
     const trainLine = { color: colour, dash: ERROR_CURVES.train.dash, width: ERROR_CURVES.train.width };
     if (smoothing > 0) {
       // The raw curve stays, faint, beneath the smoothed one (as in TensorBoard).
       data.push({
-        type: 'scatter', mode: 'lines', name: plotlyText(`${name} train (raw)`), legendgroup: name, showlegend: false, opacity: 0.25,
+        type: 'scatter', mode: 'lines', name: plotlyText(`${name} train (raw)`), legendgroup: group, showlegend: false, opacity: 0.25,
         x: run.trainError.iteration, y: train, line: trainLine, hoverinfo: 'skip', xaxis: axes.x, yaxis: axes.y,
       });
     }
     data.push({
-      type: 'scatter', mode: 'lines', name: plotlyText(`${name} train`), legendgroup: name,
+      type: 'scatter', mode: 'lines', name: plotlyText(`${name} train`), legendgroup: group,
       x: run.trainError.iteration, y: smoothing > 0 ? debiasedEma(train, smoothing) : train, line: trainLine, xaxis: axes.x, yaxis: axes.y,
       hovertemplate: smoothing > 0 ? `%{y:.1f}% at %{x} (smoothed ${smoothing})<extra>%{fullData.name}</extra>` : '%{y:.1f}% at %{x}<extra>%{fullData.name}</extra>',
     });
     data.push({
-      type: 'scatter', mode: 'lines', name: plotlyText(`${name} test`), legendgroup: name,
+      type: 'scatter', mode: 'lines', name: plotlyText(`${name} test`), legendgroup: group,
       x: run.testError.iteration, y: toPercent(run.testError.value), line: { color: colour, dash: ERROR_CURVES.test.dash, width: ERROR_CURVES.test.width },
       xaxis: axes.x, yaxis: axes.y, hovertemplate: '%{y:.1f}% at %{x}<extra>%{fullData.name}</extra>',
     });

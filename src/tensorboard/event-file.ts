@@ -34,20 +34,22 @@ class ProtoWriter {
     return this;
   }
 
-  double(field: number, value: number): this {
-    this.key(field, 1);
-    const b = Buffer.alloc(8);
-    b.writeDoubleLE(value);
+  /** A fixed-width field: wire type 1 (64-bit double) or 5 (32-bit float). */
+  private fixed(field: number, value: number, wireType: 1 | 5): this {
+    this.key(field, wireType);
+    const b = Buffer.alloc(wireType === 1 ? 8 : 4);
+    if (wireType === 1) b.writeDoubleLE(value);
+    else b.writeFloatLE(value);
     this.parts.push(b);
     return this;
   }
 
+  double(field: number, value: number): this {
+    return this.fixed(field, value, 1);
+  }
+
   float(field: number, value: number): this {
-    this.key(field, 5);
-    const b = Buffer.alloc(4);
-    b.writeFloatLE(value);
-    this.parts.push(b);
-    return this;
+    return this.fixed(field, value, 5);
   }
 
   bytes(field: number, value: Buffer): this {

@@ -6,10 +6,10 @@
 import { strict as assert } from 'assert';
 import { ChildProcess, spawn } from 'child_process';
 import * as fs from 'fs';
-import * as net from 'net';
 import * as path from 'path';
 import { Browser, chromium, Page } from 'playwright-core';
 import { lab, notebookDir, requireJupyter, ROOT, writeNotebook } from '../helpers/jupyter';
+import { freePort } from '../helpers/net';
 
 
 const CHROMIUM = process.env.RESLAB_CHROMIUM ?? '/usr/bin/chromium';
@@ -19,17 +19,6 @@ const TOKEN = 'reslab-e2e-token';
 const MARKUP = '<a href="https://example.com">click</a><span style="font-size:40px">BIG</span>';
 const RTL_ID = '\u202Eevil-name';
 const LONG_ID = 'x'.repeat(10_000);
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
 
 async function waitForServer(url: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
