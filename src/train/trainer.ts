@@ -73,8 +73,8 @@ export class Trainer {
 
   private emit(event: RunEvent): void {
     const runDir = this.options.runDir;
-    if (this.metricsFile && runDir) {
-      fs.appendFileSync(this.metricsFile, `${JSON.stringify(event)}\n`);
+    if (runDir) {
+      fs.appendFileSync(path.join(runDir, 'metrics.jsonl'), `${JSON.stringify(event)}\n`);
       // The TensorBoard log follows metrics.jsonl: rebuilt from it when the run (re)starts, then appended to.
       if (event.type === 'run_start') this.tensorBoard = TensorBoardLog.fromRunDir(runDir);
       else this.tensorBoard?.append(event);
