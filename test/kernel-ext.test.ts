@@ -81,8 +81,9 @@ describe('kernel-ext in a real tslab kernel', function () {
   });
 
   describe('iopub bursts (tslab sends without awaiting; zeromq 6 refuses a send while one is deferred)', () => {
-    const burst = (setup: string, code: string) => {
-      const result = spawnSync(path.join(VENV_BIN, 'python'), [path.join(ROOT, 'test', 'helpers', 'iopub_burst.py'), notebookDir(), setup, code], {
+    const burst = (setup: string, code: string, readerLagSeconds = 0) => {
+      const helper = path.join(ROOT, 'test', 'helpers', 'iopub_burst.py');
+      const result = spawnSync(path.join(VENV_BIN, 'python'), [helper, notebookDir(), setup, code, String(readerLagSeconds)], {
         env: jupyterEnv(),
         encoding: 'utf8',
         timeout: 300_000,
@@ -93,7 +94,8 @@ describe('kernel-ext in a real tslab kernel', function () {
         burst: { types: Record<string, number>; idle: boolean; stdout: string };
       };
     };
-    const OUTPUTS = "import { display } from 'tslab';\nfor (let i = 0; i < 1500; i++) display.text(`output ${i}`);\nconsole.log('burst done');";
+    const outputs = (count: number) => `import { display } from 'tslab';\nfor (let i = 0; i < ${count}; i++) display.text(\`output \${i}\`);\nconsole.log('burst done');`;
+    const OUTPUTS = outputs(1500);
 
     it('without the guard, tslab loses outputs and the status idle of a 1,500-output cell (the cell would stay busy)', () => {
       const seen = burst('1 + 1', OUTPUTS);
@@ -116,6 +118,14 @@ describe('kernel-ext in a real tslab kernel', function () {
       assert.match(seen.setup.stdout, /guarded/);
       assert.equal(seen.burst.types.display_data, 1501, JSON.stringify(seen.burst.types));
       assert.equal(seen.burst.types.update_display_data, 701, JSON.stringify(seen.burst.types));
+      assert.match(seen.burst.stdout, /burst done/);
+      assert.equal(seen.burst.idle, true);
+    });
+
+    it('with reslab-kernel loaded, a front end that starts reading 10 s late still gets all 20,000 outputs (zeromq would drop what exceeds its queue)', () => {
+      // Without noDrop, the same kernel delivered 11,990 of 30,000 outputs to a reader 15 s late, and no idle.
+      const seen = burst("import 'reslab-kernel';", outputs(20_000), 10);
+      assert.equal(seen.burst.types.display_data, 20_000, JSON.stringify(seen.burst.types));
       assert.match(seen.burst.stdout, /burst done/);
       assert.equal(seen.burst.idle, true);
     });
