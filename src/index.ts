@@ -12,7 +12,6 @@ export * from './backend';
 export * from './blocks/blocks';
 export { SeedSequence, heNormal, classifierUniform } from './blocks/init';
 export { ShortcutA, ShortcutAConfig } from './blocks/shortcut-a';
-export { FusedBatchNormalization, fusedBatchNormActive, fusedBatchNormTraining } from './blocks/fused-batch-norm';
 export * from './models/network';
 export * from './models/zoo';
 export * from './models/summary';
@@ -25,7 +24,8 @@ export { Trainer, TrainerOptions, StepProgress, DivergenceError, readRunEvents }
 export { SgdMomentum, SgdOptions } from './train/optimizer';
 export { RunLock, RunLockedError, LockOwner } from './train/run-lock';
 export { trainStep, autodiffTrainStep, countErrors, predictLogits, trainableVariables, StepResult } from './train/step';
-export { nativeNetwork, nativeUnsupportedReason, releaseNativeNetwork, stepEngine, NativeNetwork, GradientResult } from './native/network';
+export { nativeNetwork, nativeUnsupportedReason, releaseNativeNetwork, stepEngine, NativeNetwork, GradientResult, fusedBatchNormActive, fusedBatchNormTraining, withFusedBatchNorm } from './train/step';
+import './models/legacy-batch-norm';
 export { createProbe, blockTaps, layerResponses, Probe, BlockTaps } from './probes';
 export * from './probes/responses';
 export * from './experiments/grid';

@@ -12,6 +12,7 @@ import {
   SgdMomentum,
   trainableVariables,
   trainStep,
+  withFusedBatchNorm,
 } from '../src';
 import { nativeOps } from '../src/native/ops';
 import { exampleTensors } from '../src/data/tensors';
@@ -77,13 +78,15 @@ interface Pass {
   stats: tf.Tensor[];
 }
 
-/** Loss, gradients (variable order) and BN running statistics after one training-mode pass through tfjs's autodiff. */
+/** Loss, gradients (variable order) and BN running statistics after one training-mode pass through tfjs's autodiff (BN on the fused kernels where active). */
 function autodiffPass(model: tf.LayersModel, images: tf.Tensor4D, labels: tf.Tensor1D): Pass {
   const variables = trainableVariables(model);
-  const { value, grads } = tf.variableGrads(() => {
-    const logits = model.apply(images, { training: true }) as tf.Tensor2D;
-    return tf.losses.softmaxCrossEntropy(tf.oneHot(labels, 10), logits) as tf.Scalar;
-  }, variables);
+  const { value, grads } = withFusedBatchNorm(model, () =>
+    tf.variableGrads(() => {
+      const logits = model.apply(images, { training: true }) as tf.Tensor2D;
+      return tf.losses.softmaxCrossEntropy(tf.oneHot(labels, 10), logits) as tf.Scalar;
+    }, variables),
+  );
   const result = { loss: value.dataSync()[0], grads: variables.map((v) => grads[v.name]), stats: model.nonTrainableWeights.map((w) => w.read().clone()) };
   value.dispose();
   return result;
@@ -146,7 +149,25 @@ describe('fast paths against the straightforward ones', () => {
     model.dispose();
   });
 
-  // Fused BN inside tfjs's autodiff: what probes and models outside the native vocabulary use.
+  it('withFusedBatchNorm runs training-mode batch norm without tfjs\'s moments kernels, and gives the layers their own call back', async () => {
+    const model = buildModel('resnet8', { seed: 5, width: 0.25 });
+    const kernelsOfPass = async (fused: boolean) => {
+      let output: tf.Tensor | undefined;
+      const info = await tf.profile(() => {
+        output = withNative(fused, () => withFusedBatchNorm(model, () => model.apply(images, { training: true }) as tf.Tensor));
+      });
+      output?.dispose();
+      return info.kernelNames;
+    };
+    const plain = await kernelsOfPass(false);
+    const fused = await kernelsOfPass(true);
+    assert.ok(plain.includes('Square'), 'tfjs\'s own batch norm computes moments');
+    assert.ok(!fused.includes('Square'), `fused pass kernels: ${fused.join(', ')}`);
+    assert.ok(model.layers.every((l) => !Object.prototype.hasOwnProperty.call(l, 'call')), 'every layer has its own call back');
+    model.dispose();
+  });
+
+  // Fused BN inside tfjs's autodiff: what models outside the native vocabulary use.
   for (const name of ['resnet20', 'plain20']) {
     it(`${name}: the fused batch norm under tfjs's autodiff matches tfjs's own batch norm`, () => {
       const run = (fused: boolean, x: tf.Tensor4D, y: tf.Tensor1D) =>
@@ -166,7 +187,7 @@ describe('fast paths against the straightforward ones', () => {
   }
 
   // The reference is tfjs's autodiff over the same model with the same batch-norm kernels (the
-  // fused layer above): everything else (convolutions, ReLU, additions, shortcuts, pooling, the
+  // fused batch norm above): everything else (convolutions, ReLU, additions, shortcuts, pooling, the
   // classifier, the loss and all their gradients) is tfjs's own code. Against tfjs's moments-based
   // batch norm the gradients of the first layers of option-B nets differ by up to ~0.5% in float32
   // (projection shortcuts make early gradients sums with heavy cancellation); the fused kernel is

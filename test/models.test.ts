@@ -2,6 +2,7 @@ import { strict as assert } from 'assert';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { spawnSync } from 'child_process';
 import * as tf from '@tensorflow/tfjs';
 import { buildModel, cifarResNet, parseModelName, summarize } from '../src';
 
@@ -175,6 +176,54 @@ describe('serialization', () => {
       fs.rmSync(dir, { recursive: true, force: true });
     });
   }
+
+  const STANDARD_LAYERS = new Set(['InputLayer', 'Conv2D', 'BatchNormalization', 'Activation', 'Add', 'ZeroPadding2D', 'MaxPooling2D', 'GlobalAveragePooling2D', 'Dense']);
+
+  it('a saved ResNet uses standard tfjs layer classes plus ShortcutA, and loads in a process that registers only ShortcutA', async function () {
+    this.timeout(120_000);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'reslab-portable-'));
+    const model = buildModel('resnet20', { width: 0.25, seed: 7 });
+    await model.save(`file://${dir}`);
+    const saved = JSON.parse(fs.readFileSync(path.join(dir, 'model.json'), 'utf8')) as { modelTopology: { config: { layers: Array<{ class_name: string }> } } };
+    const classes = new Set(saved.modelTopology.config.layers.map((l) => l.class_name));
+    assert.deepEqual([...classes].filter((c) => !STANDARD_LAYERS.has(c)), ['ShortcutA']);
+    const batch = tf.randomNormal([2, 32, 32, 3], 0, 1, 'float32', 8);
+    const expected = Array.from((model.predict(batch) as tf.Tensor).dataSync());
+    fs.writeFileSync(path.join(dir, 'batch.json'), JSON.stringify(Array.from(batch.dataSync())));
+    // Another Node process: tfjs-node and ShortcutA's module only, nothing else of reslab.
+    const script = [
+      "const tf = require('@tensorflow/tfjs-node');",
+      `require(${JSON.stringify(path.resolve(__dirname, '..', 'src', 'blocks', 'shortcut-a.js'))});`,
+      '(async () => {',
+      `  const model = await tf.loadLayersModel('file://${dir}/model.json');`,
+      `  const batch = tf.tensor4d(require('${dir}/batch.json'), [2, 32, 32, 3]);`,
+      `  const ours = Object.keys(require.cache).filter((m) => m.startsWith(${JSON.stringify(path.resolve(__dirname, '..'))}));`,
+      '  console.log(JSON.stringify({ modules: ours, logits: Array.from(model.predict(batch).dataSync()) }));',
+      '})();',
+    ].join('\n');
+    const result = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', cwd: path.resolve(__dirname, '..', '..') });
+    assert.equal(result.status, 0, result.stderr.slice(-2000));
+    const other = JSON.parse(result.stdout.trim().split('\n').pop() as string) as { modules: string[]; logits: number[] };
+    assert.deepEqual(other.modules.map((m) => path.relative(path.resolve(__dirname, '..'), m)), [path.join('src', 'blocks', 'shortcut-a.js')], 'the only module of reslab loaded');
+    other.logits.forEach((v, i) => assert.ok(Math.abs(v - expected[i]) < 1e-5, `logit ${i}: ${v} vs ${expected[i]}`));
+    tf.dispose([batch]);
+    model.dispose();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('models saved by earlier versions (batch norms named FusedBatchNormalization) still load, as standard BatchNormalization', async function () {
+    this.timeout(60_000);
+    const legacy = path.resolve(__dirname, '..', '..', 'notebooks', 'runs', 'smoke', 'resnet20-w0.25-s0', 'model', 'model.json');
+    assert.match(fs.readFileSync(legacy, 'utf8'), /"class_name":"FusedBatchNormalization"/);
+    const model = await tf.loadLayersModel(`file://${legacy}`);
+    const classes = model.layers.map((l) => l.getClassName());
+    assert.equal(classes.filter((c) => c === 'BatchNormalization').length, 19);
+    assert.ok(!classes.includes('FusedBatchNormalization'));
+    const logits = tf.tidy(() => model.predict(tf.zeros([1, 32, 32, 3])) as tf.Tensor);
+    assert.ok(Array.from(logits.dataSync()).every(Number.isFinite));
+    tf.dispose([logits]);
+    model.dispose();
+  });
 });
 
 describe('gradients', () => {

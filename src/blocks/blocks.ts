@@ -1,5 +1,4 @@
 import * as tf from '@tensorflow/tfjs';
-import { FusedBatchNormalization } from './fused-batch-norm';
 import { heNormal, SeedSequence } from './init';
 import { ShortcutA } from './shortcut-a';
 
@@ -104,9 +103,9 @@ export function conv(
     .apply(input) as Tensor;
 }
 
-/** Batch normalization over channels (fused native kernels when training); `zeroGamma` starts it at output beta = 0. */
+/** Batch normalization over channels; `zeroGamma` starts it at output beta = 0. */
 export function batchNorm(x: Tensor, name: string, style: BlockStyle, zeroGamma = false): Tensor {
-  return new FusedBatchNormalization({
+  return tf.layers.batchNormalization({
     axis: 3,
     momentum: style.bnMomentum,
     epsilon: style.bnEpsilon,

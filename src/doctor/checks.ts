@@ -11,7 +11,7 @@ import { BackendInfo, selectBackend } from '../backend';
 import { bundledDataDir } from '../data/cifar';
 import { defaultCacheDir } from '../data/download';
 import { buildModel } from '../models/zoo';
-import { stepEngine } from '../native/network';
+import { stepEngine } from '../train/step';
 
 export type Status = 'ok' | 'warn' | 'fail' | 'info';
 

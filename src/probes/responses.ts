@@ -10,6 +10,7 @@ import { netName } from '../protocol/labels';
 import { depthColour } from '../protocol/paper';
 import { TrainConfig } from '../train/config';
 import { createProbe, layerResponses } from './index';
+import '../models/legacy-batch-norm'; // runs saved by earlier versions
 
 /** Std of every 3x3 layer's response of one trained net, in layer order (paper Fig. 7). */
 export interface ResponseCurve {

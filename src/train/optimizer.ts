@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { nativeOps } from '../native/ops';
+import { stackTensors, unstackTensor } from '../native';
 
 /** Hyper-parameters of {@link SgdMomentum}. */
 export interface SgdOptions {
@@ -102,11 +102,11 @@ export class SgdMomentum {
 /** Same-shaped tensors stacked along a new first dimension; one tensor stays as it is. */
 function stack(tensors: tf.Tensor[]): tf.Tensor {
   if (tensors.length === 1) return tensors[0];
-  return nativeOps()?.stack(tensors) ?? tf.stack(tensors);
+  return stackTensors(tensors);
 }
 
 /** The inverse of {@link stack} for `count` tensors. */
 function unstack(x: tf.Tensor, count: number): tf.Tensor[] {
   if (count === 1) return [x];
-  return nativeOps()?.unstack(x) ?? tf.unstack(x);
+  return unstackTensor(x);
 }

@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
-import { nativeNetwork } from '../native/network';
+import { nativeNetwork, withFusedBatchNorm } from '../native';
 import { SgdMomentum } from './optimizer';
+
+export { nativeNetwork, nativeUnsupportedReason, releaseNativeNetwork, stepEngine, NativeNetwork, GradientResult, fusedBatchNormActive, fusedBatchNormTraining, withFusedBatchNorm } from '../native';
 
 /** The trainable variables of a model, in layer order. */
 export function trainableVariables(model: tf.LayersModel): tf.Variable[] {
@@ -17,7 +19,7 @@ export interface StepResult {
 /**
  * One SGD step on a batch: forward in training mode (BN uses batch statistics and updates its
  * running averages), softmax cross-entropy, backward, update. Reads back two scalars. Runs on
- * native kernels without tfjs's tape when the model allows it (see src/native/network.ts), else
+ * native kernels without tfjs's tape when the model allows it (see src/native), else
  * through tfjs's autodiff; both compute the same step.
  */
 export function trainStep(
@@ -40,7 +42,7 @@ export function trainStep(
   return autodiffTrainStep(model, optimizer, images, labels, lr);
 }
 
-/** {@link trainStep} through tfjs's autodiff: the straightforward path, for any model. */
+/** {@link trainStep} through tfjs's autodiff (batch norm on its fused kernels): the straightforward path, for any model. */
 export function autodiffTrainStep(
   model: tf.LayersModel,
   optimizer: SgdMomentum,
@@ -49,12 +51,14 @@ export function autodiffTrainStep(
   lr: number,
 ): StepResult {
   let errorsTensor: tf.Tensor | undefined;
-  const { value, grads } = tf.variableGrads(() => {
-    const logits = model.apply(images, { training: true }) as tf.Tensor2D;
-    errorsTensor = tf.keep(tf.notEqual(logits.argMax(1), labels).sum());
-    const oneHot = tf.oneHot(labels, logits.shape[1]);
-    return tf.losses.softmaxCrossEntropy(oneHot, logits) as tf.Scalar;
-  }, optimizer.variables);
+  const { value, grads } = withFusedBatchNorm(model, () =>
+    tf.variableGrads(() => {
+      const logits = model.apply(images, { training: true }) as tf.Tensor2D;
+      errorsTensor = tf.keep(tf.notEqual(logits.argMax(1), labels).sum());
+      const oneHot = tf.oneHot(labels, logits.shape[1]);
+      return tf.losses.softmaxCrossEntropy(oneHot, logits) as tf.Scalar;
+    }, optimizer.variables),
+  );
   optimizer.apply(grads, lr);
   const loss = value.dataSync()[0];
   const errors = errorsTensor ? errorsTensor.dataSync()[0] : NaN;
@@ -64,7 +68,7 @@ export function autodiffTrainStep(
 
 /**
  * Inference-mode logits (BN with running statistics) of a batch, natively when the model allows
- * it (see src/native/network.ts), else through `model.apply`. The caller owns the result.
+ * it (see src/native), else through `model.apply`. The caller owns the result.
  */
 export function predictLogits(model: tf.LayersModel, images: tf.Tensor4D): tf.Tensor2D {
   const native = nativeNetwork(model);

@@ -13,8 +13,7 @@ import { RunLock } from './run-lock';
 import { learningRate, runIdOf, TrainConfig, validateConfig, validateConfigForData } from './config';
 import { createProbe, Probe } from '../probes';
 import { SgdMomentum } from './optimizer';
-import { releaseNativeNetwork, stepEngine } from '../native/network';
-import { countErrors, trainableVariables, trainStep } from './step';
+import { countErrors, releaseNativeNetwork, stepEngine, trainableVariables, trainStep } from './step';
 import { TensorBoardLog } from '../tensorboard/run-log';
 
 /** Progress of every step, for progress bars (not part of the event stream). */

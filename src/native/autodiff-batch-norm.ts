@@ -1,15 +1,16 @@
 import * as tf from '@tensorflow/tfjs';
-import { biasedVarianceFactor, nativeOps } from '../native/ops';
-import { updateRunningAverage } from '../native/network';
+import { biasedVarianceFactor, nativeOps } from './ops';
 
 /**
- * Batch normalization whose training-mode forward and backward each run as ONE native
- * TensorFlow kernel (FusedBatchNormV3 / FusedBatchNormGradV3) instead of tfjs's chain of small
- * element-wise ops (moments, normalization and their JavaScript-defined gradients), when a model
+ * Batch normalization under tfjs's autodiff in ONE native TensorFlow kernel each way
+ * (FusedBatchNormV3 / FusedBatchNormGradV3) instead of tfjs's chain of small element-wise ops
+ * (moments, normalization and their JavaScript-defined gradients). It matters only where a model
  * is differentiated by tfjs's autodiff (reslab's own training step runs the whole network
- * natively; see src/native/network.ts). It computes the same function with the same parameters
- * and running averages as tf.layers.batchNormalization (which it extends, so configs and weights
- * are identical); inference mode, other backends and `RESLAB_NATIVE=0` use the straightforward path.
+ * natively, see ./executor.ts). Models keep tfjs's standard BatchNormalization layers (so saved
+ * models load anywhere): {@link withFusedBatchNorm} swaps the training-mode call of a model's
+ * batch norms for the duration of one pass. It computes the same function with the same
+ * parameters and running averages; inference mode, other backends and `RESLAB_NATIVE=0` use
+ * tfjs's own path.
  */
 
 interface BatchNormFields {
@@ -24,9 +25,22 @@ interface BatchNormFields {
   scale: boolean;
 }
 
+type LayerCall = (inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>) => tf.Tensor | tf.Tensor[];
+
 /** True when the fused path is used for training-mode batch norm in this process. */
 export function fusedBatchNormActive(): boolean {
   return nativeOps() !== undefined;
+}
+
+/**
+ * Moves a BN running average towards a batch statistic exactly as tf.layers.batchNormalization
+ * does: `running -= (running - batch) * (1 - momentum)`.
+ */
+export function updateRunningAverage(variable: tf.LayerVariable, batch: tf.Tensor, momentum: number): void {
+  tf.tidy(() => {
+    const current = variable.read();
+    variable.write(current.sub(current.sub(batch).mul(1 - momentum)));
+  });
 }
 
 /**
@@ -59,19 +73,13 @@ export function fusedBatchNormTraining(x: tf.Tensor4D, gamma: tf.Tensor1D, beta:
   return { y, mean: mean as tf.Tensor1D, variance: variance as tf.Tensor1D };
 }
 
-type LayerArgs = Parameters<typeof tf.layers.batchNormalization>[0];
-type LayerClass = (new (args: LayerArgs) => tf.layers.Layer) & tf.serialization.SerializableConstructor<tf.layers.Layer>;
-const BatchNormalization = tf.layers.batchNormalization({}).constructor as LayerClass;
-
-/** tf.layers.batchNormalization with the fused native training path (see the module comment). */
-export class FusedBatchNormalization extends BatchNormalization {
-  static override readonly className = 'FusedBatchNormalization';
-
-  override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>): tf.Tensor | tf.Tensor[] {
-    const fields = this as unknown as BatchNormFields;
+/** The training-mode call of one batch-norm layer through the fused kernels, or tfjs's own call where they do not apply. */
+function fusedCall(layer: tf.layers.Layer, ownCall: LayerCall): LayerCall {
+  const fields = layer as unknown as BatchNormFields;
+  return (inputs, kwargs) => {
     const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor;
-    if (kwargs.training !== true || x.rank !== 4 || (fields.axis !== 3 && fields.axis !== -1) || !fields.center || !fields.scale || !fusedBatchNormActive()) {
-      return super.call(inputs, kwargs);
+    if (kwargs.training !== true || x.rank !== 4 || (fields.axis !== 3 && fields.axis !== -1) || !fields.center || !fields.scale) {
+      return ownCall(inputs, kwargs);
     }
     return tf.tidy(() => {
       const { y, mean, variance } = fusedBatchNormTraining(x as tf.Tensor4D, fields.gamma.read() as tf.Tensor1D, fields.beta.read() as tf.Tensor1D, fields.epsilon);
@@ -80,6 +88,24 @@ export class FusedBatchNormalization extends BatchNormalization {
       tf.dispose([mean, variance]);
       return y;
     });
+  };
+}
+
+/**
+ * Runs `pass` (a training-mode forward, usually inside `tf.variableGrads`) with `model`'s batch
+ * norms on the fused kernels, then gives the layers back their own call. Without the native
+ * backend it just runs `pass`.
+ */
+export function withFusedBatchNorm<T>(model: tf.LayersModel, pass: () => T): T {
+  if (!fusedBatchNormActive()) return pass();
+  const swapped = model.layers.filter((layer) => layer.getClassName() === 'BatchNormalization' && !Object.prototype.hasOwnProperty.call(layer, 'call'));
+  for (const layer of swapped) {
+    const ownCall = layer.call.bind(layer) as LayerCall;
+    Object.defineProperty(layer, 'call', { value: fusedCall(layer, ownCall), configurable: true, writable: true });
+  }
+  try {
+    return pass();
+  } finally {
+    for (const layer of swapped) delete (layer as { call?: LayerCall }).call;
   }
 }
-tf.serialization.registerClass(FusedBatchNormalization as unknown as tf.serialization.SerializableConstructor<FusedBatchNormalization>);
