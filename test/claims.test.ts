@@ -1,7 +1,7 @@
 import { strict as assert } from 'assert';
 import { assessClaims, describeScale, scaleOf, verdictLines } from '../src/experiments/claims';
-import { RunRecord } from '../src/experiments/figures';
-import { ResponseCurve } from '../src/probes/responses';
+import { ResponseCurve } from '../src/experiments/figure7';
+import { RunRecord } from '../src/runs';
 
 /** A run whose last training window and evaluation have the given errors (in percent). */
 function run(family: 'plain' | 'resnet', depth: number, seed: number, trainError: number, trainEvalError: number, scale = { iterations: 600, width: 0.5, trainImages: 4000 }): RunRecord {

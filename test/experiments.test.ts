@@ -3,13 +3,13 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { bundledDataDir, loadCifar10 } from '../src/data/cifar';
-import { figure1, figure6, loadRuns, table6 } from '../src/experiments/figures';
+import { figure1, figure6, table6 } from '../src/experiments/figures';
+import { loadRuns, readRunEvents } from '../src/runs';
 import { gridConfigs, GridSpec, parseShard, runGrid, shardOf } from '../src/experiments/grid';
 import { writeReport } from '../src/experiments/report';
-import { figure7, responseCurves } from '../src/probes/responses';
+import { figure7, responseCurves } from '../src/experiments/figure7';
 import { EvalEvent } from '../src/protocol';
 import { runIdOf } from '../src/train/config';
-import { readRunEvents } from '../src/train/trainer';
 
 const data = loadCifar10(bundledDataDir());
 

@@ -7,9 +7,9 @@ import * as tf from '@tensorflow/tfjs';
 import { bundledDataDir, loadCifar10 } from '../src/data/cifar';
 import { RunEvent, TrainEvent, parseMetricsJsonl } from '../src/protocol';
 import { configFromPreset, learningRate, TrainConfig } from '../src/train/config';
-import { DivergenceError, readRunEvents, Trainer } from '../src/train/trainer';
+import { DivergenceError, Trainer } from '../src/train/trainer';
 import { hasCheckpoint, loadCheckpoint } from '../src/train/checkpoint';
-import { loadRuns } from '../src/experiments/figures';
+import { loadRuns, readRunEvents } from '../src/runs';
 import { TensorBoardLog, tensorBoardFiles } from '../src/tensorboard/run-log';
 
 const ROOT = path.resolve(__dirname, '..', '..');

@@ -1,8 +1,9 @@
 import * as path from 'path';
 import { verdictLines } from '../experiments/claims';
-import { loadRuns, table6Markdown } from '../experiments/figures';
+import { table6Markdown } from '../experiments/figures';
+import { loadRuns } from '../runs';
 import { writeReport } from '../experiments/report';
-import { responseCurves } from '../probes/responses';
+import { responseCurves } from '../experiments/figure7';
 import { Command, numberFlag, UsageError } from './command';
 import { datasetFrom } from './training-flags';
 

@@ -1,7 +1,8 @@
 import * as path from 'path';
 import { completedEnd } from '../experiments/grid';
 import { configFromPreset, runIdOf, validateConfigForData } from '../train/config';
-import { readRunEvents, Trainer } from '../train/trainer';
+import { readRunEvents } from '../runs';
+import { Trainer } from '../train/trainer';
 import { Command, defined, numberFlag, UsageError } from './command';
 import { attach } from './progress';
 import { datasetFrom, overridesFrom, presetOf, presetTable, settingsOrUsageError, trainingFlags } from './training-flags';

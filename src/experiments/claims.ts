@@ -4,8 +4,9 @@
  */
 import { netName } from '../protocol/labels';
 import { PAPER_TABLE6 } from '../protocol/paper';
-import { ResponseCurve } from '../probes/responses';
-import { meanStd, RunRecord } from './figures';
+import { RunRecord } from '../runs';
+import { ResponseCurve } from './figure7';
+import { meanStd } from './figures';
 
 /** `not tested`: the runs needed for the claim are missing (the claim says which). */
 export type Verdict = 'reproduced' | 'not reproduced' | 'not at this scale' | 'not tested';

@@ -4,7 +4,8 @@ import { CifarDataset } from '../data/cifar';
 import { IMAGENET_DEPTHS } from '../models/zoo';
 import { RunEndEvent, RunEvent } from '../protocol';
 import { configFromPreset, PresetName, runIdOf, TrainConfig } from '../train/config';
-import { readRunEvents, Trainer, TrainerOptions } from '../train/trainer';
+import { readRunEvents } from '../runs';
+import { Trainer, TrainerOptions } from '../train/trainer';
 
 /** A degradation sweep: {plain, resnet} x depths x seeds, all with one preset. */
 export interface GridSpec {

@@ -1,9 +1,10 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { escapeHtml } from '../protocol/labels';
-import { figure7, ResponseCurve, responseCurvesFromProbes, responsesCsv } from '../probes/responses';
+import { figure7, ResponseCurve, responseCurvesFromProbes, responsesCsv } from './figure7';
 import { assessClaims, ClaimVerdict, describeScale, NOISE_POINTS, scaleOf, Scale, verdictHeadline } from './claims';
-import { figure1, figure6, loadRuns, PlotlyFigure, RunRecord, table6, table6Csv, Table6Row } from './figures';
+import { loadRuns, RunRecord } from '../runs';
+import { figure1, figure6, PlotlyFigure, table6, table6Csv, Table6Row } from './figures';
 
 /** Extra figures (e.g. Fig. 7 from src/probes) that a report can carry. */
 export interface ReportSection {

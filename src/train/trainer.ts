@@ -1,20 +1,19 @@
 import * as fs from 'fs';
-import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../backend';
 import { CifarDataset, IMAGE_BYTES, takeFirst } from '../data/cifar';
-import { meanImage, PAPER_AUGMENTATION, TrainingBatches } from '../data/preprocess';
+import { PAPER_AUGMENTATION, TrainingBatches } from '../data/preprocess';
 import { exampleTensors } from '../data/tensors';
 import { summarize } from '../models/summary';
 import { buildModel, parseModelName } from '../models/zoo';
-import { parseMetricsJsonl, RunDescriptor, RunEndEvent, RunEvent, SCHEMA_VERSION } from '../protocol';
+import { RunDescriptor, RunEndEvent, RunEvent, SCHEMA_VERSION } from '../protocol';
+import { MetricsLog, RunDirectory, runSplit } from '../runs';
 import { hasCheckpoint, loadCheckpoint, RunningWindow, saveCheckpoint, tidyCheckpoints } from './checkpoint';
 import { RunLock } from './run-lock';
 import { learningRate, runIdOf, TrainConfig, validateConfig, validateConfigForData } from './config';
 import { createProbe, Probe } from '../probes';
 import { SgdMomentum } from './optimizer';
 import { countErrors, releaseNativeNetwork, stepEngine, trainableVariables, trainStep } from './step';
-import { TensorBoardLog } from '../tensorboard/run-log';
 
 /** Progress of every step, for progress bars (not part of the event stream). */
 export interface StepProgress {
@@ -45,11 +44,16 @@ export class Trainer {
   readonly runId: string;
   private readonly listeners: Array<(event: RunEvent) => void> = [];
   private stopRequested: string | undefined;
-  private tensorBoard: TensorBoardLog | undefined;
+  /** The run directory, when there is one; its {@link MetricsLog} is the stream's first listener. */
+  private readonly runDirectory: RunDirectory | undefined;
 
   constructor(readonly config: TrainConfig, readonly data: CifarDataset, readonly options: TrainerOptions = {}) {
     validateConfig(config);
     this.runId = runIdOf(config);
+    if (options.runDir) {
+      this.runDirectory = new RunDirectory(options.runDir);
+      this.listeners.push(new MetricsLog(this.runDirectory).record);
+    }
   }
 
   /** Subscribes to the event stream; returns an unsubscribe function. */
@@ -66,36 +70,8 @@ export class Trainer {
     this.stopRequested = reason;
   }
 
-  private get metricsFile(): string | undefined {
-    return this.options.runDir ? path.join(this.options.runDir, 'metrics.jsonl') : undefined;
-  }
-
   private emit(event: RunEvent): void {
-    const runDir = this.options.runDir;
-    if (runDir) {
-      fs.appendFileSync(path.join(runDir, 'metrics.jsonl'), `${JSON.stringify(event)}\n`);
-      // The TensorBoard log follows metrics.jsonl: rebuilt from it when the run (re)starts, then appended to.
-      if (event.type === 'run_start') this.tensorBoard = TensorBoardLog.fromRunDir(runDir);
-      else this.tensorBoard?.append(event);
-    }
     for (const listener of this.listeners) listener(event);
-  }
-
-  /** Creates the run directory, or checks that an existing one holds the same config. */
-  private prepareRunDir(): void {
-    const dir = this.options.runDir;
-    if (!dir) return;
-    fs.mkdirSync(dir, { recursive: true });
-    const file = path.join(dir, 'config.json');
-    const text = `${JSON.stringify(this.config, null, 2)}\n`;
-    if (fs.existsSync(file)) {
-      const existing = fs.readFileSync(file, 'utf8');
-      if (existing !== text) {
-        throw new Error(`${dir} already holds a run with a different config (see its config.json); use another output directory or delete it`);
-      }
-    } else {
-      fs.writeFileSync(file, text);
-    }
   }
 
   /**
@@ -120,7 +96,7 @@ export class Trainer {
 
   private async train(): Promise<RunEndEvent> {
     const { config } = this;
-    this.prepareRunDir();
+    this.runDirectory?.claim(config);
     const started = Date.now();
     const id = parseModelName(config.model);
     const model = buildModel(config.model, { ...config.modelOptions, seed: config.seed });
@@ -129,19 +105,7 @@ export class Trainer {
     const weights = model.weights.map((w) => w.read() as tf.Variable);
     const stateNames = [...model.weights.map((w) => w.originalName), ...optimizer.velocityNames()];
 
-    let trainSplit = takeFirst(this.data.train, config.trainLimit);
-    let evalSplit = takeFirst(this.data.test, config.testLimit);
-    if (config.validationImages > 0) {
-      const keep = trainSplit.count - config.validationImages;
-      if (keep < config.batchSize) throw new Error(`a validation split of ${config.validationImages} leaves too few training images (${keep})`);
-      evalSplit = {
-        pixels: trainSplit.pixels.subarray(keep * IMAGE_BYTES),
-        labels: trainSplit.labels.subarray(keep),
-        count: config.validationImages,
-      };
-      trainSplit = takeFirst(trainSplit, keep);
-    }
-    const mean = meanImage(trainSplit);
+    const { train: trainSplit, evaluation: evalSplit, mean } = runSplit(this.data, config);
     const batches = new TrainingBatches(trainSplit, mean, config.batchSize, config.seed, config.augment ? PAPER_AUGMENTATION : undefined);
     const testSet = exampleTensors(evalSplit, mean);
     const trainEvalSet = config.trainEvalImages > 0 ? exampleTensors(takeFirst(trainSplit, config.trainEvalImages), mean) : undefined;
@@ -169,10 +133,9 @@ export class Trainer {
       priorSeconds = state.wallSeconds;
       if (state.window) window = state.window;
       // Events after the checkpoint are regenerated: drop them so no line is duplicated.
-      const metrics = this.metricsFile as string;
-      if (fs.existsSync(metrics) && fs.statSync(metrics).size > state.metricsBytes) fs.truncateSync(metrics, state.metricsBytes);
-    } else if (this.metricsFile && fs.existsSync(this.metricsFile)) {
-      fs.truncateSync(this.metricsFile, 0); // started before but no checkpoint yet: start over
+      this.runDirectory?.truncateMetrics(state.metricsBytes);
+    } else {
+      this.runDirectory?.truncateMetrics(0); // started before but no checkpoint yet: start over
     }
 
     const run: RunDescriptor = {
@@ -218,7 +181,7 @@ export class Trainer {
       withVelocities((velocities) => {
         assertFiniteState('writing a checkpoint', velocities);
         this.emit({ ...base(), type: 'checkpoint', iteration });
-        const metricsBytes = fs.statSync(this.metricsFile as string).size;
+        const metricsBytes = this.runDirectory?.metricsBytes() ?? 0;
         saveCheckpoint(runDir, [...weights, ...velocities], stateNames, { iteration, metricsBytes, warmingUp, wallSeconds: elapsed(), window });
       });
     };
@@ -305,7 +268,7 @@ export class Trainer {
         // Let signal handlers and I/O run between steps.
         await new Promise((resolve) => setImmediate(resolve));
       }
-      if (runDir) await model.save(`file://${path.join(runDir, 'model')}`);
+      if (this.runDirectory) await model.save(`file://${this.runDirectory.modelDir}`);
       return finish('completed');
     } finally {
       tf.dispose([testSet.images, testSet.labels]);
@@ -331,9 +294,3 @@ export function nonFiniteState(tensors: tf.Tensor[], names: string[]): string | 
   return `${total} non-finite values in ${bad.length} tensors (${listed}${bad.length > 3 ? ', ...' : ''})`;
 }
 
-/** Reads a run's events from its directory (empty if it has none yet). */
-export function readRunEvents(runDir: string): RunEvent[] {
-  const file = path.join(runDir, 'metrics.jsonl');
-  if (!fs.existsSync(file)) return [];
-  return parseMetricsJsonl(fs.readFileSync(file, 'utf8'), file);
-}

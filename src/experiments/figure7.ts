@@ -2,14 +2,14 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import '../blocks/shortcut-a'; // registers the custom layer before models are loaded
-import { CifarDataset, takeFirst } from '../data/cifar';
-import { meanImage } from '../data/preprocess';
+import { CifarDataset } from '../data/cifar';
 import { exampleTensors } from '../data/tensors';
-import { PlotlyFigure, RunRecord } from '../experiments/figures';
+import { PlotlyFigure } from './figures';
 import { netName } from '../protocol/labels';
 import { depthColour } from '../protocol/paper';
+import { createProbe, layerResponses } from '../probes';
+import { RunDirectory, RunRecord, runSplit } from '../runs';
 import { TrainConfig } from '../train/config';
-import { createProbe, layerResponses } from './index';
 import '../models/legacy-batch-norm'; // runs saved by earlier versions
 
 /** Std of every 3x3 layer's response of one trained net, in layer order (paper Fig. 7). */
@@ -31,15 +31,13 @@ export interface ResponseCurve {
 export async function responseCurves(records: RunRecord[], runsDir: string, data: CifarDataset | undefined, images = 500): Promise<ResponseCurve[]> {
   const curves: ResponseCurve[] = [];
   for (const record of records) {
-    const dir = path.join(runsDir, record.runId);
-    const modelFile = path.join(dir, 'model', 'model.json');
+    const run = new RunDirectory(path.join(runsDir, record.runId));
     const { family, depth } = record.run;
-    if (data && fs.existsSync(modelFile)) {
-      const config = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')) as TrainConfig;
-      let train = takeFirst(data.train, config.trainLimit);
-      if (config.validationImages > 0) train = takeFirst(train, train.count - config.validationImages);
-      const { images: x, labels: y } = exampleTensors(data.test, meanImage(train), images);
-      const model = await tf.loadLayersModel(`file://${modelFile}`);
+    if (data && fs.existsSync(run.modelFile)) {
+      // The mean the run trained with: the same split as the trainer's, by construction.
+      const { mean } = runSplit(data, run.readConfig<TrainConfig>());
+      const { images: x, labels: y } = exampleTensors(data.test, mean, images);
+      const model = await tf.loadLayersModel(`file://${run.modelFile}`);
       const probe = createProbe(model, x, y);
       curves.push({ runId: record.runId, family, depth, stds: layerResponses(probe()), source: 'model', iteration: record.end?.iteration });
       probe.dispose();
