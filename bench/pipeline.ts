@@ -5,7 +5,19 @@
  *   node dist/bench/pipeline.js [--model resnet56] [--width 1] [--batch 128] [--probe-every 100] [--probe-images 64]
  */
 import * as tf from '@tensorflow/tfjs';
-import { buildModel, bundledDataDir, createProbe, describeBackend, exampleTensors, IMAGE_BYTES, loadCifar10, meanImage, selectBackend, TrainingBatches, parseScriptFlags } from '../src';
+import {
+  buildModel,
+  bundledDataDir,
+  createProbe,
+  describeBackend,
+  exampleTensors,
+  IMAGE_BYTES,
+  loadCifar10,
+  meanImage,
+  selectBackend,
+  TrainingBatches,
+  parseScriptFlags,
+} from '../src';
 import { SgdMomentum } from '../src/train/optimizer';
 import { trainableVariables, trainStep } from '../src/train/step';
 
@@ -21,13 +33,16 @@ function medianMs(count: number, fn: () => void): number {
 }
 
 function main(): void {
-  const values = parseScriptFlags('node dist/bench/pipeline.js [--model resnet56] [--width 1] [--batch 128] [--probe-every 100] [--probe-images 64]', {
+  const values = parseScriptFlags(
+    'node dist/bench/pipeline.js [--model resnet56] [--width 1] [--batch 128] [--probe-every 100] [--probe-images 64]',
+    {
       model: { type: 'string', default: 'resnet56' },
       width: { type: 'string', default: '1' },
       batch: { type: 'string', default: '128' },
       'probe-every': { type: 'string', default: '100' },
       'probe-images': { type: 'string', default: '64' },
-    });
+    },
+  );
   const batch = Number(values.batch);
   console.log(describeBackend(selectBackend()));
   const data = loadCifar10(bundledDataDir());
@@ -50,8 +65,12 @@ function main(): void {
   const probeMs = medianMs(7, () => probe());
   const every = Number(values['probe-every']);
   console.log(`${values.model} (width ${values.width}), batch ${batch}: training step ${stepMs.toFixed(0)} ms (median of 7)`);
-  console.log(`input pipeline: ${inputMs.toFixed(1)} ms per batch of ${batch} (${((inputMs / stepMs) * 100).toFixed(1)}% of a step; it runs between steps)`);
-  console.log(`probe on ${values['probe-images']} images: ${probeMs.toFixed(0)} ms; every ${every} iterations that is ${((probeMs / (every * stepMs)) * 100).toFixed(2)}% of training time`);
+  console.log(
+    `input pipeline: ${inputMs.toFixed(1)} ms per batch of ${batch} (${((inputMs / stepMs) * 100).toFixed(1)}% of a step; it runs between steps)`,
+  );
+  console.log(
+    `probe on ${values['probe-images']} images: ${probeMs.toFixed(0)} ms; every ${every} iterations that is ${((probeMs / (every * stepMs)) * 100).toFixed(2)}% of training time`,
+  );
 }
 
 main();

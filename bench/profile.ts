@@ -13,14 +13,17 @@ import { logKernels } from './kernel-log';
 import { workload } from './workload';
 
 function main(): void {
-  const values = parseScriptFlags('node dist/bench/profile.js [--model resnet56] [--mode train|infer] [--width 1] [--batch 128] [--steps 5] [--warmup 3]', {
+  const values = parseScriptFlags(
+    'node dist/bench/profile.js [--model resnet56] [--mode train|infer] [--width 1] [--batch 128] [--steps 5] [--warmup 3]',
+    {
       model: { type: 'string', default: 'resnet20' },
       width: { type: 'string', default: '1' },
       batch: { type: 'string', default: '128' },
       mode: { type: 'string', default: 'train' },
       steps: { type: 'string', default: '5' },
       warmup: { type: 'string', default: '3' },
-    });
+    },
+  );
   const [batch, steps, warmup] = [Number(values.batch), Number(values.steps), Number(values.warmup)];
   if (values.mode !== 'train' && values.mode !== 'infer') throw new Error(`--mode must be train or infer, got ${values.mode}`);
   console.log(describeBackend(selectBackend()));
@@ -33,7 +36,9 @@ function main(): void {
   });
   const wallMs = Number(process.hrtime.bigint() - start) / 1e6 / steps;
   const fallback = nativeUnsupportedReason(model);
-  console.log(`${values.model} (width ${values.width}), batch ${batch}, ${values.mode}, ${fallback ? `tfjs autodiff path (${fallback})` : 'native path'}`);
+  console.log(
+    `${values.model} (width ${values.width}), batch ${batch}, ${values.mode}, ${fallback ? `tfjs autodiff path (${fallback})` : 'native path'}`,
+  );
   if (!totals) {
     console.log(`${wallMs.toFixed(1)} ms per step (no kernel log on the pure-JS backend)`);
     return;
@@ -41,11 +46,15 @@ function main(): void {
   const rows = [...totals].map(([name, t]) => ({ name, calls: t.calls / steps, ms: t.ms / steps })).sort((a, b) => b.ms - a.ms);
   const kernelMs = rows.reduce((sum, r) => sum + r.ms, 0);
   const calls = rows.reduce((sum, r) => sum + r.calls, 0);
-  console.log(`${wallMs.toFixed(1)} ms per step: ${kernelMs.toFixed(1)} ms in ${calls} native kernel calls, ${(wallMs - kernelMs).toFixed(1)} ms outside them`);
+  console.log(
+    `${wallMs.toFixed(1)} ms per step: ${kernelMs.toFixed(1)} ms in ${calls} native kernel calls, ${(wallMs - kernelMs).toFixed(1)} ms outside them`,
+  );
   const width = Math.max(...rows.map((r) => r.name.length));
   console.log(`${'kernel'.padEnd(width)}  calls/step  ms/step  share  us/call`);
   for (const r of rows) {
-    console.log(`${r.name.padEnd(width)}  ${r.calls.toFixed(0).padStart(10)}  ${r.ms.toFixed(2).padStart(7)}  ${((r.ms / wallMs) * 100).toFixed(1).padStart(4)}%  ${((r.ms / r.calls) * 1000).toFixed(0).padStart(7)}`);
+    console.log(
+      `${r.name.padEnd(width)}  ${r.calls.toFixed(0).padStart(10)}  ${r.ms.toFixed(2).padStart(7)}  ${((r.ms / wallMs) * 100).toFixed(1).padStart(4)}%  ${((r.ms / r.calls) * 1000).toFixed(0).padStart(7)}`,
+    );
   }
 }
 

@@ -117,7 +117,9 @@ function medianOf<T>(rounds: T[], pick: (round: T) => number): number {
 }
 
 async function main(): Promise<void> {
-  const values = parseScriptFlags('npm run bench -- [--models resnet20,resnet56] [--width 1] [--batch 128] [--steps 10] [--warmup 3] [--rounds 3] [--vs-pytorch --python PATH] [--torch-configs eager,channels_last,compile] [--threads 2] [--json]', {
+  const values = parseScriptFlags(
+    'npm run bench -- [--models resnet20,resnet56] [--width 1] [--batch 128] [--steps 10] [--warmup 3] [--rounds 3] [--vs-pytorch --python PATH] [--torch-configs eager,channels_last,compile] [--threads 2] [--json]',
+    {
       models: { type: 'string', default: 'resnet20,resnet56,resnet110,plain20,plain56' },
       batch: { type: 'string', default: '128' },
       width: { type: 'string', default: '1' },
@@ -130,10 +132,18 @@ async function main(): Promise<void> {
       'torch-configs': { type: 'string', default: 'eager,channels_last,compile' },
       threads: { type: 'string', default: String(os.cpus().length) },
       single: { type: 'string' },
-    });
-  const [batch, width, steps, warmup, rounds] = [Number(values.batch), Number(values.width), Number(values.steps), Number(values.warmup), Number(values.rounds)];
+    },
+  );
+  const [batch, width, steps, warmup, rounds] = [
+    Number(values.batch),
+    Number(values.width),
+    Number(values.steps),
+    Number(values.warmup),
+    Number(values.rounds),
+  ];
   for (const [name, value] of Object.entries({ batch, steps, warmup, rounds })) {
-    if (!Number.isInteger(value) || value < (name === 'warmup' ? 0 : 1)) throw new Error(`--${name} must be a positive integer, got ${String(values[name as keyof typeof values])}`);
+    if (!Number.isInteger(value) || value < (name === 'warmup' ? 0 : 1))
+      throw new Error(`--${name} must be a positive integer, got ${String(values[name as keyof typeof values])}`);
   }
   if (values.single) {
     console.log(JSON.stringify(await measureHere(values.single, width, batch, steps, warmup)));
@@ -141,15 +151,36 @@ async function main(): Promise<void> {
   }
   const info = selectBackend();
   const vsTorch = values['vs-pytorch'] === true;
-  const models = (values.models ?? '').split(',').map((m) => m.trim()).filter(Boolean);
+  const models = (values.models ?? '')
+    .split(',')
+    .map((m) => m.trim())
+    .filter(Boolean);
   const measured = new Map<string, Array<{ reslab: Figures; pytorch?: TorchRun }>>(models.map((m) => [m, []]));
   const common = [String(width), String(batch), String(steps), String(warmup)];
   for (let round = 1; round <= rounds; round++) {
     for (const model of models) {
       // Interleaved: reslab, then PyTorch, for each model in turn, so both see the same machine state.
-      const reslab = runJson(process.execPath, [__filename, '--single', model, '--width', common[0], '--batch', common[1], '--steps', common[2], '--warmup', common[3]]);
+      const reslab = runJson(process.execPath, [
+        __filename,
+        '--single',
+        model,
+        '--width',
+        common[0],
+        '--batch',
+        common[1],
+        '--steps',
+        common[2],
+        '--warmup',
+        common[3],
+      ]);
       const pytorch = vsTorch
-        ? runJson<TorchRun>(values.python as string, [path.join(__dirname, '..', '..', 'bench', 'pytorch_reference.py'), model, ...common, String(values.threads), values['torch-configs'] as string])
+        ? runJson<TorchRun>(values.python as string, [
+            path.join(__dirname, '..', '..', 'bench', 'pytorch_reference.py'),
+            model,
+            ...common,
+            String(values.threads),
+            values['torch-configs'] as string,
+          ])
         : undefined;
       measured.get(model)?.push({ reslab, pytorch });
       if (!values.json) process.stderr.write(`measured ${model} (round ${round}/${rounds})\n`);
@@ -169,13 +200,20 @@ async function main(): Promise<void> {
     // Against the fastest configuration of each round (per figure), then against every configuration.
     const pytorch = {
       torch: torchRuns[0]?.torch,
-      bestTrain: { config: mostCommon(torchRuns.map((t) => fastest(t, trainOf).config)), value: median(torchRuns.map((t) => fastest(t, trainOf).value)) },
-      bestInfer: { config: mostCommon(torchRuns.map((t) => fastest(t, inferOf).config)), value: median(torchRuns.map((t) => fastest(t, inferOf).value)) },
+      bestTrain: {
+        config: mostCommon(torchRuns.map((t) => fastest(t, trainOf).config)),
+        value: median(torchRuns.map((t) => fastest(t, trainOf).value)),
+      },
+      bestInfer: {
+        config: mostCommon(torchRuns.map((t) => fastest(t, inferOf).config)),
+        value: median(torchRuns.map((t) => fastest(t, inferOf).value)),
+      },
       maxRssBytes: median(torchRuns.map((t) => t.maxRssBytes)),
       configs: (torchRuns[0]?.configs ?? []).map((c) => {
-        const per = (pick: (x: TorchConfig) => number | undefined) => all
-          .map((r) => ({ reslab: r.reslab, torch: (r.pytorch as TorchRun).configs.find((x) => x.config === c.config) }))
-          .filter((x) => x.torch && pick(x.torch) !== undefined);
+        const per = (pick: (x: TorchConfig) => number | undefined) =>
+          all
+            .map((r) => ({ reslab: r.reslab, torch: (r.pytorch as TorchRun).configs.find((x) => x.config === c.config) }))
+            .filter((x) => x.torch && pick(x.torch) !== undefined);
         const train = per(trainOf);
         const infer = per(inferOf);
         return {
@@ -183,8 +221,12 @@ async function main(): Promise<void> {
           error: c.error,
           train: train.length ? median(train.map((x) => trainOf(x.torch as TorchConfig) as number)) : undefined,
           infer: infer.length ? median(infer.map((x) => inferOf(x.torch as TorchConfig) as number)) : undefined,
-          trainRatio: train.length ? median(train.map((x) => x.reslab.trainImagesPerSecond / (trainOf(x.torch as TorchConfig) as number))) : undefined,
-          inferRatio: infer.length ? median(infer.map((x) => x.reslab.inferImagesPerSecond / (inferOf(x.torch as TorchConfig) as number))) : undefined,
+          trainRatio: train.length
+            ? median(train.map((x) => x.reslab.trainImagesPerSecond / (trainOf(x.torch as TorchConfig) as number)))
+            : undefined,
+          inferRatio: infer.length
+            ? median(infer.map((x) => x.reslab.inferImagesPerSecond / (inferOf(x.torch as TorchConfig) as number)))
+            : undefined,
         };
       }),
     };
@@ -193,30 +235,59 @@ async function main(): Promise<void> {
       infer: medianOf(all, (r) => r.reslab.inferImagesPerSecond / fastest(r.pytorch as TorchRun, inferOf).value),
       memory: medianOf(all, (r) => r.reslab.maxRssBytes / (r.pytorch as TorchRun).maxRssBytes),
     };
-    return { model, path: all[0]?.reslab.path, kernelsPerTrainStep: all[0]?.reslab.kernelsPerTrainStep, reslab, pytorch, ratios, rounds: all };
+    return {
+      model,
+      path: all[0]?.reslab.path,
+      kernelsPerTrainStep: all[0]?.reslab.kernelsPerTrainStep,
+      reslab,
+      pytorch,
+      ratios,
+      rounds: all,
+    };
   });
   if (values.json) {
     console.log(JSON.stringify({ backend: info.kind, tfjs: tf.version.tfjs, batch, width, steps, warmup, rounds, results: rows }));
     return;
   }
   console.log(describeBackend(info));
-  console.log(`batch ${batch}, width ${width}, median of ${steps} timed steps after ${warmup} warm-up steps, ${rounds} round(s)` +
-    (vsTorch ? `, PyTorch ${rows[0] && 'pytorch' in rows[0] ? rows[0].pytorch?.torch : ''} with ${values.threads} threads; ratios are medians of per-round ratios against PyTorch's fastest configuration of that round` : ''));
+  console.log(
+    `batch ${batch}, width ${width}, median of ${steps} timed steps after ${warmup} warm-up steps, ${rounds} round(s)` +
+      (vsTorch
+        ? `, PyTorch ${rows[0] && 'pytorch' in rows[0] ? rows[0].pytorch?.torch : ''} with ${values.threads} threads; ratios are medians of per-round ratios against PyTorch's fastest configuration of that round`
+        : ''),
+  );
   const table = (header: string[], lines: string[][]) => {
     const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
-    for (const line of [header, ...lines]) console.log(line.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  '));
+    for (const line of [header, ...lines])
+      console.log(line.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  '));
   };
   const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
   const header = ['model', 'path', 'train img/s', 'infer img/s', 'peak RSS', 'kernels/step'];
   if (vsTorch) header.push('torch best train', 'torch best infer', 'torch RSS', 'train ratio', 'infer ratio', 'memory ratio');
-  table(header, rows.map((row) => {
-    const cells = [row.model, row.path === 'native' ? 'native' : 'autodiff', row.reslab.train.toFixed(1), row.reslab.infer.toFixed(1), mib(row.reslab.maxRssBytes), String(row.kernelsPerTrainStep ?? '')];
-    if ('pytorch' in row && row.pytorch && row.ratios) {
-      cells.push(`${row.pytorch.bestTrain.value.toFixed(1)} (${row.pytorch.bestTrain.config})`, `${row.pytorch.bestInfer.value.toFixed(1)} (${row.pytorch.bestInfer.config})`,
-        mib(row.pytorch.maxRssBytes), row.ratios.train.toFixed(2), row.ratios.infer.toFixed(2), row.ratios.memory.toFixed(2));
-    }
-    return cells;
-  }));
+  table(
+    header,
+    rows.map((row) => {
+      const cells = [
+        row.model,
+        row.path === 'native' ? 'native' : 'autodiff',
+        row.reslab.train.toFixed(1),
+        row.reslab.infer.toFixed(1),
+        mib(row.reslab.maxRssBytes),
+        String(row.kernelsPerTrainStep ?? ''),
+      ];
+      if ('pytorch' in row && row.pytorch && row.ratios) {
+        cells.push(
+          `${row.pytorch.bestTrain.value.toFixed(1)} (${row.pytorch.bestTrain.config})`,
+          `${row.pytorch.bestInfer.value.toFixed(1)} (${row.pytorch.bestInfer.config})`,
+          mib(row.pytorch.maxRssBytes),
+          row.ratios.train.toFixed(2),
+          row.ratios.infer.toFixed(2),
+          row.ratios.memory.toFixed(2),
+        );
+      }
+      return cells;
+    }),
+  );
   if (vsTorch) {
     console.log('\nreslab against each PyTorch configuration (img/s; ratio = reslab / PyTorch):');
     const lines: string[][] = [];
@@ -224,13 +295,23 @@ async function main(): Promise<void> {
       if (!('pytorch' in row) || !row.pytorch) continue;
       for (const c of row.pytorch.configs) {
         const f = (v: number | undefined, digits: number) => (v === undefined ? '–' : v.toFixed(digits));
-        lines.push([row.model, c.config, f(c.train, 1), f(c.infer, 1), f(c.trainRatio, 2), f(c.inferRatio, 2), c.error ? c.error.slice(0, 60) : '']);
+        lines.push([
+          row.model,
+          c.config,
+          f(c.train, 1),
+          f(c.infer, 1),
+          f(c.trainRatio, 2),
+          f(c.inferRatio, 2),
+          c.error ? c.error.slice(0, 60) : '',
+        ]);
       }
     }
     table(['model', 'torch config', 'train', 'infer', 'train ratio', 'infer ratio', 'error'], lines);
     if (rounds > 1) {
       for (const row of rows) {
-        const spread = row.rounds.map((r) => (r.reslab.trainImagesPerSecond / fastest(r.pytorch as TorchRun, trainOf).value).toFixed(2)).join(', ');
+        const spread = row.rounds
+          .map((r) => (r.reslab.trainImagesPerSecond / fastest(r.pytorch as TorchRun, trainOf).value).toFixed(2))
+          .join(', ');
         console.log(`${row.model}: training ratio against the fastest PyTorch configuration, per round: ${spread}`);
       }
     }

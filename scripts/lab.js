@@ -27,8 +27,14 @@ function jupyterEnv(stateDir) {
 /** Arguments for a local, offline-friendly JupyterLab server. */
 function labArgs({ port, token, rootDir }) {
   const args = [
-    'lab', '--no-browser', '--ip=127.0.0.1', `--port=${port}`, `--IdentityProvider.token=${token}`,
-    `--ServerApp.root_dir=${rootDir}`, '--LabApp.extension_manager=readonly', '--ServerApp.port_retries=0',
+    'lab',
+    '--no-browser',
+    '--ip=127.0.0.1',
+    `--port=${port}`,
+    `--IdentityProvider.token=${token}`,
+    `--ServerApp.root_dir=${rootDir}`,
+    '--LabApp.extension_manager=readonly',
+    '--ServerApp.port_retries=0',
   ];
   if (typeof process.getuid === 'function' && process.getuid() === 0) args.push('--allow-root');
   return args;

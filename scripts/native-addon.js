@@ -47,7 +47,8 @@ function packageDir(name, prefix = ROOT) {
 
 /** True when the package's native addon loads and registers the 'tensorflow' backend. */
 function addonLoads(name, prefix = ROOT) {
-  const probe = `const tf = require(${JSON.stringify(name)});` +
+  const probe =
+    `const tf = require(${JSON.stringify(name)});` +
     `tf.setBackend('tensorflow').then((ok) => process.exit(ok && tf.getBackend() === 'tensorflow' ? 0 : 3));`;
   const { code } = run(process.execPath, ['-e', probe], { quiet: true, cwd: prefix, env: { TF_CPP_MIN_LOG_LEVEL: '3' } });
   return code === 0;
@@ -78,7 +79,14 @@ function fetchTensorFlowWheel(distribution) {
   const cached = () => fs.readdirSync(wheelDir).find((file) => file.startsWith(prefix) && file.endsWith('.whl'));
   if (!cached()) {
     mustRun(`downloading the ${distribution}==${TF_WHEEL_VERSION} wheel with pip (for its libtensorflow)`, 'python3', [
-      '-m', 'pip', 'download', '--no-deps', '--only-binary=:all:', '--dest', wheelDir, ...pipIndexArgs(),
+      '-m',
+      'pip',
+      'download',
+      '--no-deps',
+      '--only-binary=:all:',
+      '--dest',
+      wheelDir,
+      ...pipIndexArgs(),
       `${distribution}==${TF_WHEEL_VERSION}`,
     ]);
   }
@@ -106,15 +114,30 @@ function installNativeAddon(name, wheelDistribution) {
   log(`${name}: the download failed; using libtensorflow from the ${wheelDistribution} wheel instead`);
   const wheel = fetchTensorFlowWheel(wheelDistribution);
   mustRun(`staging libtensorflow from ${path.basename(wheel)}`, 'python3', [
-    path.join(__dirname, 'extract_libtensorflow.py'), wheel, path.join(dir, 'deps'),
+    path.join(__dirname, 'extract_libtensorflow.py'),
+    wheel,
+    path.join(dir, 'deps'),
   ]);
   mustRun(`${name}: compiling the addon against it (node-gyp)`, 'npm', ['rebuild', name, '--foreground-scripts'], {
-    env: nodeGypEnv(true), timeoutMs: 15 * 60e3,
+    env: nodeGypEnv(true),
+    timeoutMs: 15 * 60e3,
   });
   if (!addonLoads(name)) fail(`${name} was built but does not load; run: node -e "require('${name}')"`);
   log(`${name}: ready (libtensorflow ${TF_WHEEL_VERSION} from the wheel)`);
 }
 
 module.exports = {
-  ROOT, CACHE, TF_WHEEL_VERSION, log, fail, run, mustRun, packageDir, addonLoads, nodeGypEnv, pipIndexArgs, fetchTensorFlowWheel, installNativeAddon,
+  ROOT,
+  CACHE,
+  TF_WHEEL_VERSION,
+  log,
+  fail,
+  run,
+  mustRun,
+  packageDir,
+  addonLoads,
+  nodeGypEnv,
+  pipIndexArgs,
+  fetchTensorFlowWheel,
+  installNativeAddon,
 };

@@ -25,11 +25,27 @@ function succeeds(command, args) {
  * @type {Array<{ name: string, purpose: string, debian: string, present: () => boolean, jupyterOnly?: boolean }>}
  */
 const PREREQUISITES = [
-  { name: 'python3 with pip', purpose: 'fetches the TensorFlow wheel and JupyterLab', debian: 'python3-pip', present: () => succeeds('python3', ['-m', 'pip', '--version']) },
-  { name: 'python3 venv', purpose: 'the project\'s JupyterLab environment (.venv)', debian: 'python3-venv', present: () => succeeds('python3', ['-c', 'import venv, ensurepip']) },
+  {
+    name: 'python3 with pip',
+    purpose: 'fetches the TensorFlow wheel and JupyterLab',
+    debian: 'python3-pip',
+    present: () => succeeds('python3', ['-m', 'pip', '--version']),
+  },
+  {
+    name: 'python3 venv',
+    purpose: "the project's JupyterLab environment (.venv)",
+    debian: 'python3-venv',
+    present: () => succeeds('python3', ['-c', 'import venv, ensurepip']),
+  },
   { name: 'g++', purpose: 'compiles the native TensorFlow addon', debian: 'g++', present: () => succeeds('g++', ['--version']) },
   { name: 'make', purpose: 'compiles the native TensorFlow addon', debian: 'make', present: () => succeeds('make', ['--version']) },
-  { name: `Chromium (${chromiumPath()})`, purpose: 'the end-to-end test of the JupyterLab extension', debian: 'chromium', present: () => fs.existsSync(chromiumPath()), jupyterOnly: true },
+  {
+    name: `Chromium (${chromiumPath()})`,
+    purpose: 'the end-to-end test of the JupyterLab extension',
+    debian: 'chromium',
+    present: () => fs.existsSync(chromiumPath()),
+    jupyterOnly: true,
+  },
 ];
 
 /**
@@ -63,7 +79,10 @@ function ensurePrerequisites(log, options = {}) {
     cp.spawnSync('apt-get', ['install', '-y', '-qq', ...packages], { stdio: 'inherit', env });
     missing = missingPrerequisites(options);
   }
-  const how = (p) => (p.debian === 'chromium' && process.env.RESLAB_CHROMIUM ? `install Chromium at ${chromiumPath()} or unset RESLAB_CHROMIUM` : `sudo apt-get install ${p.debian}`);
+  const how = (p) =>
+    p.debian === 'chromium' && process.env.RESLAB_CHROMIUM
+      ? `install Chromium at ${chromiumPath()} or unset RESLAB_CHROMIUM`
+      : `sudo apt-get install ${p.debian}`;
   return missing.map((p) => `missing ${p.name} (needed for ${p.purpose}): ${how(p)}`);
 }
 

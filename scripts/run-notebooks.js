@@ -24,11 +24,22 @@ if (!['smoke', 'cpu', 'paper'].includes(scale)) {
 }
 const dataDir = flag('data-dir');
 const wanted = argv;
-const notebooks = fs.readdirSync(DIR).filter((f) => f.endsWith('.ipynb') && (wanted.length === 0 || wanted.some((w) => f.includes(w)))).sort();
-const env = { ...jupyterEnv(path.join(ROOT, '.jupyter')), RESLAB_SCALE: scale, ...(dataDir ? { RESLAB_DATA_DIR: path.resolve(dataDir) } : {}) };
+const notebooks = fs
+  .readdirSync(DIR)
+  .filter((f) => f.endsWith('.ipynb') && (wanted.length === 0 || wanted.some((w) => f.includes(w))))
+  .sort();
+const env = {
+  ...jupyterEnv(path.join(ROOT, '.jupyter')),
+  RESLAB_SCALE: scale,
+  ...(dataDir ? { RESLAB_DATA_DIR: path.resolve(dataDir) } : {}),
+};
 for (const name of notebooks) {
   const started = Date.now();
-  const result = spawnSync(JUPYTER, ['nbconvert', '--to', 'notebook', '--execute', '--inplace', '--ExecutePreprocessor.timeout=-1', path.join(DIR, name)], { env, stdio: 'inherit', cwd: DIR });
+  const result = spawnSync(
+    JUPYTER,
+    ['nbconvert', '--to', 'notebook', '--execute', '--inplace', '--ExecutePreprocessor.timeout=-1', path.join(DIR, name)],
+    { env, stdio: 'inherit', cwd: DIR },
+  );
   if (result.status !== 0) {
     console.error(`${name}: failed`);
     process.exit(1);

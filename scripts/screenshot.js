@@ -8,6 +8,7 @@
  */
 'use strict';
 
+/* global document -- the callback of waitForFunction runs in the page. */
 const fs = require('fs');
 const path = require('path');
 const { chromium } = require('playwright-core');
@@ -30,9 +31,14 @@ async function main() {
   }
   const browser = await chromium.launch({ executablePath: chromiumPath(), args: ['--headless', '--no-sandbox', '--disable-gpu'] });
   try {
-    const tab = await browser.newPage({ viewport: { width: option('--width', 1280), height: option('--height', 900) }, deviceScaleFactor: 1 });
+    const tab = await browser.newPage({
+      viewport: { width: option('--width', 1280), height: option('--height', 900) },
+      deviceScaleFactor: 1,
+    });
     await tab.goto(`file://${path.resolve(page)}`);
-    await tab.waitForFunction(() => [...document.querySelectorAll('.plot')].every((p) => p.querySelector('.main-svg')), undefined, { timeout: 60_000 });
+    await tab.waitForFunction(() => [...document.querySelectorAll('.plot')].every((p) => p.querySelector('.main-svg')), undefined, {
+      timeout: 60_000,
+    });
     fs.mkdirSync(path.dirname(out), { recursive: true });
     await tab.screenshot({ path: out, fullPage: args.includes('--full') });
     console.log(`screenshot: ${out}`);
@@ -42,7 +48,10 @@ async function main() {
   return 0;
 }
 
-main().then((code) => process.exit(code), (error) => {
-  console.error(`screenshot: ${error instanceof Error ? error.message : String(error)}`);
-  process.exit(1);
-});
+main().then(
+  (code) => process.exit(code),
+  (error) => {
+    console.error(`screenshot: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(1);
+  },
+);

@@ -21,7 +21,19 @@
 
 const fs = require('fs');
 const path = require('path');
-const { ROOT, TF_WHEEL_VERSION, log, fail, run, mustRun, packageDir, addonLoads, nodeGypEnv, pipIndexArgs, fetchTensorFlowWheel } = require('./native-addon');
+const {
+  ROOT,
+  TF_WHEEL_VERSION,
+  log,
+  fail,
+  run,
+  mustRun,
+  packageDir,
+  addonLoads,
+  nodeGypEnv,
+  pipIndexArgs,
+  fetchTensorFlowWheel,
+} = require('./native-addon');
 
 const GPU_PACKAGE = '@tensorflow/tfjs-node-gpu';
 const GPU_PACKAGE_VERSION = '4.22.0';
@@ -34,7 +46,8 @@ function libtensorflowDirProblem(dir) {
   const files = fs.existsSync(lib) ? fs.readdirSync(lib) : [];
   if (!files.some((f) => /^libtensorflow(_cc)?\.so/.test(f))) return `${lib} holds no libtensorflow.so* (or libtensorflow_cc.so.2)`;
   if (!files.some((f) => /^libtensorflow_framework\.so/.test(f))) return `${lib} holds no libtensorflow_framework.so*`;
-  if (!fs.existsSync(path.join(dir, 'include', 'tensorflow', 'c', 'c_api.h'))) return `${path.join(dir, 'include', 'tensorflow', 'c', 'c_api.h')} is missing`;
+  if (!fs.existsSync(path.join(dir, 'include', 'tensorflow', 'c', 'c_api.h')))
+    return `${path.join(dir, 'include', 'tensorflow', 'c', 'c_api.h')} is missing`;
   return undefined;
 }
 
@@ -65,7 +78,12 @@ function stageLibtensorflowDir(dir, deps) {
 
 /** The package's own install script: downloads libtensorflow-gpu (its `download` argument), then builds the addon. */
 function ownInstall(prefix) {
-  return run('npm', ['rebuild', GPU_PACKAGE, '--foreground-scripts'], { cwd: prefix, env: nodeGypEnv(false), timeoutMs: 20 * 60e3, quiet: true });
+  return run('npm', ['rebuild', GPU_PACKAGE, '--foreground-scripts'], {
+    cwd: prefix,
+    env: nodeGypEnv(false),
+    timeoutMs: 20 * 60e3,
+    quiet: true,
+  });
 }
 
 /** Compiles the addon against the libtensorflow staged in deps/ (the install script without its forced download). */
@@ -80,7 +98,10 @@ function buildAgainstDeps(prefix) {
 
 /** The line of a failed command's output that says why (a network error, an npm or pip error). */
 function reasonOf(output, fallback) {
-  const lines = output.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = output
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   const network = lines.find((l) => /ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ETIMEDOUT|getaddrinfo/.test(l));
   const host = lines.find((l) => /hostname: /.test(l));
   if (network) return `network: ${network}${host ? ` (${host.replace(/[',]/g, '')})` : ''}`;
@@ -116,9 +137,14 @@ function installFromCudaWheels(prefix, deps) {
     if (venv.code !== 0) return `could not create .venv: ${venv.output.trim().split('\n').pop()}`;
   }
   log(`pip: tensorflow[and-cuda]==${TF_WHEEL_VERSION} (the CUDA 12 build and the nvidia-*-cu12 runtime wheels) into .venv`);
-  const pip = run(VENV_PYTHON, ['-m', 'pip', 'install', '--disable-pip-version-check', '--quiet', ...pipIndexArgs(), `tensorflow[and-cuda]==${TF_WHEEL_VERSION}`], {
-    quiet: true, timeoutMs: 30 * 60e3,
-  });
+  const pip = run(
+    VENV_PYTHON,
+    ['-m', 'pip', 'install', '--disable-pip-version-check', '--quiet', ...pipIndexArgs(), `tensorflow[and-cuda]==${TF_WHEEL_VERSION}`],
+    {
+      quiet: true,
+      timeoutMs: 30 * 60e3,
+    },
+  );
   if (pip.code !== 0) return `pip could not install tensorflow[and-cuda]==${TF_WHEEL_VERSION}: ${reasonOf(pip.output, `exit ${pip.code}`)}`;
   const wheel = fetchTensorFlowWheel('tensorflow');
   mustRun(`staging libtensorflow from ${path.basename(wheel)}`, 'python3', [path.join(__dirname, 'extract_libtensorflow.py'), wheel, deps]);
@@ -134,13 +160,19 @@ function installFromCudaWheels(prefix, deps) {
 function installGpuBackend({ libtensorflowDir, prefix = ROOT } = {}) {
   if (libtensorflowDir) {
     const problem = libtensorflowDirProblem(libtensorflowDir);
-    if (problem) fail(`--libtensorflow ${libtensorflowDir}: ${problem}; expected DIR/lib/libtensorflow.so* and libtensorflow_framework.so*, DIR/include/tensorflow/c/c_api.h (an unpacked libtensorflow tarball)`);
+    if (problem)
+      fail(
+        `--libtensorflow ${libtensorflowDir}: ${problem}; expected DIR/lib/libtensorflow.so* and libtensorflow_framework.so*, DIR/include/tensorflow/c/c_api.h (an unpacked libtensorflow tarball)`,
+      );
   }
   fs.mkdirSync(prefix, { recursive: true });
   if (!fs.existsSync(path.join(prefix, 'package.json'))) fs.writeFileSync(path.join(prefix, 'package.json'), '{ "private": true }\n');
-  mustRun(`installing ${GPU_PACKAGE}@${GPU_PACKAGE_VERSION}`, 'npm', [
-    'install', '--no-save', '--ignore-scripts', '--no-audit', '--no-fund', `${GPU_PACKAGE}@${GPU_PACKAGE_VERSION}`,
-  ], { cwd: prefix });
+  mustRun(
+    `installing ${GPU_PACKAGE}@${GPU_PACKAGE_VERSION}`,
+    'npm',
+    ['install', '--no-save', '--ignore-scripts', '--no-audit', '--no-fund', `${GPU_PACKAGE}@${GPU_PACKAGE_VERSION}`],
+    { cwd: prefix },
+  );
   const deps = path.join(packageDir(GPU_PACKAGE, prefix), 'deps');
   const tried = [];
 
@@ -152,7 +184,9 @@ function installGpuBackend({ libtensorflowDir, prefix = ROOT } = {}) {
       log(`${GPU_PACKAGE}: ready (libtensorflow from ${libtensorflowDir}); check it with: reslab doctor --gpu-check`);
       return;
     }
-    fail(`${GPU_PACKAGE} did not build or load against ${libtensorflowDir}: ${built.code === 0 ? 'built, but the addon does not load' : reasonOf(built.output, `exit ${built.code}`)}`);
+    fail(
+      `${GPU_PACKAGE} did not build or load against ${libtensorflowDir}: ${built.code === 0 ? 'built, but the addon does not load' : reasonOf(built.output, `exit ${built.code}`)}`,
+    );
   }
 
   if (addonLoads(GPU_PACKAGE, prefix)) {
@@ -165,25 +199,33 @@ function installGpuBackend({ libtensorflowDir, prefix = ROOT } = {}) {
     log(`${GPU_PACKAGE}: ready (its own download); check it with: reslab doctor --gpu-check`);
     return;
   }
-  tried.push(`1. ${GPU_PACKAGE}'s own download of libtensorflow-gpu 2.9.1: ${official.code === 0 ? 'the addon does not load' : reasonOf(official.output, `exit ${official.code}`)}`);
+  tried.push(
+    `1. ${GPU_PACKAGE}'s own download of libtensorflow-gpu 2.9.1: ${official.code === 0 ? 'the addon does not load' : reasonOf(official.output, `exit ${official.code}`)}`,
+  );
 
   const why = installFromCudaWheels(prefix, deps);
   if (!why && addonLoads(GPU_PACKAGE, prefix)) {
-    log(`${GPU_PACKAGE}: ready (libtensorflow ${TF_WHEEL_VERSION} for CUDA 12 from pip, CUDA libraries in .venv); check it with: reslab doctor --gpu-check`);
+    log(
+      `${GPU_PACKAGE}: ready (libtensorflow ${TF_WHEEL_VERSION} for CUDA 12 from pip, CUDA libraries in .venv); check it with: reslab doctor --gpu-check`,
+    );
     return;
   }
-  tried.push(`2. the tensorflow==${TF_WHEEL_VERSION} wheel with its and-cuda runtime wheels: ${why ?? 'built, but the addon does not load'}`);
-  fail([
-    `no libtensorflow for the GPU could be installed. Tried:`,
-    ...tried.map((t) => `  ${t.slice(0, 400)}`),
-    'On a machine with internet access, either:',
-    `  - run \`npm run setup -- --gpu\` there (it downloads what it needs), or`,
-    '  - download https://storage.googleapis.com/tensorflow/libtensorflow/libtensorflow-gpu-linux-x86_64-2.9.1.tar.gz, unpack it to DIR, copy DIR here',
-    '    and run `npm run setup -- --gpu --libtensorflow DIR`, or',
-    `  - \`pip download "tensorflow[and-cuda]==${TF_WHEEL_VERSION}" -d wheels/\`, copy wheels/ here and run`,
-    `    \`PIP_FIND_LINKS=$PWD/wheels npm run setup -- --gpu\`.`,
-    'The CPU backend stays installed and is used meanwhile (RESLAB_BACKEND chooses).',
-  ].join('\n'));
+  tried.push(
+    `2. the tensorflow==${TF_WHEEL_VERSION} wheel with its and-cuda runtime wheels: ${why ?? 'built, but the addon does not load'}`,
+  );
+  fail(
+    [
+      `no libtensorflow for the GPU could be installed. Tried:`,
+      ...tried.map((t) => `  ${t.slice(0, 400)}`),
+      'On a machine with internet access, either:',
+      `  - run \`npm run setup -- --gpu\` there (it downloads what it needs), or`,
+      '  - download https://storage.googleapis.com/tensorflow/libtensorflow/libtensorflow-gpu-linux-x86_64-2.9.1.tar.gz, unpack it to DIR, copy DIR here',
+      '    and run `npm run setup -- --gpu --libtensorflow DIR`, or',
+      `  - \`pip download "tensorflow[and-cuda]==${TF_WHEEL_VERSION}" -d wheels/\`, copy wheels/ here and run`,
+      `    \`PIP_FIND_LINKS=$PWD/wheels npm run setup -- --gpu\`.`,
+      'The CPU backend stays installed and is used meanwhile (RESLAB_BACKEND chooses).',
+    ].join('\n'),
+  );
 }
 
 module.exports = { installGpuBackend, libtensorflowDirProblem, cudaLibraries };

@@ -37,12 +37,25 @@ function installJupyter() {
   const python = path.join(VENV, 'bin', 'python');
   if (!fs.existsSync(python)) mustRun('creating the Python venv .venv (JupyterLab, nbclient)', 'python3', ['-m', 'venv', VENV]);
   mustRun('installing JupyterLab, nbclient and TensorBoard into .venv', python, [
-    '-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', ...pipIndexArgs(), ...JUPYTER_PACKAGES,
+    '-m',
+    'pip',
+    'install',
+    '--quiet',
+    '--disable-pip-version-check',
+    ...pipIndexArgs(),
+    ...JUPYTER_PACKAGES,
   ]);
   // The prebuilt JupyterLab extension, installed the conventional way (a Python package that
   // puts its assets into share/jupyter/labextensions).
   mustRun('installing the reslab JupyterLab extension into .venv', python, [
-    '-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '--force-reinstall', '--no-deps', ...pipIndexArgs(),
+    '-m',
+    'pip',
+    'install',
+    '--quiet',
+    '--disable-pip-version-check',
+    '--force-reinstall',
+    '--no-deps',
+    ...pipIndexArgs(),
     path.join(ROOT, 'jupyterlab-plugin'),
   ]);
   const tslab = path.join(ROOT, 'node_modules', '.bin', 'tslab');

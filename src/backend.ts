@@ -81,7 +81,8 @@ function preloadCudaLibraries(): void {
   }
   if (!fs.existsSync(list)) return;
   const problems = preloadSharedLibraries(JSON.parse(fs.readFileSync(list, 'utf8')) as string[]);
-  if (problems.length) process.emitWarning(`some CUDA libraries from ${list} did not load: ${problems.join('; ')}`, { code: 'RESLAB_CUDA_LIBRARIES' });
+  if (problems.length)
+    process.emitWarning(`some CUDA libraries from ${list} did not load: ${problems.join('; ')}`, { code: 'RESLAB_CUDA_LIBRARIES' });
 }
 
 function loadNative(kind: 'gpu' | 'cpu'): void {
@@ -147,6 +148,7 @@ export function selectBackend(): BackendInfo {
       throw new Error(
         `RESLAB_BACKEND=${forced}, but ${NATIVE_PACKAGES[forced]} is unavailable: ${errorLine(error)}. ` +
           `Install it with \`npm run setup${forced === 'gpu' ? ' -- --gpu' : ''}\`.`,
+        { cause: error },
       );
     }
     selected = nativeInfo(forced, []);

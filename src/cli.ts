@@ -38,8 +38,10 @@ const commands: Record<string, Command> = {
 
 function help(): string {
   const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(12)} ${c.summary}\n    ${c.usage}`);
-  return `reslab: residual networks and the degradation problem (He et al. 2015)\n\ncommands:\n${lines.join('\n')}\n\n` +
-    'environment: RESLAB_BACKEND=gpu|cpu|js forces a backend';
+  return (
+    `reslab: residual networks and the degradation problem (He et al. 2015)\n\ncommands:\n${lines.join('\n')}\n\n` +
+    'environment: RESLAB_BACKEND=gpu|cpu|js forces a backend'
+  );
 }
 
 /** Runs the CLI with `argv` (without node and script); returns the exit code. */

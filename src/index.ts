@@ -25,7 +25,17 @@ export { RunDirectory, readRunEvents, MetricsLog, RunRecord, recordOf, loadRuns,
 export { SgdMomentum, SgdOptions } from './train/optimizer';
 export { RunLock, RunLockedError, LockOwner } from './train/run-lock';
 export { trainStep, autodiffTrainStep, countErrors, predictLogits, trainableVariables, StepResult } from './train/step';
-export { nativeNetwork, nativeUnsupportedReason, releaseNativeNetwork, stepEngine, NativeNetwork, GradientResult, fusedBatchNormActive, fusedBatchNormTraining, withFusedBatchNorm } from './train/step';
+export {
+  nativeNetwork,
+  nativeUnsupportedReason,
+  releaseNativeNetwork,
+  stepEngine,
+  NativeNetwork,
+  GradientResult,
+  fusedBatchNormActive,
+  fusedBatchNormTraining,
+  withFusedBatchNorm,
+} from './train/step';
 import './models/legacy-batch-norm';
 export { createProbe, blockTaps, layerResponses, Probe, BlockTaps } from './probes';
 export * from './experiments/grid';

@@ -1,14 +1,6 @@
 import { strict as assert } from 'assert';
 import * as tf from '@tensorflow/tfjs';
-import {
-  BlockKind,
-  BlockStyle,
-  DEFAULT_BLOCK_STYLE,
-  SeedSequence,
-  ShortcutA,
-  basicBlock,
-  bottleneckBlock,
-} from '../src';
+import { BlockKind, BlockStyle, DEFAULT_BLOCK_STYLE, SeedSequence, ShortcutA, basicBlock, bottleneckBlock } from '../src';
 import * as ref from './helpers/reference';
 
 const EPS = DEFAULT_BLOCK_STYLE.bnEpsilon;
@@ -169,7 +161,10 @@ describe('basic block', () => {
 });
 
 describe('bottleneck block', () => {
-  for (const [placement, first, second] of [['1x1', 2, 1], ['3x3', 1, 2]] as const) {
+  for (const [placement, first, second] of [
+    ['1x1', 2, 1],
+    ['3x3', 1, 2],
+  ] as const) {
     it(`residual, option B, stride in the ${placement} conv${placement === '1x1' ? ' (paper)' : ''}: relu(F(x) + BN(conv1x1/2(x)))`, () => {
       const shape: [number, number, number] = [6, 6, 8];
       const model = blockModel(bottleneckBlock, shape, 2, 2, { shortcut: 'B', bottleneckStride: placement });
@@ -202,9 +197,11 @@ describe('ShortcutA layer', () => {
     // d sum(y) / dx is 1 exactly at the kept pixels.
     const grad = tf.grad((input: tf.Tensor) => (layer.apply(input) as tf.Tensor).sum())(x);
     const g = grad.dataSync();
-    for (let r = 0; r < 5; r++) for (let c = 0; c < 5; c++) for (let ch = 0; ch < 3; ch++) {
-      assert.equal(g[(r * 5 + c) * 3 + ch], r % 2 === 0 && c % 2 === 0 ? 1 : 0);
-    }
+    for (let r = 0; r < 5; r++)
+      for (let c = 0; c < 5; c++)
+        for (let ch = 0; ch < 3; ch++) {
+          assert.equal(g[(r * 5 + c) * 3 + ch], r % 2 === 0 && c % 2 === 0 ? 1 : 0);
+        }
     tf.dispose([x, y, grad]);
   });
 

@@ -64,7 +64,18 @@ describe('reslab CLI', function () {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'reslab-config-'));
     const file = path.join(dir, 'settings.json');
     fs.writeFileSync(file, JSON.stringify({ lr: 0.05, iterations: 3, modelOptions: { width: 0.25 } }));
-    const { status, stderr } = reslab('train', 'resnet8', '--preset', 'smoke', '--config', file, '--iterations', '2', '--out', path.join(dir, 'runs'));
+    const { status, stderr } = reslab(
+      'train',
+      'resnet8',
+      '--preset',
+      'smoke',
+      '--config',
+      file,
+      '--iterations',
+      '2',
+      '--out',
+      path.join(dir, 'runs'),
+    );
     assert.equal(status, 0, stderr);
     const printed = JSON.parse(/config: (\{.*\})/.exec(stderr)?.[1] ?? '{}');
     assert.deepEqual([printed.lr, printed.iterations, printed.modelOptions.width, printed.batchSize], [0.05, 2, 0.25, 64]);
@@ -78,12 +89,30 @@ describe('reslab CLI', function () {
 
   it('train --probe-images, --augment and --warmup reach the resolved config; bad values are one line and exit 2', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'reslab-flags-'));
-    const run = (...flags: string[]) => reslab('train', 'resnet110', '--preset', 'smoke', '--iterations', '1', '--train-limit', '256', '--test-limit', '64',
-      '--train-eval-images', '0', '--probe-every', '0', '--out', path.join(dir, flags.join('_').replace(/[^\w.]/g, '_')), ...flags);
+    const run = (...flags: string[]) =>
+      reslab(
+        'train',
+        'resnet110',
+        '--preset',
+        'smoke',
+        '--iterations',
+        '1',
+        '--train-limit',
+        '256',
+        '--test-limit',
+        '64',
+        '--train-eval-images',
+        '0',
+        '--probe-every',
+        '0',
+        '--out',
+        path.join(dir, flags.join('_').replace(/[^\w.]/g, '_')),
+        ...flags,
+      );
     const config = (stderr: string) => JSON.parse(/config: (\{.*\})/.exec(stderr)?.[1] ?? '{}');
     const defaults = run();
     assert.equal(defaults.status, 0, defaults.stderr);
-    assert.deepEqual(config(defaults.stderr).warmup, { lr: 0.01, untilTrainError: 0.8 }, 'the paper\'s warm-up for ResNet-110');
+    assert.deepEqual(config(defaults.stderr).warmup, { lr: 0.01, untilTrainError: 0.8 }, "the paper's warm-up for ResNet-110");
     const set = run('--probe-images', '16', '--augment', 'off', '--warmup', '0.02:0.7');
     assert.equal(set.status, 0, set.stderr);
     const resolved = config(set.stderr);
@@ -91,8 +120,11 @@ describe('reslab CLI', function () {
     const none = run('--warmup', 'none');
     assert.equal(none.status, 0, none.stderr);
     assert.equal(config(none.stderr).warmup, undefined);
-    for (const [flags, message] of [[['--warmup', '3'], /--warmup expects none or LR:ERROR/], [['--augment', 'yes'], /--augment expects on .* or off, got 'yes'/],
-      [['--probe-images', '0'], /probeImages must be a positive integer, got 0/]] as Array<[string[], RegExp]>) {
+    for (const [flags, message] of [
+      [['--warmup', '3'], /--warmup expects none or LR:ERROR/],
+      [['--augment', 'yes'], /--augment expects on .* or off, got 'yes'/],
+      [['--probe-images', '0'], /probeImages must be a positive integer, got 0/],
+    ] as Array<[string[], RegExp]>) {
       const bad = run(...flags);
       assert.equal(bad.status, 2, `${flags.join(' ')}: ${bad.stderr}`);
       assert.match(bad.stderr, message);
@@ -102,7 +134,12 @@ describe('reslab CLI', function () {
 
   it('every bench script: --help prints usage and defaults (exit 0); an unknown flag is one line and exit 2', () => {
     const root = path.resolve(__dirname, '..', '..');
-    for (const script of ['dist/bench/throughput.js', 'dist/bench/profile.js', 'dist/bench/pipeline.js', 'kernel-ext/dist/bench/live-view.js']) {
+    for (const script of [
+      'dist/bench/throughput.js',
+      'dist/bench/profile.js',
+      'dist/bench/pipeline.js',
+      'kernel-ext/dist/bench/live-view.js',
+    ]) {
       const help = spawnSync(process.execPath, [path.join(root, script), '--help'], { encoding: 'utf8' });
       assert.equal(help.status, 0, `${script}: ${help.stderr}`);
       assert.match(help.stdout, /^usage: .*\n\nflags:\n {2}--\w+/);
@@ -133,7 +170,10 @@ describe('reslab CLI', function () {
   for (const [flags, message] of badSettings) {
     it(`train ${flags.join(' ')}: one clear line, exit 2, no run directory left behind`, () => {
       const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'reslab-bad-')), 'runs');
-      for (const command of [['train', 'resnet8'], ['degradation', '--depths', '8']]) {
+      for (const command of [
+        ['train', 'resnet8'],
+        ['degradation', '--depths', '8'],
+      ]) {
         const { status, stderr } = reslab(...command, ...flags, '--out', out);
         assert.equal(status, 2, stderr);
         assert.match(stderr, message);

@@ -23,11 +23,18 @@ describe('CIFAR-10 binary reader', () => {
     assert.deepEqual(Array.from(data.test.labels.subarray(0, 4)), [3, 8, 8, 0]);
     const counts = new Array<number>(10).fill(0);
     data.train.labels.forEach((l) => counts[l]++);
-    assert.ok(counts.every((c) => c > 300 && c < 500), `class counts ${counts}`);
+    assert.ok(
+      counts.every((c) => c > 300 && c < 500),
+      `class counts ${counts}`,
+    );
   });
 
   it('the bundled files are byte-exact records of the official batches (checksums)', () => {
-    const md5 = (file: string) => crypto.createHash('md5').update(fs.readFileSync(path.join(BUNDLED, file))).digest('hex');
+    const md5 = (file: string) =>
+      crypto
+        .createHash('md5')
+        .update(fs.readFileSync(path.join(BUNDLED, file)))
+        .digest('hex');
     const sums = JSON.parse(fs.readFileSync(path.join(BUNDLED, 'checksums.json'), 'utf8')) as Record<string, string>;
     assert.equal(md5('train.bin'), sums['train.bin']);
     assert.equal(md5('test.bin'), sums['test.bin']);
@@ -37,10 +44,18 @@ describe('CIFAR-10 binary reader', () => {
     const dir = tmpDir();
     const file = path.join(dir, 'train.bin');
     fs.writeFileSync(file, fs.readFileSync(path.join(BUNDLED, 'train.bin')).subarray(0, 5 * RECORD_BYTES + 100));
-    assert.throws(() => readCifarBinary(file), new RegExp(`${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is truncated or corrupt: it has ${5 * RECORD_BYTES + 100} bytes, expected a non-zero multiple of 3073`));
+    assert.throws(
+      () => readCifarBinary(file),
+      new RegExp(
+        `${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is truncated or corrupt: it has ${5 * RECORD_BYTES + 100} bytes, expected a non-zero multiple of 3073`,
+      ),
+    );
     fs.writeFileSync(path.join(dir, 'test_batch.bin'), fs.readFileSync(path.join(BUNDLED, 'test.bin')));
     fs.writeFileSync(path.join(dir, 'data_batch_1.bin'), fs.readFileSync(path.join(BUNDLED, 'train.bin')));
-    assert.throws(() => loadCifar10(dir), /data_batch_1\.bin is truncated or corrupt: it has 12292000 bytes, expected 30730000 bytes \(10000 records/);
+    assert.throws(
+      () => loadCifar10(dir),
+      /data_batch_1\.bin is truncated or corrupt: it has 12292000 bytes, expected 30730000 bytes \(10000 records/,
+    );
   });
 
   it('a corrupt label byte is reported with its record', () => {
@@ -61,17 +76,26 @@ describe('CIFAR-10 binary reader', () => {
     fs.copyFileSync(path.join(BUNDLED, 'train.bin'), file);
     assert.throws(() => loadCifar10(file), /train\.bin is a file, not a directory \(give the folder that holds the \.bin files\)/);
     const dir = path.dirname(file);
-    assert.throws(() => loadCifar10(dir), new RegExp(`${path.join(dir, 'test.bin').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is missing: train\\.bin and test\\.bin go together`));
+    assert.throws(
+      () => loadCifar10(dir),
+      new RegExp(`${path.join(dir, 'test.bin').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is missing: train\\.bin and test\\.bin go together`),
+    );
     const official = tmpDir();
     fs.writeFileSync(path.join(official, 'data_batch_1.bin'), Buffer.alloc(10));
-    assert.throws(() => loadCifar10(official), /test_batch\.bin is missing: the official layout needs the test batch next to data_batch_1\.bin/);
+    assert.throws(
+      () => loadCifar10(official),
+      /test_batch\.bin is missing: the official layout needs the test batch next to data_batch_1\.bin/,
+    );
     // A damaged copy of the bundled subset (checksums.json beside it) is refused at load.
     const copy = tmpDir();
     for (const name of ['train.bin', 'test.bin', 'checksums.json']) fs.copyFileSync(path.join(BUNDLED, name), path.join(copy, name));
     const bytes = fs.readFileSync(path.join(copy, 'train.bin'));
     bytes[12345] ^= 1;
     fs.writeFileSync(path.join(copy, 'train.bin'), bytes);
-    assert.throws(() => loadCifar10(copy), /train\.bin does not match .*checksums\.json \(MD5 [0-9a-f]{32}, expected 07704ae233cc40e200a600eed4f4e13c\): the file is damaged/);
+    assert.throws(
+      () => loadCifar10(copy),
+      /train\.bin does not match .*checksums\.json \(MD5 [0-9a-f]{32}, expected 07704ae233cc40e200a600eed4f4e13c\): the file is damaged/,
+    );
   });
 
   it('reads the official layout, also inside cifar-10-batches-bin/', () => {
@@ -93,7 +117,11 @@ describe('preprocessing (§4.2)', () => {
 
   it('the mean image is the per-pixel mean over the training set, in [0, 1] scale', () => {
     const mean = meanImage(data.train);
-    for (const [y, x, c] of [[0, 0, 0], [15, 20, 1], [31, 31, 2]]) {
+    for (const [y, x, c] of [
+      [0, 0, 0],
+      [15, 20, 1],
+      [31, 31, 2],
+    ]) {
       let sum = 0;
       for (let n = 0; n < data.train.count; n++) sum += data.train.pixels[n * IMAGE_BYTES + c * 1024 + y * 32 + x];
       assert.ok(Math.abs(mean[(y * 32 + x) * 3 + c] - sum / data.train.count / 255) < 1e-6);
@@ -115,7 +143,14 @@ describe('preprocessing (§4.2)', () => {
     const draws = [0, 8.5 / 9, 0.1];
     writeBatch(data.test, [0], mean, out, { pad: 4, flip: true }, () => draws.shift() as number);
     const pixel = (y: number, x: number, c: number) => data.test.pixels[c * 1024 + y * 32 + x] / 255;
-    for (const [y, x] of [[0, 0], [3, 10], [4, 0], [10, 27], [10, 28], [31, 31]]) {
+    for (const [y, x] of [
+      [0, 0],
+      [3, 10],
+      [4, 0],
+      [10, 27],
+      [10, 28],
+      [31, 31],
+    ]) {
       const sy = y - 4;
       const sx = 31 - x + 4;
       const expected = sy < 0 || sx > 31 ? 0 : pixel(sy, sx, 1);

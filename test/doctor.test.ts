@@ -8,7 +8,10 @@ import { compareStepChecks, StepCheckResult } from '../src/doctor/step-check';
 const ROOT = path.resolve(__dirname, '..', '..');
 
 function reslab(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'reslab.js'), 'doctor', ...args], { encoding: 'utf8', timeout: 300_000 });
+  const result = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'reslab.js'), 'doctor', ...args], {
+    encoding: 'utf8',
+    timeout: 300_000,
+  });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
@@ -22,7 +25,10 @@ describe('reslab doctor', function () {
     const find = (check: string) => findings.filter((f) => f.check === check);
     assert.equal(find('node')[0].status, 'ok');
     assert.match(find('backend')[0].detail, /native TensorFlow on the CPU via @tensorflow\/tfjs-node/);
-    assert.ok(find('backend').some((f) => /not used: gpu: no NVIDIA GPU visible/.test(f.detail)), 'why the GPU backend was not chosen');
+    assert.ok(
+      find('backend').some((f) => /not used: gpu: no NVIDIA GPU visible/.test(f.detail)),
+      'why the GPU backend was not chosen',
+    );
     assert.match(find('tfjs')[0].detail, /@tensorflow\/tfjs 4\.22\.0; @tensorflow\/tfjs-node 4\.22\.0; libtensorflow \d+\.\d+\.\d+/);
     assert.match(find('training step')[0].detail, /ResNet-20: native step/);
     assert.match(find('gpu')[0].detail, /no NVIDIA GPU/);
@@ -37,24 +43,48 @@ describe('reslab doctor', function () {
   it('--gpu-check on a machine without a GPU says so in one line and exits 1', () => {
     const { status, stderr } = reslab('--gpu-check');
     assert.equal(status, 1);
-    assert.match(stderr, /error: no GPU: nvidia-smi is not installed and \/proc\/driver\/nvidia\/gpus is missing.*reslab doctor --gpu-check/);
+    assert.match(
+      stderr,
+      /error: no GPU: nvidia-smi is not installed and \/proc\/driver\/nvidia\/gpus is missing.*reslab doctor --gpu-check/,
+    );
     assert.doesNotMatch(stderr, /\n\s+at /, 'no stack trace');
   });
 
   it('the same comparison between two backends that exist here (native CPU step vs pure-JS autodiff) agrees within float32 noise', () => {
-    const { status, stdout, stderr } = reslab('--json', '--compare-backends', 'cpu,js', '--width', '0.25', '--batch-size', '8', '--steps', '3');
+    const { status, stdout, stderr } = reslab(
+      '--json',
+      '--compare-backends',
+      'cpu,js',
+      '--width',
+      '0.25',
+      '--batch-size',
+      '8',
+      '--steps',
+      '3',
+    );
     assert.equal(status, 0, stderr);
-    const { comparison } = JSON.parse(stdout) as { comparison: { agree: boolean; lossRelative: number; updateRelative: number; results: StepCheckResult[] } };
+    const { comparison } = JSON.parse(stdout) as {
+      comparison: { agree: boolean; lossRelative: number; updateRelative: number; results: StepCheckResult[] };
+    };
     assert.equal(comparison.agree, true);
     assert.ok(comparison.lossRelative < STEP_TOLERANCE.loss && comparison.updateRelative < STEP_TOLERANCE.update);
-    assert.deepEqual(comparison.results.map((r) => r.losses.length), [3, 3]);
+    assert.deepEqual(
+      comparison.results.map((r) => r.losses.length),
+      [3, 3],
+    );
     assert.match(comparison.results[0].backend, /native TensorFlow on the CPU/);
     assert.match(comparison.results[1].backend, /pure-JavaScript/);
     assert.ok(comparison.results.every((r) => r.imagesPerSecond > 0 && r.firstUpdateNorm > 0));
   });
 
   it('a real difference is caught: a changed update or loss is far outside the tolerance', () => {
-    const base: StepCheckResult = { backend: 'a', losses: [2.3, 2.1], firstUpdateNorm: 1, firstUpdateSample: [0.1, -0.2, 0.3], imagesPerSecond: 1 };
+    const base: StepCheckResult = {
+      backend: 'a',
+      losses: [2.3, 2.1],
+      firstUpdateNorm: 1,
+      firstUpdateSample: [0.1, -0.2, 0.3],
+      imagesPerSecond: 1,
+    };
     assert.deepEqual(compareStepChecks(base, base), { lossRelative: 0, updateRelative: 0 });
     const wrongSign = { ...base, firstUpdateSample: [0.1, 0.2, 0.3] };
     assert.ok(compareStepChecks(wrongSign, base).updateRelative > STEP_TOLERANCE.update);

@@ -36,7 +36,10 @@ function serve(file: string, options: { cutFirst: boolean }) {
     const match = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
     const start = match ? Number(match[1]) : 0;
     const slice = body.subarray(start);
-    res.writeHead(match ? 206 : 200, { 'Content-Length': slice.length, ...(match ? { 'Content-Range': `bytes ${start}-${body.length - 1}/${body.length}` } : {}) });
+    res.writeHead(match ? 206 : 200, {
+      'Content-Length': slice.length,
+      ...(match ? { 'Content-Range': `bytes ${start}-${body.length - 1}/${body.length}` } : {}),
+    });
     if (options.cutFirst && requests.length === 1) {
       res.write(slice.subarray(0, slice.length >> 1), () => res.destroy());
       return;

@@ -39,8 +39,14 @@ describe('degradation grid', function () {
   it('enumerates {plain, resnet} x depths x seeds in a stable order with stable ids', () => {
     const ids = gridConfigs(spec).map(runIdOf);
     assert.deepEqual(ids, [
-      'plain8-w0.25-s0', 'plain8-w0.25-s1', 'plain14-w0.25-s0', 'plain14-w0.25-s1',
-      'resnet8-w0.25-s0', 'resnet8-w0.25-s1', 'resnet14-w0.25-s0', 'resnet14-w0.25-s1',
+      'plain8-w0.25-s0',
+      'plain8-w0.25-s1',
+      'plain14-w0.25-s0',
+      'plain14-w0.25-s1',
+      'resnet8-w0.25-s0',
+      'resnet8-w0.25-s1',
+      'resnet14-w0.25-s0',
+      'resnet14-w0.25-s1',
     ]);
   });
 
@@ -71,7 +77,10 @@ describe('degradation grid', function () {
 
   it('Table 6 aggregates seeds: mean and sample std of the final test errors', () => {
     const rows = table6(loadRuns(runsDir));
-    assert.deepEqual(rows.map((r) => r.net), ['plain-8', 'ResNet-8']);
+    assert.deepEqual(
+      rows.map((r) => r.net),
+      ['plain-8', 'ResNet-8'],
+    );
     for (const row of rows) {
       const finals = [0, 1].map((seed) => {
         const events = readRunEvents(path.join(runsDir, `${row.family}8-w0.25-s${seed}`));
@@ -115,12 +124,18 @@ describe('degradation grid', function () {
     // summary.json: the scale, a verdict per claim and the per-net figures behind them.
     const summary = JSON.parse(fs.readFileSync(path.join(out, 'summary.json'), 'utf8'));
     assert.deepEqual(summary.scale, { iterations: 10, width: 0.25, trainImages: 256, batchSize: 16 });
-    assert.deepEqual(summary.nets.map((n: { family: string; depth: number }) => `${n.family}${n.depth}`), ['plain8', 'resnet8']);
+    assert.deepEqual(
+      summary.nets.map((n: { family: string; depth: number }) => `${n.family}${n.depth}`),
+      ['plain8', 'resnet8'],
+    );
     for (const net of summary.nets) {
       assert.equal(net.trainError, json.find((r: { net: string }) => r.net === net.net).trainError);
       assert.ok(Number.isFinite(net.trainEvalError) && Number.isFinite(net.testError));
     }
-    assert.deepEqual(summary.claims.map((c: { id: string }) => c.id), ['degradation', 'residual-fixes-degradation', 'residual-gains-from-depth', 'smaller-responses']);
+    assert.deepEqual(
+      summary.claims.map((c: { id: string }) => c.id),
+      ['degradation', 'residual-fixes-degradation', 'residual-gains-from-depth', 'smaller-responses'],
+    );
     // One depth only: degradation and depth gains cannot be judged; the plain-8 vs ResNet-8 comparison can.
     assert.equal(summary.claims[0].verdict, 'not tested');
     assert.equal(summary.claims[2].verdict, 'not tested');
@@ -132,7 +147,10 @@ describe('degradation grid', function () {
       assert.ok(claims.includes(`<td class="verdict">${claim.verdict}</td>`), claim.verdict);
       assert.ok(claims.includes(claim.evidence.replace(/'/g, '&#39;')), claim.evidence);
     }
-    assert.match(claims, /10 of the paper&#39;s 64,000 iterations, width 0\.25 \(4\/8\/16 filters instead of 16\/32\/64\), 256 of 50,000 training images/);
+    assert.match(
+      claims,
+      /10 of the paper&#39;s 64,000 iterations, width 0\.25 \(4\/8\/16 filters instead of 16\/32\/64\), 256 of 50,000 training images/,
+    );
   });
 
   it('Figure 7 from the trained models: one std per 3x3 layer, layer order and sorted', async () => {
@@ -147,7 +165,10 @@ describe('degradation grid', function () {
     const figure = figure7(curves);
     assert.equal(figure.data.length, 8);
     const sorted = (figure.data[1] as { y: number[] }).y;
-    assert.deepEqual(sorted, [...curves[0].stds].sort((a, b) => b - a));
+    assert.deepEqual(
+      sorted,
+      [...curves[0].stds].sort((a, b) => b - a),
+    );
     const out = fs.mkdtempSync(path.join(os.tmpdir(), 'reslab-fig7-'));
     writeReport(runsDir, out, curves);
     assert.match(fs.readFileSync(path.join(out, 'index.html'), 'utf8'), /Figure 7/);

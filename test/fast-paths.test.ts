@@ -46,11 +46,24 @@ function relativeL2(a: tf.Tensor, b: tf.Tensor): number {
 /** A small ImageNet-style net (7x7/2 stem, max pool, two stages) on 32x32 CIFAR images. */
 function smallImagenetNet(depth: number, residual: boolean, options: ModelOptions = {}): tf.LayersModel {
   const spec = imagenetSpec(depth, residual, { inputShape: [32, 32, 3], numClasses: 10, ...options });
-  return buildNetwork({ ...spec, seed: 5, stem: { kind: 'imagenet', filters: 8 }, stages: [{ filters: 8, blocks: 2, stride: 1 }, { filters: 16, blocks: 1, stride: 2 }] });
+  return buildNetwork({
+    ...spec,
+    seed: 5,
+    stem: { kind: 'imagenet', filters: 8 },
+    stages: [
+      { filters: 8, blocks: 2, stride: 1 },
+      { filters: 16, blocks: 1, stride: 2 },
+    ],
+  });
 }
 
 /** Training-mode batch norm (gamma 1, beta 0) and its input gradient in float64, two-pass statistics. */
-function batchNormFloat64(x: Float32Array | Int32Array | Uint8Array, dy: Float32Array | Int32Array | Uint8Array, channels: number, epsilon: number): { y: Float64Array; dx: Float64Array } {
+function batchNormFloat64(
+  x: Float32Array | Int32Array | Uint8Array,
+  dy: Float32Array | Int32Array | Uint8Array,
+  channels: number,
+  epsilon: number,
+): { y: Float64Array; dx: Float64Array } {
   const count = x.length / channels;
   const mean = new Float64Array(channels);
   const variance = new Float64Array(channels);
@@ -87,7 +100,11 @@ function autodiffPass(model: tf.LayersModel, images: tf.Tensor4D, labels: tf.Ten
       return tf.losses.softmaxCrossEntropy(tf.oneHot(labels, 10), logits) as tf.Scalar;
     }, variables),
   );
-  const result = { loss: value.dataSync()[0], grads: variables.map((v) => grads[v.name]), stats: model.nonTrainableWeights.map((w) => w.read().clone()) };
+  const result = {
+    loss: value.dataSync()[0],
+    grads: variables.map((v) => grads[v.name]),
+    stats: model.nonTrainableWeights.map((w) => w.read().clone()),
+  };
   value.dispose();
   return result;
 }
@@ -100,7 +117,11 @@ function nativePass(build: () => tf.LayersModel, images: tf.Tensor4D, labels: tf
   const variables = trainableVariables(model);
   const result = network.gradients(images, labels);
   assert.equal(Object.keys(result.grads).length, variables.length, 'one gradient per trainable variable');
-  const pass = { loss: result.loss, grads: variables.map((v) => result.grads[v.name]), stats: model.nonTrainableWeights.map((w) => w.read().clone()) };
+  const pass = {
+    loss: result.loss,
+    grads: variables.map((v) => result.grads[v.name]),
+    stats: model.nonTrainableWeights.map((w) => w.read().clone()),
+  };
   const logits = network.predict(images);
   model.dispose();
   return { ...pass, logits };
@@ -117,7 +138,10 @@ function assertSamePass(fast: Pass, straight: Pass, noise: Pass): void {
   const floor = Math.max(1e-6, ...noise.grads.map((g, i) => relativeL2(g, straight.grads[i])));
   fast.grads.forEach((g, i) => {
     const difference = relativeL2(g, straight.grads[i]);
-    assert.ok(difference <= 3 * floor, `gradient ${i}: relative difference ${difference.toExponential(2)}, float32 noise up to ${floor.toExponential(2)}`);
+    assert.ok(
+      difference <= 3 * floor,
+      `gradient ${i}: relative difference ${difference.toExponential(2)}, float32 noise up to ${floor.toExponential(2)}`,
+    );
   });
   // The classifier sees no BN after it: there the paths agree to float32 precision.
   assert.ok(relativeL2(fast.grads[fast.grads.length - 2], straight.grads[straight.grads.length - 2]) < 1e-4);
@@ -131,7 +155,10 @@ function disposePasses(...passes: Pass[]): void {
 
 describe('fast paths against the straightforward ones', () => {
   const { images, labels } = exampleTensors(data.train, mean, 32);
-  const reversed = tf.tensor1d(Array.from({ length: 32 }, (_, i) => 31 - i), 'int32');
+  const reversed = tf.tensor1d(
+    Array.from({ length: 32 }, (_, i) => 31 - i),
+    'int32',
+  );
   const reversedImages = tf.gather(images, reversed) as tf.Tensor4D;
   const reversedLabels = tf.gather(labels, reversed) as tf.Tensor1D;
   after(() => tf.dispose([images, labels, reversed, reversedImages, reversedLabels]));
@@ -149,7 +176,7 @@ describe('fast paths against the straightforward ones', () => {
     model.dispose();
   });
 
-  it('withFusedBatchNorm runs training-mode batch norm without tfjs\'s moments kernels, and gives the layers their own call back', async () => {
+  it("withFusedBatchNorm runs training-mode batch norm without tfjs's moments kernels, and gives the layers their own call back", async () => {
     const model = buildModel('resnet8', { seed: 5, width: 0.25 });
     const kernelsOfPass = async (fused: boolean) => {
       let output: tf.Tensor | undefined;
@@ -161,9 +188,12 @@ describe('fast paths against the straightforward ones', () => {
     };
     const plain = await kernelsOfPass(false);
     const fused = await kernelsOfPass(true);
-    assert.ok(plain.includes('Square'), 'tfjs\'s own batch norm computes moments');
+    assert.ok(plain.includes('Square'), "tfjs's own batch norm computes moments");
     assert.ok(!fused.includes('Square'), `fused pass kernels: ${fused.join(', ')}`);
-    assert.ok(model.layers.every((l) => !Object.prototype.hasOwnProperty.call(l, 'call')), 'every layer has its own call back');
+    assert.ok(
+      model.layers.every((l) => !Object.prototype.hasOwnProperty.call(l, 'call')),
+      'every layer has its own call back',
+    );
     model.dispose();
   });
 
@@ -198,7 +228,10 @@ describe('fast paths against the straightforward ones', () => {
     ['ResNet-20 option B', () => buildModel('resnet20', { seed: 5, width: 0.5, shortcut: 'B' })],
     ['ResNet-20 option C, pre-activation', () => buildModel('resnet20', { seed: 5, width: 0.5, shortcut: 'C', order: 'pre' })],
     ['ImageNet-style basic ResNet (7x7/2 stem, max pool)', () => smallImagenetNet(18, true)],
-    ['ImageNet-style bottleneck ResNet, pre-activation, 3x3 stride, option B', () => smallImagenetNet(50, true, { order: 'pre', bottleneckStride: '3x3', shortcut: 'B' })],
+    [
+      'ImageNet-style bottleneck ResNet, pre-activation, 3x3 stride, option B',
+      () => smallImagenetNet(50, true, { order: 'pre', bottleneckStride: '3x3', shortcut: 'B' }),
+    ],
   ];
   for (const [label, build] of architectures) {
     it(`${label}: the native network's loss, gradients, BN statistics and logits match tfjs's autodiff`, () => {
@@ -238,12 +271,19 @@ describe('fast paths against the straightforward ones', () => {
     tf.dispose([full.logits, portable.logits]);
   });
 
-  it('the fused batch norm is at least as accurate as tfjs\'s own, against float64 (forward and input gradient)', () => {
+  it("the fused batch norm is at least as accurate as tfjs's own, against float64 (forward and input gradient)", () => {
     const ops = nativeOps();
     assert.ok(ops);
     const [batch, size, channels] = [16, 8, 4];
-    for (const [offset, scale] of [[0, 1], [30, 1], [100, 1], [0, 1e-3]]) {
-      const x = tf.tidy(() => tf.add(tf.mul(tf.randomNormal([batch, size, size, channels], 0, 1, 'float32', 1), scale), offset)) as tf.Tensor4D;
+    for (const [offset, scale] of [
+      [0, 1],
+      [30, 1],
+      [100, 1],
+      [0, 1e-3],
+    ]) {
+      const x = tf.tidy(() =>
+        tf.add(tf.mul(tf.randomNormal([batch, size, size, channels], 0, 1, 'float32', 1), scale), offset),
+      ) as tf.Tensor4D;
       const dy = tf.randomNormal([batch, size, size, channels], 0, 1, 'float32', 2) as tf.Tensor4D;
       const gamma = tf.ones([channels]) as tf.Tensor1D;
       const beta = tf.zeros([channels]) as tf.Tensor1D;
@@ -269,8 +309,25 @@ describe('fast paths against the straightforward ones', () => {
       const [fusedYError, plainYError] = [error(fused.y, reference.y), error(plainY, reference.y)];
       const [fusedDxError, plainDxError] = [error(fusedGrad.dx, reference.dx), error(plainDx, reference.dx)];
       assert.ok(fusedYError <= Math.max(2 * plainYError, 1e-6), `offset ${offset}: output error ${fusedYError} vs tfjs ${plainYError}`);
-      assert.ok(fusedDxError <= Math.max(2 * plainDxError, 1e-6), `offset ${offset}: gradient error ${fusedDxError} vs tfjs ${plainDxError}`);
-      tf.dispose([x, dy, gamma, beta, fused.y, fused.mean, fused.unbiasedVariance, ...fused.saved.reserve, fusedGrad.dx, fusedGrad.dgamma, fusedGrad.dbeta, plainY, plainDx]);
+      assert.ok(
+        fusedDxError <= Math.max(2 * plainDxError, 1e-6),
+        `offset ${offset}: gradient error ${fusedDxError} vs tfjs ${plainDxError}`,
+      );
+      tf.dispose([
+        x,
+        dy,
+        gamma,
+        beta,
+        fused.y,
+        fused.mean,
+        fused.unbiasedVariance,
+        ...fused.saved.reserve,
+        fusedGrad.dx,
+        fusedGrad.dgamma,
+        fusedGrad.dbeta,
+        plainY,
+        plainDx,
+      ]);
     }
   });
 
@@ -296,8 +353,18 @@ describe('fast paths against the straightforward ones', () => {
       assert.equal(r.errors, straight.results[i].errors);
     });
     const floor = Math.max(1e-6, ...noise.moves.map((m, i) => relativeL2(m, straight.moves[i])));
-    fast.moves.forEach((m, i) => assert.ok(relativeL2(m, straight.moves[i]) <= 3 * floor, `weight ${i} moved differently: ${relativeL2(m, straight.moves[i]).toExponential(2)}, float32 noise up to ${floor.toExponential(2)}`));
-    fast.velocities.forEach((v, i) => assert.ok(relativeL2(v, straight.velocities[i]) <= 3 * floor, `velocity ${i}: ${relativeL2(v, straight.velocities[i]).toExponential(2)}`));
+    fast.moves.forEach((m, i) =>
+      assert.ok(
+        relativeL2(m, straight.moves[i]) <= 3 * floor,
+        `weight ${i} moved differently: ${relativeL2(m, straight.moves[i]).toExponential(2)}, float32 noise up to ${floor.toExponential(2)}`,
+      ),
+    );
+    fast.velocities.forEach((v, i) =>
+      assert.ok(
+        relativeL2(v, straight.velocities[i]) <= 3 * floor,
+        `velocity ${i}: ${relativeL2(v, straight.velocities[i]).toExponential(2)}`,
+      ),
+    );
     tf.dispose([fast, straight, noise].flatMap((r) => [...r.moves, ...r.velocities]));
   });
 
@@ -309,11 +376,24 @@ describe('fast paths against the straightforward ones', () => {
     for (let i = 0; i < 3; i++) trainStep(model, optimizer, images, labels, 0.1);
     assert.equal(tf.memory().numTensors, before);
     const weights = model.weights.map((w) => w.read().clone());
-    const bad = tf.tensor1d(Array.from({ length: 32 }, (_, i) => (i === 7 ? 10 : i % 10)), 'int32');
+    const bad = tf.tensor1d(
+      Array.from({ length: 32 }, (_, i) => (i === 7 ? 10 : i % 10)),
+      'int32',
+    );
     assert.throws(() => trainStep(model, optimizer, images, bad, 0.1), /label value of 10.*outside the valid range of \[0, 10\)/s);
-    assert.throws(() => trainStep(model, optimizer, tf.zeros([4, 28, 28, 3]) as tf.Tensor4D, labels, 0.1), /expected float32 images of shape \[batch, 32, 32, 3\], got a float32 tensor of shape \[4, 28, 28, 3\]/);
-    assert.throws(() => trainStep(model, optimizer, images, labels.slice(0, 5), 0.1), /expected 32 int32 class labels \(one per image\), got a int32 tensor of shape \[5\]/);
-    assert.equal(tf.memory().numTensors, before + 1 + weights.length + 2, 'only the label tensor, the weight copies and the two bad inputs are new');
+    assert.throws(
+      () => trainStep(model, optimizer, tf.zeros([4, 28, 28, 3]) as tf.Tensor4D, labels, 0.1),
+      /expected float32 images of shape \[batch, 32, 32, 3\], got a float32 tensor of shape \[4, 28, 28, 3\]/,
+    );
+    assert.throws(
+      () => trainStep(model, optimizer, images, labels.slice(0, 5), 0.1),
+      /expected 32 int32 class labels \(one per image\), got a int32 tensor of shape \[5\]/,
+    );
+    assert.equal(
+      tf.memory().numTensors,
+      before + 1 + weights.length + 2,
+      'only the label tensor, the weight copies and the two bad inputs are new',
+    );
     // Trainable weights are untouched (BN running statistics moved in the forward pass, as tfjs's path does).
     model.trainableWeights.forEach((w) => {
       const index = model.weights.indexOf(w);
@@ -326,7 +406,9 @@ describe('fast paths against the straightforward ones', () => {
 
   it('models outside the native vocabulary say why and train through tfjs autodiff', () => {
     const input = tf.input({ shape: [32, 32, 3] });
-    const pooled = tf.layers.globalAveragePooling2d({}).apply(tf.layers.conv2d({ filters: 4, kernelSize: 3 }).apply(input) as tf.SymbolicTensor) as tf.SymbolicTensor;
+    const pooled = tf.layers
+      .globalAveragePooling2d({})
+      .apply(tf.layers.conv2d({ filters: 4, kernelSize: 3 }).apply(input) as tf.SymbolicTensor) as tf.SymbolicTensor;
     const dropped = tf.layers.dropout({ rate: 0.5 }).apply(pooled) as tf.SymbolicTensor;
     const model = tf.model({ inputs: input, outputs: tf.layers.dense({ units: 10 }).apply(dropped) as tf.SymbolicTensor });
     assert.match(nativeUnsupportedReason(model) ?? '', /layer class Dropout/);
@@ -361,13 +443,21 @@ describe('SGD with momentum (shape-grouped update)', () => {
     }
     variables.forEach((v, i) => {
       const actual = v.dataSync();
-      expected[i].forEach((w, k) => assert.ok(Math.abs(actual[k] - w) < 1e-5 * Math.max(1, Math.abs(w)), `variable ${i}[${k}]: ${actual[k]} vs ${w}`));
+      expected[i].forEach((w, k) =>
+        assert.ok(Math.abs(actual[k] - w) < 1e-5 * Math.max(1, Math.abs(w)), `variable ${i}[${k}]: ${actual[k]} vs ${w}`),
+      );
     });
     // Velocities come out per variable, in variable order, and go back in the same way.
     const saved = optimizer.velocityTensors();
-    assert.deepEqual(saved.map((t) => t.shape), shapes);
+    assert.deepEqual(
+      saved.map((t) => t.shape),
+      shapes,
+    );
     saved.forEach((t, i) => velocity[i].forEach((v, k) => assert.ok(Math.abs(t.dataSync()[k] - v) < 1e-5 * Math.max(1, Math.abs(v)))));
-    assert.deepEqual(optimizer.velocityNames(), variables.map((v) => `${v.name}/velocity`));
+    assert.deepEqual(
+      optimizer.velocityNames(),
+      variables.map((v) => `${v.name}/velocity`),
+    );
     // The copies are the caller's: disposing them leaves the optimizer's own state intact.
     tf.dispose(optimizer.velocityTensors());
     optimizer.apply(Object.fromEntries(variables.map((v) => [v.name, tf.zerosLike(v)])), 0);
@@ -375,7 +465,10 @@ describe('SGD with momentum (shape-grouped update)', () => {
     optimizer.setVelocities(zeros);
     optimizer.velocityTensors().forEach((t) => assert.equal(tf.max(tf.abs(t)).dataSync()[0], 0));
     assert.throws(() => optimizer.setVelocities(zeros.slice(1)), /expected 6 velocities, got 5/);
-    assert.throws(() => optimizer.setVelocities([zeros[1], ...zeros.slice(1)]), /velocity 0 has shape \[4\], variable sgd_test_0 has \[3,3,2,4\]/);
+    assert.throws(
+      () => optimizer.setVelocities([zeros[1], ...zeros.slice(1)]),
+      /velocity 0 has shape \[4\], variable sgd_test_0 has \[3,3,2,4\]/,
+    );
     assert.throws(() => optimizer.apply({}, 0.1), /no gradient for sgd_test_0/);
     tf.dispose([...initial, ...variables, ...saved, ...zeros]);
     optimizer.dispose();

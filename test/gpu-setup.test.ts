@@ -25,11 +25,17 @@ describe('the GPU install route (npm run setup -- --gpu)', function () {
   it('where no GPU libtensorflow is reachable, stops with one message: each route tried, why it failed, what to run online', () => {
     // Both routes fail the same way whatever the network: the download goes to a closed local port,
     // pip asks for a TensorFlow version that does not exist.
-    const { status, output } = setupGpu(['--prefix', prefix()], { TFJS_NODE_BASE_URI: 'http://127.0.0.1:9/', RESLAB_TF_WHEEL_VERSION: '0.0.0' });
+    const { status, output } = setupGpu(['--prefix', prefix()], {
+      TFJS_NODE_BASE_URI: 'http://127.0.0.1:9/',
+      RESLAB_TF_WHEEL_VERSION: '0.0.0',
+    });
     assert.equal(status, 1, output);
     assert.match(output, /FAILED: no libtensorflow for the GPU could be installed\. Tried:/);
     assert.match(output, /1\. @tensorflow\/tfjs-node-gpu's own download of libtensorflow-gpu 2\.9\.1: network: .*ECONNREFUSED/);
-    assert.match(output, /2\. the tensorflow==0\.0\.0 wheel with its and-cuda runtime wheels: pip could not install tensorflow\[and-cuda\]==0\.0\.0: .*No matching distribution/);
+    assert.match(
+      output,
+      /2\. the tensorflow==0\.0\.0 wheel with its and-cuda runtime wheels: pip could not install tensorflow\[and-cuda\]==0\.0\.0: .*No matching distribution/,
+    );
     assert.match(output, /npm run setup -- --gpu --libtensorflow DIR/);
     assert.match(output, /The CPU backend stays installed/);
     assert.doesNotMatch(output, /\n\s+at .*\.js:\d+/, 'no stack trace');
@@ -41,9 +47,14 @@ describe('the GPU install route (npm run setup -- --gpu)', function () {
     const { status, output } = setupGpu(['--prefix', dir, '--libtensorflow', cpuLibrary]);
     assert.equal(status, 0, output.slice(-3000));
     assert.match(output, /@tensorflow\/tfjs-node-gpu: ready \(libtensorflow from .*\); check it with: reslab doctor --gpu-check/);
-    const probe = spawnSync(process.execPath, ['-e',
-      "const tf = require('@tensorflow/tfjs-node-gpu'); const b = tf.backend(); console.log(JSON.stringify({ backend: tf.getBackend(), gpuPackage: b.isGPUPackage, version: b.binding.TF_Version }))"],
-      { cwd: dir, encoding: 'utf8', env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '3' } });
+    const probe = spawnSync(
+      process.execPath,
+      [
+        '-e',
+        "const tf = require('@tensorflow/tfjs-node-gpu'); const b = tf.backend(); console.log(JSON.stringify({ backend: tf.getBackend(), gpuPackage: b.isGPUPackage, version: b.binding.TF_Version }))",
+      ],
+      { cwd: dir, encoding: 'utf8', env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '3' } },
+    );
     assert.equal(probe.status, 0, probe.stderr);
     const loaded = JSON.parse(probe.stdout.trim().split('\n').pop() as string);
     assert.deepEqual([loaded.backend, loaded.gpuPackage], ['tensorflow', true]);
@@ -54,7 +65,10 @@ describe('the GPU install route (npm run setup -- --gpu)', function () {
     const empty = prefix();
     const { status, output } = setupGpu(['--prefix', prefix(), '--libtensorflow', empty]);
     assert.equal(status, 1);
-    assert.match(output, /--libtensorflow .*: .*lib holds no libtensorflow\.so\* .*expected DIR\/lib\/libtensorflow\.so\* and libtensorflow_framework\.so\*, DIR\/include\/tensorflow\/c\/c_api\.h/);
+    assert.match(
+      output,
+      /--libtensorflow .*: .*lib holds no libtensorflow\.so\* .*expected DIR\/lib\/libtensorflow\.so\* and libtensorflow_framework\.so\*, DIR\/include\/tensorflow\/c\/c_api\.h/,
+    );
   });
 
   it('CUDA libraries are loaded by absolute path before TensorFlow, so that nobody sets LD_LIBRARY_PATH', () => {

@@ -7,8 +7,27 @@ import { parseMetricsJsonl, RunEvent, validateEvent } from '../src/protocol';
 import { RunViewBuilder, validateRunViewPayload } from '../src/protocol/view';
 
 const SCRIPT = '<img src=x onerror=alert(22)>';
-const descriptor = { model: 'resnet8', family: 'resnet', depth: 8, width: 0.25, shortcut: 'A', seed: 0, iterations: 10, batchSize: 16, params: 1, preset: 'demo' };
-const hostileStart = (field: string, value: unknown) => ({ runId: 'r', time: 0, type: 'run_start', schema: 1, iteration: 0, backend: 'cpu', run: { ...descriptor, [field]: value } });
+const descriptor = {
+  model: 'resnet8',
+  family: 'resnet',
+  depth: 8,
+  width: 0.25,
+  shortcut: 'A',
+  seed: 0,
+  iterations: 10,
+  batchSize: 16,
+  params: 1,
+  preset: 'demo',
+};
+const hostileStart = (field: string, value: unknown) => ({
+  runId: 'r',
+  time: 0,
+  type: 'run_start',
+  schema: 1,
+  iteration: 0,
+  backend: 'cpu',
+  run: { ...descriptor, [field]: value },
+});
 
 describe('hostile run data never reaches HTML as markup', () => {
   for (const field of ['iterations', 'width', 'batchSize', 'depth', 'seed', 'params']) {
@@ -29,7 +48,10 @@ describe('hostile run data never reaches HTML as markup', () => {
 
   it('the live view (kernel extension) rejects the same event instead of rendering it; payloads are checked the same way', () => {
     const builder = new RunViewBuilder('t');
-    assert.throws(() => builder.push(hostileStart('iterations', SCRIPT) as unknown as RunEvent), /invalid run event: run_start: run descriptor iterations is not a number/);
+    assert.throws(
+      () => builder.push(hostileStart('iterations', SCRIPT) as unknown as RunEvent),
+      /invalid run event: run_start: run descriptor iterations is not a number/,
+    );
     builder.push(hostileStart('iterations', 10) as unknown as RunEvent);
     const payload = builder.payload();
     assert.equal(validateRunViewPayload(payload), undefined);

@@ -28,10 +28,13 @@ describe('kernel-ext in a real tslab kernel', function () {
     assert.deepEqual(Object.keys(data).sort(), [RUN_VIEW_MIME, 'text/html', 'text/plain'].sort());
     const payload = data[RUN_VIEW_MIME] as RunViewPayload;
     assert.equal(validateRunViewPayload(payload), undefined);
-    assert.deepEqual(payload.runs.map((r) => [r.runId, r.status, r.iteration]), [
-      ['plain8-w0.25-s0', 'completed', 30],
-      ['resnet8-w0.25-s0', 'completed', 30],
-    ]);
+    assert.deepEqual(
+      payload.runs.map((r) => [r.runId, r.status, r.iteration]),
+      [
+        ['plain8-w0.25-s0', 'completed', 30],
+        ['resnet8-w0.25-s0', 'completed', 30],
+      ],
+    );
     for (const run of payload.runs) {
       assert.deepEqual(run.trainError.iteration, [5, 10, 15, 20, 25, 30]);
       assert.deepEqual(run.testError.iteration, [0, 10, 20, 30]);
@@ -42,18 +45,28 @@ describe('kernel-ext in a real tslab kernel', function () {
     const html = textOf({ output_type: 'display_data', text: data['text/html'] as string | string[] });
     assert.match(html, /<svg[^>]*>.*<polyline/s, 'static SVG curves for viewers without the plugin');
     assert.ok(!/<script/i.test(html), 'no scripts: GitHub and nbconvert show it');
-    assert.match(textOf({ output_type: 'display_data', text: data['text/plain'] as string | string[] }), /ResNet-8 \[completed\] iteration 30\/30/);
-    const stdout = outputs.filter((o) => o.output_type === 'stream').map(textOf).join('');
+    assert.match(
+      textOf({ output_type: 'display_data', text: data['text/plain'] as string | string[] }),
+      /ResNet-8 \[completed\] iteration 30\/30/,
+    );
+    const stdout = outputs
+      .filter((o) => o.output_type === 'stream')
+      .map(textOf)
+      .join('');
     assert.match(stdout, /completed,completed/);
   });
 
   it('the notebook interrupt button stops training at the next step, writes a checkpoint, and the next cell runs', () => {
     const dir = notebookDir();
-    const result = spawnSync(path.join(VENV_BIN, 'python'), [path.join(ROOT, 'test', 'helpers', 'interrupt_kernel.py'), dir, path.join(dir, 'runs')], {
-      env: jupyterEnv(),
-      encoding: 'utf8',
-      timeout: 300_000,
-    });
+    const result = spawnSync(
+      path.join(VENV_BIN, 'python'),
+      [path.join(ROOT, 'test', 'helpers', 'interrupt_kernel.py'), dir, path.join(dir, 'runs')],
+      {
+        env: jupyterEnv(),
+        encoding: 'utf8',
+        timeout: 300_000,
+      },
+    );
     assert.equal(result.status, 0, result.stderr.slice(-3000));
     const report = JSON.parse(result.stdout.trim().split('\n').pop() as string);
     assert.equal(report.cell1_status, 'error', 'the training cell ends interrupted');
@@ -71,7 +84,8 @@ describe('kernel-ext in a real tslab kernel', function () {
 
   it('outside tslab (plain node) the same call prints a compact text progress line instead', () => {
     const dir = notebookDir();
-    const script = `require('reslab-kernel').train('resnet8', { preset: 'demo', out: ${JSON.stringify(path.join(dir, 'runs'))}, overrides: ${TINY} })` +
+    const script =
+      `require('reslab-kernel').train('resnet8', { preset: 'demo', out: ${JSON.stringify(path.join(dir, 'runs'))}, overrides: ${TINY} })` +
       '.then((end) => console.log("END " + end.status));';
     const result = spawnSync(process.execPath, ['-e', script], { cwd: dir, encoding: 'utf8', env: { ...jupyterEnv() } });
     assert.equal(result.status, 0, result.stderr);
@@ -94,7 +108,8 @@ describe('kernel-ext in a real tslab kernel', function () {
         burst: { types: Record<string, number>; idle: boolean; stdout: string };
       };
     };
-    const outputs = (count: number) => `import { display } from 'tslab';\nfor (let i = 0; i < ${count}; i++) display.text(\`output \${i}\`);\nconsole.log('burst done');`;
+    const outputs = (count: number) =>
+      `import { display } from 'tslab';\nfor (let i = 0; i < ${count}; i++) display.text(\`output \${i}\`);\nconsole.log('burst done');`;
     const OUTPUTS = outputs(1500);
 
     it('without the guard, tslab loses outputs and the status idle of a 1,500-output cell (the cell would stay busy)', () => {
@@ -104,11 +119,11 @@ describe('kernel-ext in a real tslab kernel', function () {
       assert.equal(seen.burst.idle, false, 'the mechanism this guard exists for');
     });
 
-    it('with reslab-kernel loaded, every output, the live view\'s updates and the status idle arrive', () => {
+    it("with reslab-kernel loaded, every output, the live view's updates and the status idle arrive", () => {
       const setup = "import { guardTslabIopub, LiveView } from 'reslab-kernel';\nconsole.log(guardTslabIopub());";
       const view = [
-        "const view = new LiveView({ minIntervalMs: 0 });",
-        "const t = Date.now();",
+        'const view = new LiveView({ minIntervalMs: 0 });',
+        'const t = Date.now();',
         "view.push({ type: 'run_start', schema: 1, runId: 'burst', time: t, iteration: 0, backend: 'cpu', run: { model: 'resnet8', family: 'resnet', " +
           "depth: 8, width: 1, shortcut: 'A', seed: 0, iterations: 800, batchSize: 128, params: 78042, preset: 'demo' } });",
         "for (let i = 1; i <= 700; i++) view.push({ type: 'train', runId: 'burst', time: t, iteration: i, trainError: 0.5, loss: 1, lr: 0.1, window: 1, imagesPerSecond: 100 });",

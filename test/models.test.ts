@@ -43,13 +43,16 @@ describe('CIFAR model zoo (§4.2)', () => {
     const weighted = model.layers.filter((l) => ['Conv2D', 'Dense'].includes(l.getClassName()));
     assert.equal(weighted.length, 32);
     const s = summarize(model);
-    assert.deepEqual(s.stages.map((stage) => [stage.stage, stage.outputShape]), [
-      ['stem', [32, 32, 16]],
-      ['stage1', [32, 32, 16]],
-      ['stage2', [16, 16, 32]],
-      ['stage3', [8, 8, 64]],
-      ['head', [10]],
-    ]);
+    assert.deepEqual(
+      s.stages.map((stage) => [stage.stage, stage.outputShape]),
+      [
+        ['stem', [32, 32, 16]],
+        ['stage1', [32, 32, 16]],
+        ['stage2', [16, 16, 32]],
+        ['stage3', [8, 8, 64]],
+        ['head', [10]],
+      ],
+    );
     const logits = model.predict(tf.zeros([3, 32, 32, 3])) as tf.Tensor;
     assert.deepEqual(logits.shape, [3, 10]);
     logits.dispose();
@@ -57,7 +60,10 @@ describe('CIFAR model zoo (§4.2)', () => {
 
   it('width scales the filters (0.5: 8/16/32)', () => {
     const s = summarize(buildModel('plain20', { width: 0.5 }));
-    assert.deepEqual(s.stages.slice(1, 4).map((stage) => stage.outputShape[2]), [8, 16, 32]);
+    assert.deepEqual(
+      s.stages.slice(1, 4).map((stage) => stage.outputShape[2]),
+      [8, 16, 32],
+    );
   });
 
   it('the same seed builds identical weights; another seed does not', () => {
@@ -91,7 +97,10 @@ describe('ImageNet model zoo (Table 1)', () => {
       assert.equal(s.params, IMAGENET_PARAMS[depth]);
       const ratio = s.flops / 1e9 / IMAGENET_GFLOPS[depth];
       assert.ok(Math.abs(ratio - 1) < 0.03, `FLOPs ${s.flops / 1e9}e9`);
-      assert.deepEqual(s.stages.map((stage) => stage.outputShape.slice(0, 2)), [[56, 56], [56, 56], [28, 28], [14, 14], [7, 7], [1000]]);
+      assert.deepEqual(
+        s.stages.map((stage) => stage.outputShape.slice(0, 2)),
+        [[56, 56], [56, 56], [28, 28], [14, 14], [7, 7], [1000]],
+      );
       model.dispose();
     });
   }
@@ -109,7 +118,10 @@ describe('ImageNet model zoo (Table 1)', () => {
       const plain = buildModel(`plain${depth}`);
       const resnet = buildModel(`resnet${depth}`);
       const projections = resnet.layers.filter((l) => l.name.endsWith('_shortcut_conv') || l.name.endsWith('_shortcut_bn'));
-      const projectionParams = projections.reduce((sum, l) => sum + l.trainableWeights.reduce((a, w) => a + w.shape.reduce((x: number, y) => x * (y ?? 1), 1), 0), 0);
+      const projectionParams = projections.reduce(
+        (sum, l) => sum + l.trainableWeights.reduce((a, w) => a + w.shape.reduce((x: number, y) => x * (y ?? 1), 1), 0),
+        0,
+      );
       assert.equal(projections.length, 6, 'three downsampling blocks, a conv and a BN each');
       assert.equal(summarize(plain).params, summarize(resnet).params - projectionParams);
       plain.dispose();
@@ -172,21 +184,39 @@ describe('serialization', () => {
       const before = (model.predict(batch) as tf.Tensor).dataSync();
       const after = (loaded.predict(batch) as tf.Tensor).dataSync();
       assert.deepEqual(Array.from(after), Array.from(before));
-      assert.deepEqual(loaded.layers.map((l) => l.getClassName()), model.layers.map((l) => l.getClassName()));
+      assert.deepEqual(
+        loaded.layers.map((l) => l.getClassName()),
+        model.layers.map((l) => l.getClassName()),
+      );
       fs.rmSync(dir, { recursive: true, force: true });
     });
   }
 
-  const STANDARD_LAYERS = new Set(['InputLayer', 'Conv2D', 'BatchNormalization', 'Activation', 'Add', 'ZeroPadding2D', 'MaxPooling2D', 'GlobalAveragePooling2D', 'Dense']);
+  const STANDARD_LAYERS = new Set([
+    'InputLayer',
+    'Conv2D',
+    'BatchNormalization',
+    'Activation',
+    'Add',
+    'ZeroPadding2D',
+    'MaxPooling2D',
+    'GlobalAveragePooling2D',
+    'Dense',
+  ]);
 
   it('a saved ResNet uses standard tfjs layer classes plus ShortcutA, and loads in a process that registers only ShortcutA', async function () {
     this.timeout(120_000);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'reslab-portable-'));
     const model = buildModel('resnet20', { width: 0.25, seed: 7 });
     await model.save(`file://${dir}`);
-    const saved = JSON.parse(fs.readFileSync(path.join(dir, 'model.json'), 'utf8')) as { modelTopology: { config: { layers: Array<{ class_name: string }> } } };
+    const saved = JSON.parse(fs.readFileSync(path.join(dir, 'model.json'), 'utf8')) as {
+      modelTopology: { config: { layers: Array<{ class_name: string }> } };
+    };
     const classes = new Set(saved.modelTopology.config.layers.map((l) => l.class_name));
-    assert.deepEqual([...classes].filter((c) => !STANDARD_LAYERS.has(c)), ['ShortcutA']);
+    assert.deepEqual(
+      [...classes].filter((c) => !STANDARD_LAYERS.has(c)),
+      ['ShortcutA'],
+    );
     const batch = tf.randomNormal([2, 32, 32, 3], 0, 1, 'float32', 8);
     const expected = Array.from((model.predict(batch) as tf.Tensor).dataSync());
     fs.writeFileSync(path.join(dir, 'batch.json'), JSON.stringify(Array.from(batch.dataSync())));
@@ -204,7 +234,11 @@ describe('serialization', () => {
     const result = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', cwd: path.resolve(__dirname, '..', '..') });
     assert.equal(result.status, 0, result.stderr.slice(-2000));
     const other = JSON.parse(result.stdout.trim().split('\n').pop() as string) as { modules: string[]; logits: number[] };
-    assert.deepEqual(other.modules.map((m) => path.relative(path.resolve(__dirname, '..'), m)), [path.join('src', 'blocks', 'shortcut-a.js')], 'the only module of reslab loaded');
+    assert.deepEqual(
+      other.modules.map((m) => path.relative(path.resolve(__dirname, '..'), m)),
+      [path.join('src', 'blocks', 'shortcut-a.js')],
+      'the only module of reslab loaded',
+    );
     other.logits.forEach((v, i) => assert.ok(Math.abs(v - expected[i]) < 1e-5, `logit ${i}: ${v} vs ${expected[i]}`));
     tf.dispose([batch]);
     model.dispose();
@@ -232,7 +266,9 @@ describe('gradients', () => {
     const model = buildModel('resnet110', { seed: 0 });
     const x = tf.randomNormal([2, 32, 32, 3], 0, 1, 'float32', 1);
     const labels = tf.oneHot(tf.tensor1d([3, 7], 'int32'), 10);
-    const { grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(labels, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar);
+    const { grads } = tf.variableGrads(
+      () => tf.losses.softmaxCrossEntropy(labels, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar,
+    );
     const first = grads[model.getLayer('stem_conv').trainableWeights[0].name];
     assert.ok(first, `no gradient for stem_conv among ${Object.keys(grads).slice(0, 3).join(', ')}...`);
     const values = Array.from(first.dataSync());

@@ -18,7 +18,10 @@ describe('notebooks (executed at smoke scale with the tslab kernel)', function (
     dir = notebookDir();
   });
 
-  const names = fs.readdirSync(NOTEBOOKS).filter((f) => f.endsWith('.ipynb')).sort();
+  const names = fs
+    .readdirSync(NOTEBOOKS)
+    .filter((f) => f.endsWith('.ipynb'))
+    .sort();
 
   it('there are the five notebooks of the paper story', () => {
     assert.deepEqual(names, [
@@ -38,12 +41,24 @@ describe('notebooks (executed at smoke scale with the tslab kernel)', function (
       const cells: NotebookCell[] = executeNotebook(copy, 1200, { RESLAB_SCALE: 'smoke' });
       console.log(`      ${name}: ${((Date.now() - started) / 1000).toFixed(0)} s`);
       const errors = cells.flatMap((c) => c.outputs ?? []).filter((o) => o.output_type === 'error');
-      assert.deepEqual(errors.map((e) => `${e.ename}: ${e.evalue}`), []);
+      assert.deepEqual(
+        errors.map((e) => `${e.ename}: ${e.evalue}`),
+        [],
+      );
       const code = cells.filter((c) => c.cell_type === 'code');
-      assert.ok(code.every((c) => (c.outputs ?? []).length > 0 || /^(\/\/|const scale)/m.test(String(c.source))), 'every computing cell shows something');
+      assert.ok(
+        code.every((c) => (c.outputs ?? []).length > 0 || /^(\/\/|const scale)/m.test(String(c.source))),
+        'every computing cell shows something',
+      );
       const parameters = code.find((c) => JSON.stringify(c.metadata ?? {}).includes('parameters'));
-      assert.ok(parameters && /const scale/.test(textOf({ output_type: 'x', text: c2s(parameters.source) })), 'a tagged parameters cell with scale');
-      const shown = code.flatMap((c) => c.outputs ?? []).map((o) => textOf(o) + JSON.stringify(o.data ?? {})).join('\n');
+      assert.ok(
+        parameters && /const scale/.test(textOf({ output_type: 'x', text: c2s(parameters.source) })),
+        'a tagged parameters cell with scale',
+      );
+      const shown = code
+        .flatMap((c) => c.outputs ?? [])
+        .map((o) => textOf(o) + JSON.stringify(o.data ?? {}))
+        .join('\n');
       if (!name.startsWith('05')) {
         // The closing comparison is computed from the notebook's own runs: a verdict table at smoke scale.
         assert.match(shown, /The paper's claims: \d of \d claims? reproduced/);

@@ -49,7 +49,8 @@ function deadUnits({ values, shape }: { values: Float32Array; shape: number[] })
   return dead / per;
 }
 
-const close = (a: number, b: number, what: string) => assert.ok(Math.abs(a - b) <= 1e-4 * Math.max(1, Math.abs(b)), `${what}: ${a} vs ${b}`);
+const close = (a: number, b: number, what: string) =>
+  assert.ok(Math.abs(a - b) <= 1e-4 * Math.max(1, Math.abs(b)), `${what}: ${a} vs ${b}`);
 
 describe('block-wise probes', function () {
   this.timeout(60_000);
@@ -57,11 +58,17 @@ describe('block-wise probes', function () {
   it('finds every block with its x, F(x), output, 3x3 responses and ReLUs', () => {
     const taps = blockTaps(buildModel('resnet20', { width: 0.25 }));
     assert.equal(taps.length, 9);
-    assert.deepEqual(taps.map((t) => t.responses.length), new Array(9).fill(2));
+    assert.deepEqual(
+      taps.map((t) => t.responses.length),
+      new Array(9).fill(2),
+    );
     assert.deepEqual(taps[3].block, 'stage2_block1');
     const bottleneck = blockTaps(buildModel('resnet50', { inputShape: [32, 32, 3], numClasses: 10 }));
     assert.equal(bottleneck.length, 16);
-    assert.ok(bottleneck.every((t) => t.responses.length === 1), 'one 3x3 conv per bottleneck');
+    assert.ok(
+      bottleneck.every((t) => t.responses.length === 1),
+      'one 3x3 conv per bottleneck',
+    );
     assert.throws(() => blockTaps(tf.sequential({ layers: [tf.layers.dense({ units: 1, inputShape: [2] })] })), /has no reslab blocks/);
   });
 
@@ -128,7 +135,10 @@ describe('block-wise probes', function () {
     probe();
     probe();
     assert.equal(tf.memory().numTensors, tensors);
-    assert.deepEqual(model.weights.map((w) => Array.from(w.read().dataSync())), before);
+    assert.deepEqual(
+      model.weights.map((w) => Array.from(w.read().dataSync())),
+      before,
+    );
     probe.dispose();
     tf.dispose([images, labels]);
   });

@@ -14,7 +14,10 @@ describe('npm run setup: prerequisites are checked before anything else runs', f
       timeout: 60_000,
     });
     assert.equal(result.status, 1, result.stderr);
-    assert.match(result.stderr, /missing Chromium \(\/nonexistent\/chromium\) \(needed for the end-to-end test of the JupyterLab extension\): install Chromium at \/nonexistent\/chromium or unset RESLAB_CHROMIUM/);
+    assert.match(
+      result.stderr,
+      /missing Chromium \(\/nonexistent\/chromium\) \(needed for the end-to-end test of the JupyterLab extension\): install Chromium at \/nonexistent\/chromium or unset RESLAB_CHROMIUM/,
+    );
     assert.match(result.stderr, /FAILED: 1 prerequisite\(s\) missing; install them and run npm run setup again/);
     assert.doesNotMatch(result.stdout, /installing npm packages/, 'nothing else ran');
     assert.doesNotMatch(result.stderr, /\n\s+at /, 'no stack trace');
@@ -22,7 +25,12 @@ describe('npm run setup: prerequisites are checked before anything else runs', f
 
   it('on the machine that ran setup, nothing is missing (setup installed what the tests need)', () => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { missingPrerequisites } = require(path.join(ROOT, 'scripts', 'prerequisites.js')) as { missingPrerequisites: () => Array<{ name: string }> };
-    assert.deepEqual(missingPrerequisites().map((p) => p.name), []);
+    const { missingPrerequisites } = require(path.join(ROOT, 'scripts', 'prerequisites.js')) as {
+      missingPrerequisites: () => Array<{ name: string }>;
+    };
+    assert.deepEqual(
+      missingPrerequisites().map((p) => p.name),
+      [],
+    );
   });
 });

@@ -33,13 +33,32 @@ function tinyConfig(overrides: Partial<TrainConfig> = {}): TrainConfig {
   });
 }
 
-const TINY_FLAGS = ['--preset', 'demo', '--width', '0.25', '--batch-size', '16', '--log-every', '5', '--eval-every', '10',
-  '--checkpoint-every', '10', '--train-limit', '256', '--test-limit', '64', '--quiet'];
+const TINY_FLAGS = [
+  '--preset',
+  'demo',
+  '--width',
+  '0.25',
+  '--batch-size',
+  '16',
+  '--log-every',
+  '5',
+  '--eval-every',
+  '10',
+  '--checkpoint-every',
+  '10',
+  '--train-limit',
+  '256',
+  '--test-limit',
+  '64',
+  '--quiet',
+];
 
 /** Every value in the run's kept checkpoint (weights, BN statistics, velocities) is finite. */
 function assertFiniteCheckpoint(runDir: string): void {
   if (!hasCheckpoint(runDir)) return;
-  const state = JSON.parse(fs.readFileSync(path.join(runDir, 'checkpoint', 'state.json'), 'utf8')) as { tensors: Array<{ name: string; shape: number[] }> };
+  const state = JSON.parse(fs.readFileSync(path.join(runDir, 'checkpoint', 'state.json'), 'utf8')) as {
+    tensors: Array<{ name: string; shape: number[] }>;
+  };
   const { values } = loadCheckpoint(runDir, state.tensors);
   values.forEach((v, i) => assert.ok(v.every(Number.isFinite), `${state.tensors[i].name} holds non-finite values`));
 }
@@ -88,9 +107,18 @@ describe('trainer', function () {
     assert.equal(end.status, 'completed');
     assert.deepEqual(readRunEvents(runDir), received);
     const kinds = received.map((e) => `${e.type}@${'iteration' in e ? e.iteration : ''}`);
-    assert.deepEqual(kinds.filter((k) => k.startsWith('eval')), ['eval@0', 'eval@10', 'eval@20', 'eval@30']);
-    assert.deepEqual(kinds.filter((k) => k.startsWith('train')), [5, 10, 15, 20, 25, 30].map((i) => `train@${i}`));
-    assert.deepEqual(kinds.filter((k) => k.startsWith('checkpoint')), ['checkpoint@10', 'checkpoint@20', 'checkpoint@30']);
+    assert.deepEqual(
+      kinds.filter((k) => k.startsWith('eval')),
+      ['eval@0', 'eval@10', 'eval@20', 'eval@30'],
+    );
+    assert.deepEqual(
+      kinds.filter((k) => k.startsWith('train')),
+      [5, 10, 15, 20, 25, 30].map((i) => `train@${i}`),
+    );
+    assert.deepEqual(
+      kinds.filter((k) => k.startsWith('checkpoint')),
+      ['checkpoint@10', 'checkpoint@20', 'checkpoint@30'],
+    );
     assert.equal(kinds[0], 'run_start@0');
     assert.equal(kinds[kinds.length - 1], 'run_end@30');
     const start = received[0];
@@ -108,23 +136,31 @@ describe('trainer', function () {
     const probes: RunEvent[] = [];
     trainer.on((e) => e.type === 'probe' && probes.push(e));
     await trainer.run();
-    assert.deepEqual(probes.map((e) => (e as { iteration: number }).iteration), [0, 10, 20]);
+    assert.deepEqual(
+      probes.map((e) => (e as { iteration: number }).iteration),
+      [0, 10, 20],
+    );
     for (const e of probes) {
       assert.ok(e.type === 'probe');
-      assert.deepEqual(e.blocks.map((b) => b.block), ['stage1_block1', 'stage2_block1', 'stage3_block1']);
+      assert.deepEqual(
+        e.blocks.map((b) => b.block),
+        ['stage1_block1', 'stage2_block1', 'stage3_block1'],
+      );
       assert.ok(e.blocks.every((b) => b.responseStd.length === 2 && b.gradNorm > 0 && b.inputNorm > 0));
     }
   });
 
   it('is deterministic for a given seed, and learns (loss falls on real images)', async () => {
     const config = tinyConfig({ iterations: 100, evalEvery: 100, checkpointEvery: 100 });
-    const runs = await Promise.all([0, 1].map(async () => {
-      const trainer = new Trainer(config, data);
-      const events: RunEvent[] = [];
-      trainer.on((e) => events.push(e));
-      await trainer.run();
-      return trainLosses(events);
-    }));
+    const runs = await Promise.all(
+      [0, 1].map(async () => {
+        const trainer = new Trainer(config, data);
+        const events: RunEvent[] = [];
+        trainer.on((e) => events.push(e));
+        await trainer.run();
+        return trainLosses(events);
+      }),
+    );
     assert.deepEqual(runs[0], runs[1]);
     // Logged every 5 iterations, each the mean over its window; compare the first and last four windows.
     const losses = runs[0].map(([, loss]) => loss);
@@ -153,7 +189,10 @@ describe('trainer', function () {
     const trainer = new Trainer(tinyConfig({ lr: 1e30, iterations: 20, checkpointEvery: 1 }), data, { runDir });
     await assert.rejects(trainer.run(), (error: Error) => {
       assert.ok(error instanceof DivergenceError);
-      assert.match(error.message, /the loss became (NaN|Infinity|-Infinity) at iteration \d+ \(lr 1e\+30\): training diverged\. The last good checkpoint/);
+      assert.match(
+        error.message,
+        /the loss became (NaN|Infinity|-Infinity) at iteration \d+ \(lr 1e\+30\): training diverged\. The last good checkpoint/,
+      );
       return true;
     });
     const events = readRunEvents(runDir);
@@ -168,10 +207,22 @@ describe('trainer', function () {
   it('a checkpoint is only written when weights, BN statistics and velocities are finite (a finite loss is not enough)', async () => {
     // The reported case: lr 1e4 makes BN running variances NaN while the loss is still finite.
     const runDir = path.join(tmpDir(), 'run');
-    const config = tinyConfig({ lr: 1e4, iterations: 40, logEvery: 1, checkpointEvery: 3, evalEvery: 40, testLimit: 200, trainLimit: undefined, batchSize: 128 });
+    const config = tinyConfig({
+      lr: 1e4,
+      iterations: 40,
+      logEvery: 1,
+      checkpointEvery: 3,
+      evalEvery: 40,
+      testLimit: 200,
+      trainLimit: undefined,
+      batchSize: 128,
+    });
     await assert.rejects(new Trainer(config, data, { runDir }).run(), (error: Error) => {
       assert.ok(error instanceof DivergenceError, String(error));
-      assert.match(error.message, /(non-finite values in \d+ tensors \(.+\) at iteration \d+ .*found before (writing a checkpoint|evaluating)|the loss became)/);
+      assert.match(
+        error.message,
+        /(non-finite values in \d+ tensors \(.+\) at iteration \d+ .*found before (writing a checkpoint|evaluating)|the loss became)/,
+      );
       return true;
     });
     const events = readRunEvents(runDir);
@@ -191,7 +242,10 @@ describe('trainer', function () {
     while (!fs.existsSync(path.join(runDir, 'lock')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     const second = await exited(startCli(['--iterations', '30', '--out', out]));
     assert.equal(second.code, 1, second.stderr);
-    assert.match(second.stderr, new RegExp(`is being trained by process ${first.pid} on .* wait for it to finish, or delete .*lock if that process is gone`));
+    assert.match(
+      second.stderr,
+      new RegExp(`is being trained by process ${first.pid} on .* wait for it to finish, or delete .*lock if that process is gone`),
+    );
     assert.equal((await firstExit).code, 0);
     const events = readRunEvents(runDir);
     const iterations = events.filter((e) => e.type === 'train').map((e) => (e as TrainEvent).iteration);
@@ -210,11 +264,43 @@ describe('trainer', function () {
     const runs = tmpDir();
     const runDir = path.join(runs, 'r');
     fs.mkdirSync(runDir);
-    const start = { runId: 'r', time: 0, type: 'run_start', schema: 1, iteration: 0, backend: 'cpu', run: { model: 'resnet8', family: 'resnet', depth: 8, width: 0.25, shortcut: 'A', seed: 0, iterations: 10, batchSize: 16, params: 1, preset: 'demo' } };
-    const train = (iteration: number) => ({ runId: 'r', time: 0, type: 'train', iteration, trainError: 0.5, loss: 1, lr: 0.1, window: 5, imagesPerSecond: 1 });
+    const start = {
+      runId: 'r',
+      time: 0,
+      type: 'run_start',
+      schema: 1,
+      iteration: 0,
+      backend: 'cpu',
+      run: {
+        model: 'resnet8',
+        family: 'resnet',
+        depth: 8,
+        width: 0.25,
+        shortcut: 'A',
+        seed: 0,
+        iterations: 10,
+        batchSize: 16,
+        params: 1,
+        preset: 'demo',
+      },
+    };
+    const train = (iteration: number) => ({
+      runId: 'r',
+      time: 0,
+      type: 'train',
+      iteration,
+      trainError: 0.5,
+      loss: 1,
+      lr: 0.1,
+      window: 5,
+      imagesPerSecond: 1,
+    });
     const lines = [start, train(5), train(10), start, train(5), train(10)].map((e) => JSON.stringify(e)).join('\n');
     fs.writeFileSync(path.join(runDir, 'metrics.jsonl'), `${lines}\n`);
-    assert.throws(() => loadRuns(runs), /metrics\.jsonl: train events at iteration 10 then 5: the log repeats or goes back \(two processes wrote this run\?\)/);
+    assert.throws(
+      () => loadRuns(runs),
+      /metrics\.jsonl: train events at iteration 10 then 5: the log repeats or goes back \(two processes wrote this run\?\)/,
+    );
   });
 
   it('a full disk during a checkpoint names the file, removes the half-written directory and keeps the previous checkpoint', async function () {
@@ -226,7 +312,10 @@ describe('trainer', function () {
       const runDir = path.join(mount, 'run');
       const trainer = new Trainer(tinyConfig({ iterations: 30, checkpointEvery: 10, evalEvery: 30, logEvery: 10 }), data, { runDir });
       await assert.rejects(trainer.run(), (error: Error) => {
-        assert.match(error.message, /cannot write the checkpoint .*checkpoint\.tmp \(ENOSPC: the disk is full\): .*; the previous checkpoint in .*checkpoint is kept/);
+        assert.match(
+          error.message,
+          /cannot write the checkpoint .*checkpoint\.tmp \(ENOSPC: the disk is full\): .*; the previous checkpoint in .*checkpoint is kept/,
+        );
         return true;
       });
       assert.equal(fs.existsSync(path.join(runDir, 'checkpoint.tmp')), false, 'no half-written checkpoint left behind');
@@ -246,7 +335,13 @@ describe('trainer', function () {
     fs.mkdirSync(path.join(runDir, 'checkpoint.tmp'));
     const end = await new Trainer(tinyConfig({ iterations: 10 }), data, { runDir }).run();
     assert.equal(end.status, 'completed');
-    assert.deepEqual(fs.readdirSync(runDir).filter((f) => f.startsWith('checkpoint')).sort(), ['checkpoint']);
+    assert.deepEqual(
+      fs
+        .readdirSync(runDir)
+        .filter((f) => f.startsWith('checkpoint'))
+        .sort(),
+      ['checkpoint'],
+    );
   });
 
   it('refuses to mix two configs in one run directory', async () => {
@@ -272,9 +367,16 @@ describe('trainer', function () {
     assert.equal(second.code, 0, second.stderr);
     const events = readRunEvents(runDir);
     const trainIterations = events.filter((e) => e.type === 'train').map((e) => (e as TrainEvent).iteration);
-    assert.deepEqual(trainIterations, Array.from({ length: 40 }, (_, i) => 5 * (i + 1)), 'no duplicated or missing train lines');
+    assert.deepEqual(
+      trainIterations,
+      Array.from({ length: 40 }, (_, i) => 5 * (i + 1)),
+      'no duplicated or missing train lines',
+    );
     const evalIterations = events.filter((e) => e.type === 'eval').map((e) => (e as { iteration: number }).iteration);
-    assert.deepEqual(evalIterations, Array.from({ length: 21 }, (_, i) => 10 * i));
+    assert.deepEqual(
+      evalIterations,
+      Array.from({ length: 21 }, (_, i) => 10 * i),
+    );
     const end = events[events.length - 1];
     assert.ok(end.type === 'run_end' && end.status === 'completed' && end.iteration === 200);
     assert.equal(events.filter((e) => e.type === 'run_start').length, 2, 'the resume is marked by a second run_start');
@@ -285,7 +387,9 @@ describe('trainer', function () {
 
     // The same run without interruption computes the same numbers.
     const reference = tmpDir();
-    const straight = await exited(spawn(process.execPath, [CLI, 'train', 'resnet8', ...TINY_FLAGS, '--iterations', '200', '--out', reference], { cwd: ROOT }));
+    const straight = await exited(
+      spawn(process.execPath, [CLI, 'train', 'resnet8', ...TINY_FLAGS, '--iterations', '200', '--out', reference], { cwd: ROOT }),
+    );
     assert.equal(straight.code, 0);
     const expected = trainLosses(readRunEvents(path.join(reference, 'resnet8-w0.25-s0')));
     const actual = trainLosses(events);
@@ -309,9 +413,14 @@ describe('trainer', function () {
     assert.equal(second.code, 0, second.stderr);
     const reference = tmpDir();
     assert.equal((await exited(startCli([...flags, '--out', reference]))).code, 0);
-    const figures = (dir: string) => readRunEvents(path.join(dir, 'resnet8-w0.25-s0'))
-      .flatMap((e) => (e.type === 'train' ? [`train ${e.iteration} window ${e.window} error ${e.trainError} loss ${e.loss.toFixed(4)} lr ${e.lr}`]
-        : e.type === 'eval' ? [`eval ${e.iteration} ${e.testError} ${e.trainEvalError}`] : []));
+    const figures = (dir: string) =>
+      readRunEvents(path.join(dir, 'resnet8-w0.25-s0')).flatMap((e) =>
+        e.type === 'train'
+          ? [`train ${e.iteration} window ${e.window} error ${e.trainError} loss ${e.loss.toFixed(4)} lr ${e.lr}`]
+          : e.type === 'eval'
+            ? [`eval ${e.iteration} ${e.testError} ${e.trainEvalError}`]
+            : [],
+      );
     assert.deepEqual(figures(out), figures(reference));
   });
 

@@ -62,15 +62,21 @@ export class FolderWatcher {
         if (!runDirs.includes(dir)) this.cache.delete(dir);
       }
       if (changed || this.failed || !this.readOnce) {
-        const { payload, warnings } = folderPayload(this.path, [...this.cache.values()].map((c) => c.file), Date.now());
+        const { payload, warnings } = folderPayload(
+          this.path,
+          [...this.cache.values()].map((c) => c.file),
+          Date.now(),
+        );
         this.model.ingest(folderKey(this.path), payload);
         // Warn about files that changed just now, not again on every refresh.
-        for (const warning of warnings) if (fresh.some((dir) => warning.includes(dir.slice(dir.lastIndexOf('/') + 1)))) this.model.warn(`${this.path}: ${warning}`);
+        for (const warning of warnings)
+          if (fresh.some((dir) => warning.includes(dir.slice(dir.lastIndexOf('/') + 1)))) this.model.warn(`${this.path}: ${warning}`);
       }
       this.failed = false;
       this.readOnce = true;
     } catch (error) {
-      if (!this.failed) this.model.warn(`could not read runs folder ${this.path}: ${error instanceof Error ? error.message : String(error)}`);
+      if (!this.failed)
+        this.model.warn(`could not read runs folder ${this.path}: ${error instanceof Error ? error.message : String(error)}`);
       this.failed = true;
     } finally {
       this.reading = false;

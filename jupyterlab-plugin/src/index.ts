@@ -40,7 +40,13 @@ const sidebar: JupyterFrontEndPlugin<void> = {
   autoStart: true,
   requires: [INotebookTracker],
   optional: [ILabShell, IStateDB, IDefaultFileBrowser],
-  activate(app: JupyterFrontEnd, tracker: INotebookTracker, _shell: ILabShell | null, state: IStateDB | null, browser: IDefaultFileBrowser | null) {
+  activate(
+    app: JupyterFrontEnd,
+    tracker: INotebookTracker,
+    _shell: ILabShell | null,
+    state: IStateDB | null,
+    browser: IDefaultFileBrowser | null,
+  ) {
     const model = new RunsModel();
     const panel = new ResLabPanel(model, () => void app.commands.execute(OPEN_FOLDER_COMMAND, {}));
     app.shell.add(panel, 'right', { rank: 700 });
@@ -103,12 +109,15 @@ const sidebar: JupyterFrontEndPlugin<void> = {
       }, 300);
     });
     if (state) {
-      void Promise.all([state.fetch(PLUGIN_ID), app.restored]).then(([saved]) => {
-        restored = true;
-        model.restore(saved);
-      }, () => {
-        restored = true;
-      });
+      void Promise.all([state.fetch(PLUGIN_ID), app.restored]).then(
+        ([saved]) => {
+          restored = true;
+          model.restore(saved);
+        },
+        () => {
+          restored = true;
+        },
+      );
     }
 
     const follow = (notebook: NotebookPanel) => {

@@ -213,8 +213,11 @@ export class RunsModel {
       for (const view of this.notebooks.get(source)?.runs.values() ?? []) runs.push({ source, view, key: runKey(source, view.runId) });
     }
     return runs.sort(
-      (a, b) => a.view.run.family.localeCompare(b.view.run.family) || a.view.run.depth - b.view.run.depth ||
-        a.view.runId.localeCompare(b.view.runId) || a.source.localeCompare(b.source),
+      (a, b) =>
+        a.view.run.family.localeCompare(b.view.run.family) ||
+        a.view.run.depth - b.view.run.depth ||
+        a.view.runId.localeCompare(b.view.runId) ||
+        a.source.localeCompare(b.source),
     );
   }
 
@@ -268,8 +271,12 @@ export class RunsModel {
   /** The settings to keep across reloads. */
   state(): SidebarState {
     return {
-      logScale: this.logScale, smoothing: this.smoothing, heatmapMetric: this.heatmapMetric, scope: this.scope,
-      hidden: [...this.hidden], folders: [...this.folders],
+      logScale: this.logScale,
+      smoothing: this.smoothing,
+      heatmapMetric: this.heatmapMetric,
+      scope: this.scope,
+      hidden: [...this.hidden],
+      folders: [...this.folders],
     };
   }
 
@@ -284,7 +291,8 @@ export class RunsModel {
     if (scope === 'active' || scope === 'all') this.scope = scope;
     else if (typeof scope === 'object' && scope !== null && typeof scope.source === 'string') this.scope = { source: scope.source };
     if (Array.isArray(state.hidden)) for (const key of state.hidden) if (typeof key === 'string') this.hidden.add(key);
-    if (Array.isArray(state.folders)) for (const path of state.folders) if (typeof path === 'string' && !this.folders.includes(path)) this.folders.push(path);
+    if (Array.isArray(state.folders))
+      for (const path of state.folders) if (typeof path === 'string' && !this.folders.includes(path)) this.folders.push(path);
     this.changed();
   }
 
@@ -305,7 +313,9 @@ export class RunsModel {
 
   /** The run the heatmap shows. */
   heatmapRun(): RunView | undefined {
-    const withProbes = this.visibleRuns().map((r) => r.view).filter((r) => r.probes && r.probes.iteration.length > 0);
+    const withProbes = this.visibleRuns()
+      .map((r) => r.view)
+      .filter((r) => r.probes && r.probes.iteration.length > 0);
     return withProbes.find((r) => r.runId === this.selectedRun) ?? withProbes[withProbes.length - 1];
   }
 }
@@ -342,23 +352,55 @@ export function errorChart(runs: RunView[], logScale: boolean, smoothing = 0, la
     if (smoothing > 0) {
       // The raw curve stays, faint, beneath the smoothed one (as in TensorBoard).
       data.push({
-        type: 'scatter', mode: 'lines', name: plotlyText(`${name} train (raw)`), legendgroup: group, showlegend: false, opacity: 0.25,
-        x: run.trainError.iteration, y: train, line: trainLine, hoverinfo: 'skip', xaxis: axes.x, yaxis: axes.y,
+        type: 'scatter',
+        mode: 'lines',
+        name: plotlyText(`${name} train (raw)`),
+        legendgroup: group,
+        showlegend: false,
+        opacity: 0.25,
+        x: run.trainError.iteration,
+        y: train,
+        line: trainLine,
+        hoverinfo: 'skip',
+        xaxis: axes.x,
+        yaxis: axes.y,
       });
     }
     data.push({
-      type: 'scatter', mode: 'lines', name: plotlyText(`${name} train`), legendgroup: group,
-      x: run.trainError.iteration, y: smoothing > 0 ? debiasedEma(train, smoothing) : train, line: trainLine, xaxis: axes.x, yaxis: axes.y,
-      hovertemplate: smoothing > 0 ? `%{y:.1f}% at %{x} (smoothed ${smoothing})<extra>%{fullData.name}</extra>` : '%{y:.1f}% at %{x}<extra>%{fullData.name}</extra>',
+      type: 'scatter',
+      mode: 'lines',
+      name: plotlyText(`${name} train`),
+      legendgroup: group,
+      x: run.trainError.iteration,
+      y: smoothing > 0 ? debiasedEma(train, smoothing) : train,
+      line: trainLine,
+      xaxis: axes.x,
+      yaxis: axes.y,
+      hovertemplate:
+        smoothing > 0
+          ? `%{y:.1f}% at %{x} (smoothed ${smoothing})<extra>%{fullData.name}</extra>`
+          : '%{y:.1f}% at %{x}<extra>%{fullData.name}</extra>',
     });
     data.push({
-      type: 'scatter', mode: 'lines', name: plotlyText(`${name} test`), legendgroup: group,
-      x: run.testError.iteration, y: toPercent(run.testError.value), line: { color: colour, dash: ERROR_CURVES.test.dash, width: ERROR_CURVES.test.width },
-      xaxis: axes.x, yaxis: axes.y, hovertemplate: '%{y:.1f}% at %{x}<extra>%{fullData.name}</extra>',
+      type: 'scatter',
+      mode: 'lines',
+      name: plotlyText(`${name} test`),
+      legendgroup: group,
+      x: run.testError.iteration,
+      y: toPercent(run.testError.value),
+      line: { color: colour, dash: ERROR_CURVES.test.dash, width: ERROR_CURVES.test.width },
+      xaxis: axes.x,
+      yaxis: axes.y,
+      hovertemplate: '%{y:.1f}% at %{x}<extra>%{fullData.name}</extra>',
     });
   }
-  const maxIteration = maxOf(runs.map((r) => maxOf(r.trainError.iteration, r.iteration)), 1);
-  const references = [...new Set(runs.filter((r) => r.run.family === 'resnet' && PAPER_TABLE6[r.run.depth] !== undefined).map((r) => r.run.depth))];
+  const maxIteration = maxOf(
+    runs.map((r) => maxOf(r.trainError.iteration, r.iteration)),
+    1,
+  );
+  const references = [
+    ...new Set(runs.filter((r) => r.run.family === 'resnet' && PAPER_TABLE6[r.run.depth] !== undefined).map((r) => r.run.depth)),
+  ];
   const resnetAxes = axisOf('resnet');
   const panels: PlotData = {};
   families.forEach((family) => {
@@ -377,13 +419,25 @@ export function errorChart(runs: RunView[], logScale: boolean, smoothing = 0, la
       ...panels,
       legend: { orientation: 'h', x: 0, y: 1.02, yanchor: 'bottom', font: { size: 10 } },
       shapes: references.map((depth) => ({
-        type: 'line', xref: resnetAxes.x, yref: resnetAxes.y, x0: 0, x1: maxIteration, y0: PAPER_TABLE6[depth], y1: PAPER_TABLE6[depth],
+        type: 'line',
+        xref: resnetAxes.x,
+        yref: resnetAxes.y,
+        x0: 0,
+        x1: maxIteration,
+        y0: PAPER_TABLE6[depth],
+        y1: PAPER_TABLE6[depth],
         line: { color: depthColour(depth), dash: 'dot', width: 1 },
       })),
       annotations: references.map((depth) => ({
-        xref: resnetAxes.x, yref: resnetAxes.y,
-        x: maxIteration, y: logScale ? Math.log10(PAPER_TABLE6[depth]) : PAPER_TABLE6[depth], xanchor: 'right', yanchor: 'bottom', showarrow: false,
-        text: `paper ResNet-${depth}: ${PAPER_TABLE6[depth]}%`, font: { size: 10, color: depthColour(depth) },
+        xref: resnetAxes.x,
+        yref: resnetAxes.y,
+        x: maxIteration,
+        y: logScale ? Math.log10(PAPER_TABLE6[depth]) : PAPER_TABLE6[depth],
+        xanchor: 'right',
+        yanchor: 'bottom',
+        showarrow: false,
+        text: `paper ResNet-${depth}: ${PAPER_TABLE6[depth]}%`,
+        font: { size: 10, color: depthColour(depth) },
       })),
     },
   };
@@ -402,8 +456,25 @@ export function heatmapChart(run: RunView, metric: 'branchRatio' | 'outputNorm')
   const title = metric === 'branchRatio' ? '‖F(x)‖/‖x‖' : '‖output‖';
   return {
     data: [
-      { type: 'heatmap', x: probes.iteration, y: blocks, z, colorscale: 'Viridis', showscale: false, hovertemplate: `%{y} @ %{x}: %{z:.3f}<extra>${title}</extra>` },
-      { type: 'bar', orientation: 'h', x: latest, y: probes.latest.map((b) => plotlyText(b.block)), xaxis: 'x2', yaxis: 'y', marker: { color: depthColour(run.run.depth) }, hovertemplate: '%{y}: %{x:.3f}<extra>latest</extra>' },
+      {
+        type: 'heatmap',
+        x: probes.iteration,
+        y: blocks,
+        z,
+        colorscale: 'Viridis',
+        showscale: false,
+        hovertemplate: `%{y} @ %{x}: %{z:.3f}<extra>${title}</extra>`,
+      },
+      {
+        type: 'bar',
+        orientation: 'h',
+        x: latest,
+        y: probes.latest.map((b) => plotlyText(b.block)),
+        xaxis: 'x2',
+        yaxis: 'y',
+        marker: { color: depthColour(run.run.depth) },
+        hovertemplate: '%{y}: %{x:.3f}<extra>latest</extra>',
+      },
     ],
     layout: {
       margin: { l: 96, r: 8, t: 20, b: 36 },

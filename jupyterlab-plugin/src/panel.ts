@@ -46,7 +46,10 @@ export class ResLabPanel extends Widget {
   lastUpdateMs = 0;
 
   /** `openFolder` asks for a runs directory and opens it (the JupyterLab command). */
-  constructor(readonly model: RunsModel, openFolder: () => void = () => undefined) {
+  constructor(
+    readonly model: RunsModel,
+    openFolder: () => void = () => undefined,
+  ) {
     super();
     this.addClass('jp-ResLab-panel');
     this.id = 'reslab-sidebar';
@@ -56,7 +59,10 @@ export class ResLabPanel extends Widget {
     this.logToggle.addEventListener('change', () => model.setLogScale(this.logToggle.checked));
     const logLabel = element('label', 'jp-ResLab-log-label');
     logLabel.append(this.logToggle, document.createTextNode(' log scale'));
-    for (const [value, text] of [['branchRatio', '‖F(x)‖/‖x‖'], ['outputNorm', '‖output‖']]) {
+    for (const [value, text] of [
+      ['branchRatio', '‖F(x)‖/‖x‖'],
+      ['outputNorm', '‖output‖'],
+    ]) {
       const option = element('option', '', text);
       option.value = value;
       this.metricSelect.append(option);
@@ -96,7 +102,17 @@ export class ResLabPanel extends Widget {
     });
     const controls = element('div', 'jp-ResLab-controls');
     controls.append(logLabel, smoothingLabel, ...exports);
-    this.node.append(this.header, this.warnings, sources, controls, this.runList, this.curves, this.heatmapControls, this.heatmap, this.footer);
+    this.node.append(
+      this.header,
+      this.warnings,
+      sources,
+      controls,
+      this.runList,
+      this.curves,
+      this.heatmapControls,
+      this.heatmap,
+      this.footer,
+    );
     model.onChange(() => this.schedule());
     this.schedule();
   }
@@ -115,16 +131,26 @@ export class ResLabPanel extends Widget {
     const runs = sourced.map((r) => r.view);
     const scope = model.scope;
     this.header.textContent =
-      scope === 'all' ? `All runs, ${model.sources().length} source(s)`
-        : typeof scope === 'object' ? `Runs of ${sourceName(scope.source)}`
-          : model.activeNotebook ? `Runs of ${model.activeNotebook}` : 'Open a notebook that trains with reslab-kernel, or a runs folder';
+      scope === 'all'
+        ? `All runs, ${model.sources().length} source(s)`
+        : typeof scope === 'object'
+          ? `Runs of ${sourceName(scope.source)}`
+          : model.activeNotebook
+            ? `Runs of ${model.activeNotebook}`
+            : 'Open a notebook that trains with reslab-kernel, or a runs folder';
     if (typeof scope === 'object' && folderOf(scope.source) !== undefined && runs.length === 0) {
-      this.header.append(element('div', 'jp-ResLab-note', 'no runs (directories with a metrics.jsonl) here yet; the folder is re-read every few seconds'));
+      this.header.append(
+        element('div', 'jp-ResLab-note', 'no runs (directories with a metrics.jsonl) here yet; the folder is re-read every few seconds'),
+      );
     }
     const restarted = scope === 'active' ? model.restartedAt() : undefined;
     if (restarted) this.header.append(element('div', 'jp-ResLab-note', 'kernel restarted: runs from before are kept'));
     this.warnings.replaceChildren(...model.warnings.map((w) => element('li', 'jp-ResLab-warning', `⚠ ${w}`)));
-    const options: Array<[string, string]> = [['active', 'Active notebook'], ...model.sources().map((s): [string, string] => [`source:${s}`, sourceName(s)]), ['all', 'All sources (compare)']];
+    const options: Array<[string, string]> = [
+      ['active', 'Active notebook'],
+      ...model.sources().map((s): [string, string] => [`source:${s}`, sourceName(s)]),
+      ['all', 'All sources (compare)'],
+    ];
     this.scopeSelect.replaceChildren(
       ...options.map(([value, text]) => {
         const option = element('option', '', text);
@@ -152,7 +178,12 @@ export class ResLabPanel extends Widget {
         // shortened (a 10,000-character id does not push the charts away); the full id on hover.
         const id = element('bdi', 'jp-ResLab-run-id', r.runId.length > MAX_ID_CHARS ? `${r.runId.slice(0, MAX_ID_CHARS)}…` : r.runId);
         id.title = r.runId;
-        item.append(toggle, `${label(r)} · `, id, ` · ${r.status} · it ${r.iteration}/${r.run.iterations} · train ${last(r.trainError.value)} · test ${last(r.testError.value)}`);
+        item.append(
+          toggle,
+          `${label(r)} · `,
+          id,
+          ` · ${r.status} · it ${r.iteration}/${r.run.iterations} · train ${last(r.trainError.value)} · test ${last(r.testError.value)}`,
+        );
         return item;
       }),
     );
@@ -162,17 +193,27 @@ export class ResLabPanel extends Widget {
     this.logToggle.checked = model.logScale;
     const heatRun = model.heatmapRun();
     this.runSelect.replaceChildren(
-      ...visible.filter((r) => r.probes).map((r) => {
-        const option = element('option', '', label(r));
-        option.value = r.runId;
-        option.selected = r.runId === heatRun?.runId;
-        return option;
-      }),
+      ...visible
+        .filter((r) => r.probes)
+        .map((r) => {
+          const option = element('option', '', label(r));
+          option.value = r.runId;
+          option.selected = r.runId === heatRun?.runId;
+          return option;
+        }),
     );
     const start = performance.now();
     // Each chart on its own: data that breaks one never stops the other (or the next update).
-    await this.drawSafely(this.curves, () => (visible.length ? errorChart(visible, model.logScale, model.smoothing, label) : undefined), 'the error curves');
-    await this.drawSafely(this.heatmap, () => (heatRun ? heatmapChart(heatRun, model.heatmapMetric) : undefined), `the heatmap of ${heatRun?.runId ?? ''}`);
+    await this.drawSafely(
+      this.curves,
+      () => (visible.length ? errorChart(visible, model.logScale, model.smoothing, label) : undefined),
+      'the error curves',
+    );
+    await this.drawSafely(
+      this.heatmap,
+      () => (heatRun ? heatmapChart(heatRun, model.heatmapMetric) : undefined),
+      `the heatmap of ${heatRun?.runId ?? ''}`,
+    );
     this.lastUpdateMs = performance.now() - start;
     this.footer.textContent = `${runs.length} run(s), ${visible.length} drawn · last update ${this.lastUpdateMs.toFixed(0)} ms`;
     this.footer.dataset.updateMs = String(this.lastUpdateMs);

@@ -19,7 +19,12 @@ export async function exportImage(element: HTMLElement, format: 'png' | 'svg', f
   const { width, height } = element.getBoundingClientRect();
   // At least 800 px wide: the sidebar is narrow, a figure for a slide or a paper is not.
   const scale = Math.max(1, 800 / Math.max(1, width));
-  await Plotly.downloadImage(element, { format, filename, width: Math.round(width * scale), height: Math.round(Math.max(300, height) * Math.min(scale, 1.6)) });
+  await Plotly.downloadImage(element, {
+    format,
+    filename,
+    width: Math.round(width * scale),
+    height: Math.round(Math.max(300, height) * Math.min(scale, 1.6)),
+  });
 }
 
 export function clear(element: HTMLElement): void {

@@ -52,7 +52,10 @@ export function figureSvg(figure: PlotlyFigure, width = 900, height = 340): stri
     const sy = (y: number) => (margin.top + (1 - (y - ymin) / (ymax - ymin)) * plotH).toFixed(1);
     const suffix = axis === 'x' ? '' : axis.slice(1);
     const grid = niceTicks(ymin, ymax)
-      .map((t) => `<line x1="${left}" x2="${left + plotW}" y1="${sy(t)}" y2="${sy(t)}" stroke="#e5e5e5"/><text x="${left - 5}" y="${Number(sy(t)) + 4}" text-anchor="end" font-size="10">${t}</text>`)
+      .map(
+        (t) =>
+          `<line x1="${left}" x2="${left + plotW}" y1="${sy(t)}" y2="${sy(t)}" stroke="#e5e5e5"/><text x="${left - 5}" y="${Number(sy(t)) + 4}" text-anchor="end" font-size="10">${t}</text>`,
+      )
       .join('');
     const xticks = niceTicks(x0, x1)
       .map((t) => `<text x="${sx(t)}" y="${height - margin.bottom + 14}" text-anchor="middle" font-size="10">${t}</text>`)
@@ -64,9 +67,11 @@ export function figureSvg(figure: PlotlyFigure, width = 900, height = 340): stri
         return `<polyline fill="none" stroke="${t.line?.color ?? '#333'}" stroke-width="${t.line?.width ?? 1.5}"${dash} points="${points}"><title>${escape(t.name ?? '')}</title></polyline>`;
       })
       .join('');
-    return `${grid}${xticks}<rect x="${left}" y="${margin.top}" width="${plotW}" height="${plotH}" fill="none" stroke="#999"/>${lines}` +
+    return (
+      `${grid}${xticks}<rect x="${left}" y="${margin.top}" width="${plotW}" height="${plotH}" fill="none" stroke="#999"/>${lines}` +
       `<text x="${left + plotW / 2}" y="${height - 6}" text-anchor="middle" font-size="11">${escape(axisTitle(figure.layout, `xaxis${suffix}`))}</text>` +
-      `<text x="${left - 40}" y="${margin.top + plotH / 2}" text-anchor="middle" font-size="11" transform="rotate(-90 ${left - 40} ${margin.top + plotH / 2})">${escape(axisTitle(figure.layout, `yaxis${suffix}`))}</text>`;
+      `<text x="${left - 40}" y="${margin.top + plotH / 2}" text-anchor="middle" font-size="11" transform="rotate(-90 ${left - 40} ${margin.top + plotH / 2})">${escape(axisTitle(figure.layout, `yaxis${suffix}`))}</text>`
+    );
   });
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif">${panels.join('')}</svg>`;
 }
@@ -77,7 +82,10 @@ export function figureHtml(figure: PlotlyFigure): string {
   const seen = new Set<string>();
   const legend = (figure.data as LineTrace[])
     .filter((t) => t.name && t.x && t.x.length > 0 && !seen.has(t.name) && seen.add(t.name))
-    .map((t) => `<span style="color:${t.line?.color ?? '#333'};margin-right:1em;white-space:nowrap">${t.line?.dash === 'dash' ? '╌╌' : '━━'} ${escape(t.name as string)}</span>`)
+    .map(
+      (t) =>
+        `<span style="color:${t.line?.color ?? '#333'};margin-right:1em;white-space:nowrap">${t.line?.dash === 'dash' ? '╌╌' : '━━'} ${escape(t.name as string)}</span>`,
+    )
     .join(' ');
   return `<div class="reslab-figure"><b>${escape(title)}</b><br>${figureSvg(figure)}<div style="font-size:12px">${legend}</div></div>`;
 }

@@ -164,7 +164,9 @@ export interface LiveViewOptions {
 
 function checkedOption(name: string, value: number, least: number, integer: boolean): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < least || (integer && !Number.isInteger(value))) {
-    throw new Error(`LiveView option ${name} expects ${integer ? 'an integer' : 'a number'} of at least ${least}, got ${JSON.stringify(value)}`);
+    throw new Error(
+      `LiveView option ${name} expects ${integer ? 'an integer' : 'a number'} of at least ${least}, got ${JSON.stringify(value)}`,
+    );
   }
   return value;
 }
@@ -245,7 +247,10 @@ let active: Promise<unknown> = Promise.resolve();
 
 /** Resolves when no training started by this module is running (e.g. after an interrupt). */
 export function whenIdle(): Promise<void> {
-  return active.then(() => undefined, () => undefined);
+  return active.then(
+    () => undefined,
+    () => undefined,
+  );
 }
 
 function dataset(dir: string | undefined): CifarDataset {
@@ -280,18 +285,23 @@ export function train(model: string, options: RunOptions = {}): Promise<RunEndEv
   const view = new LiveView({ title: `reslab: ${config.model} (${config.preset})`, ...options.view });
   view.attach(trainer);
   return track(
-    withInterrupt(() => trainer.stop('interrupted'), async () => {
-      try {
-        return await trainer.run();
-      } finally {
-        view.close();
-      }
-    }),
+    withInterrupt(
+      () => trainer.stop('interrupted'),
+      async () => {
+        try {
+          return await trainer.run();
+        } finally {
+          view.close();
+        }
+      },
+    ),
   );
 }
 
 /** Runs the degradation grid {plain, resnet} x depths x seeds with one live view of all runs. */
-export function degradation(options: RunOptions & Partial<Pick<GridSpec, 'nets' | 'depths'>> & { seeds?: number } = {}): Promise<RunEndEvent[]> {
+export function degradation(
+  options: RunOptions & Partial<Pick<GridSpec, 'nets' | 'depths'>> & { seeds?: number } = {},
+): Promise<RunEndEvent[]> {
   const spec: GridSpec = {
     nets: options.nets ?? ['plain', 'resnet'],
     depths: options.depths ?? PRESET_DEPTHS[options.preset ?? 'demo'],
@@ -299,32 +309,38 @@ export function degradation(options: RunOptions & Partial<Pick<GridSpec, 'nets' 
     preset: options.preset ?? 'demo',
     overrides: options.overrides,
   };
-  const view = new LiveView({ title: `reslab: degradation ${spec.nets.join('/')} x ${spec.depths.join(',')} (${spec.preset})`, ...options.view });
+  const view = new LiveView({
+    title: `reslab: degradation ${spec.nets.join('/')} x ${spec.depths.join(',')} (${spec.preset})`,
+    ...options.view,
+  });
   const outDir = options.out ?? 'runs';
   let current: Trainer | undefined;
   let stopped = false;
   return track(
-    withInterrupt(() => {
-      stopped = true;
-      current?.stop('interrupted');
-    }, async () => {
-      try {
-        return await runGrid(spec, {
-          outDir,
-          data: dataset(options.dataDir),
-          onRun: (trainer) => {
-            current = trainer;
-            view.attach(trainer);
-          },
-          onRunEnd: (runId, _end, skipped) => {
-            // Finished runs are skipped by the grid: show them from their files.
-            if (skipped) for (const event of readRunEvents(path.join(outDir, runId))) view.push(event);
-          },
-          shouldStop: () => stopped,
-        });
-      } finally {
-        view.close();
-      }
-    }),
+    withInterrupt(
+      () => {
+        stopped = true;
+        current?.stop('interrupted');
+      },
+      async () => {
+        try {
+          return await runGrid(spec, {
+            outDir,
+            data: dataset(options.dataDir),
+            onRun: (trainer) => {
+              current = trainer;
+              view.attach(trainer);
+            },
+            onRunEnd: (runId, _end, skipped) => {
+              // Finished runs are skipped by the grid: show them from their files.
+              if (skipped) for (const event of readRunEvents(path.join(outDir, runId))) view.push(event);
+            },
+            shouldStop: () => stopped,
+          });
+        } finally {
+          view.close();
+        }
+      },
+    ),
   );
 }

@@ -50,7 +50,9 @@ async function sendWhenThereIsRoom(send: Send, socket: object, message: unknown)
     } catch (error) {
       if ((error as { code?: string }).code !== 'EAGAIN') throw error;
       if (Date.now() - started > PUBLISHER_PATIENCE_MS) {
-        process.stderr.write(`reslab-kernel: the front end read no iopub message for ${PUBLISHER_PATIENCE_MS / 1000} s; one message dropped\n`);
+        process.stderr.write(
+          `reslab-kernel: the front end read no iopub message for ${PUBLISHER_PATIENCE_MS / 1000} s; one message dropped\n`,
+        );
         return;
       }
       await sleep(pause);

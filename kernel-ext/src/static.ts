@@ -24,10 +24,16 @@ function errorChart(payload: RunViewPayload): string {
       ? ''
       : `<polyline fill="none" stroke="${colour}" stroke-width="${dash ? ERROR_CURVES.train.width : ERROR_CURVES.test.width}"${dash ? ` stroke-dasharray="${ERROR_CURVES.train.svgDasharray}"` : ''} points="${iterations.map((it, k) => `${x(it).toFixed(1)},${y(values[k]).toFixed(1)}`).join(' ')}"/>`;
   const grid = [0, 0.2, 0.4, 0.6, 0.8, 1]
-    .map((e) => `<line x1="${MARGIN.left}" x2="${WIDTH - MARGIN.right}" y1="${y(e)}" y2="${y(e)}" stroke="#ddd"/><text x="${MARGIN.left - 6}" y="${y(e) + 4}" text-anchor="end" font-size="11">${e * 100}%</text>`)
+    .map(
+      (e) =>
+        `<line x1="${MARGIN.left}" x2="${WIDTH - MARGIN.right}" y1="${y(e)}" y2="${y(e)}" stroke="#ddd"/><text x="${MARGIN.left - 6}" y="${y(e) + 4}" text-anchor="end" font-size="11">${e * 100}%</text>`,
+    )
     .join('');
   const ticks = [0, 0.25, 0.5, 0.75, 1]
-    .map((f) => `<text x="${x(f * maxIteration)}" y="${HEIGHT - 18}" text-anchor="middle" font-size="11">${Math.round(f * maxIteration)}</text>`)
+    .map(
+      (f) =>
+        `<text x="${x(f * maxIteration)}" y="${HEIGHT - 18}" text-anchor="middle" font-size="11">${Math.round(f * maxIteration)}</text>`,
+    )
     .join('');
   const curves = payload.runs
     .map((r) => {
@@ -35,8 +41,10 @@ function errorChart(payload: RunViewPayload): string {
       return line(r.trainError.iteration, r.trainError.value, colour, true) + line(r.testError.iteration, r.testError.value, colour, false);
     })
     .join('');
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}" font-family="sans-serif">` +
-    `${grid}${ticks}<text x="${MARGIN.left + plotW / 2}" y="${HEIGHT - 3}" text-anchor="middle" font-size="12">iteration</text>${curves}</svg>`;
+  return (
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}" font-family="sans-serif">` +
+    `${grid}${ticks}<text x="${MARGIN.left + plotW / 2}" y="${HEIGHT - 3}" text-anchor="middle" font-size="12">iteration</text>${curves}</svg>`
+  );
 }
 
 /** Latest ||F(x)|| / ||x|| of every block as bars (the plugin shows the full history as a heatmap). */
@@ -52,8 +60,10 @@ function blockBars(view: RunView): string {
       return `<rect x="${i * (bar + 2)}" y="${60 - h}" width="${bar}" height="${h}" fill="${depthColour(view.run.depth)}"><title>${escape(b.block)}: ${b.branchRatio.toFixed(3)}</title></rect>`;
     })
     .join('');
-  return `<div><small>${escape(label(view))}: ‖F(x)‖/‖x‖ per block at iteration ${Number(view.probes?.iteration.slice(-1)[0] ?? NaN)} (max ${max.toFixed(3)})</small><br>` +
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="60">${rects}</svg></div>`;
+  return (
+    `<div><small>${escape(label(view))}: ‖F(x)‖/‖x‖ per block at iteration ${Number(view.probes?.iteration.slice(-1)[0] ?? NaN)} (max ${max.toFixed(3)})</small><br>` +
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="60">${rects}</svg></div>`
+  );
 }
 
 /** The whole view as self-contained HTML (inline SVG, no scripts). */
@@ -62,19 +72,27 @@ export function staticHtml(payload: RunViewPayload): string {
     .map((r) => `<span style="color:${depthColour(r.run.depth)};margin-right:1em">━ ${escape(label(r))}</span>`)
     .join('');
   const rows = payload.runs
-    .map((r) => `<tr><td>${escape(label(r))}</td><td>${escape(r.status)}</td><td>${Number(r.iteration)}/${Number(r.run.iterations)}</td>` +
-      `<td>${pct(lastOf(r.trainError.value))}</td><td>${pct(lastOf(r.testError.value))}</td><td>${r.imagesPerSecond ? r.imagesPerSecond.toFixed(0) : '–'}</td></tr>`)
+    .map(
+      (r) =>
+        `<tr><td>${escape(label(r))}</td><td>${escape(r.status)}</td><td>${Number(r.iteration)}/${Number(r.run.iterations)}</td>` +
+        `<td>${pct(lastOf(r.trainError.value))}</td><td>${pct(lastOf(r.testError.value))}</td><td>${r.imagesPerSecond ? r.imagesPerSecond.toFixed(0) : '–'}</td></tr>`,
+    )
     .join('');
-  return `<div class="reslab-static"><b>${escape(payload.title)}</b>${payload.backend ? ` <small>(${escape(payload.backend)})</small>` : ''}<br>` +
+  return (
+    `<div class="reslab-static"><b>${escape(payload.title)}</b>${payload.backend ? ` <small>(${escape(payload.backend)})</small>` : ''}<br>` +
     `${errorChart(payload)}<div>${legend}<small>${ERROR_CURVES.legend} (training error: running, augmented)</small></div>` +
     `<table><tr><th>net</th><th>status</th><th>iteration</th><th>train error</th><th>test error</th><th>img/s</th></tr>${rows}</table>` +
-    `${payload.runs.map(blockBars).join('')}</div>`;
+    `${payload.runs.map(blockBars).join('')}</div>`
+  );
 }
 
 /** One line per run, for text/plain and terminals. */
 export function textSummary(payload: RunViewPayload): string {
   return payload.runs
-    .map((r) => `${label(r)} [${r.status}] iteration ${Number(r.iteration)}/${Number(r.run.iterations)} train error ${pct(lastOf(r.trainError.value))} ` +
-      `test error ${pct(lastOf(r.testError.value))}${r.imagesPerSecond ? ` ${r.imagesPerSecond.toFixed(0)} img/s` : ''}`)
+    .map(
+      (r) =>
+        `${label(r)} [${r.status}] iteration ${Number(r.iteration)}/${Number(r.run.iterations)} train error ${pct(lastOf(r.trainError.value))} ` +
+        `test error ${pct(lastOf(r.testError.value))}${r.imagesPerSecond ? ` ${r.imagesPerSecond.toFixed(0)} img/s` : ''}`,
+    )
     .join('\n');
 }

@@ -12,17 +12,44 @@ class RecordingSink implements ViewSink {
   }
 }
 
-const RUN = { model: 'resnet56', family: 'resnet' as const, depth: 56, width: 1, shortcut: 'A', seed: 0, iterations: 64_000, batchSize: 128, params: 853_018, preset: 'paper' };
+const RUN = {
+  model: 'resnet56',
+  family: 'resnet' as const,
+  depth: 56,
+  width: 1,
+  shortcut: 'A',
+  seed: 0,
+  iterations: 64_000,
+  batchSize: 128,
+  params: 853_018,
+  preset: 'paper',
+};
 
 /** The events of a paper-scale run (64k iterations), as the trainer emits them. */
 function* paperRun(runId = 'resnet56-w1-s0'): Generator<RunEvent> {
   const base = { runId, time: 0 };
   yield { ...base, type: 'run_start', schema: 1, run: { ...RUN }, iteration: 0, backend: 'gpu' };
   const blocks: BlockProbe[] = Array.from({ length: 27 }, (_, b) => ({
-    block: `stage${Math.floor(b / 9) + 1}_block${(b % 9) + 1}`, responseStd: [0.5, 0.4], inputNorm: 10, branchNorm: 2, outputNorm: 10.5, branchRatio: 0.2, gradNorm: 0.01, deadReluFraction: 0.1,
+    block: `stage${Math.floor(b / 9) + 1}_block${(b % 9) + 1}`,
+    responseStd: [0.5, 0.4],
+    inputNorm: 10,
+    branchNorm: 2,
+    outputNorm: 10.5,
+    branchRatio: 0.2,
+    gradNorm: 0.01,
+    deadReluFraction: 0.1,
   }));
   for (let it = 100; it <= 64_000; it += 100) {
-    yield { ...base, type: 'train', iteration: it, trainError: 1 - it / 70_000, loss: 2 - it / 40_000, lr: 0.1, window: 100, imagesPerSecond: 5000 };
+    yield {
+      ...base,
+      type: 'train',
+      iteration: it,
+      trainError: 1 - it / 70_000,
+      loss: 2 - it / 40_000,
+      lr: 0.1,
+      window: 100,
+      imagesPerSecond: 5000,
+    };
     if (it % 1000 === 0) {
       yield { ...base, type: 'eval', iteration: it, testError: 1 - it / 68_000, testImages: 10_000 };
       yield { ...base, type: 'probe', iteration: it, blocks };
@@ -62,7 +89,10 @@ describe('LiveView (kernel extension)', () => {
   });
 
   it('rejects options it cannot honour with a message naming the option and what it expects', () => {
-    assert.throws(() => new LiveView({ minIntervalMs: -1, sink: new RecordingSink() }), /minIntervalMs expects a number of at least 0, got -1/);
+    assert.throws(
+      () => new LiveView({ minIntervalMs: -1, sink: new RecordingSink() }),
+      /minIntervalMs expects a number of at least 0, got -1/,
+    );
     assert.throws(() => new LiveView({ maxPoints: 1.5, sink: new RecordingSink() }), /maxPoints expects an integer of at least 2, got 1.5/);
     assert.throws(() => new LiveView({ maxProbes: Number.NaN, sink: new RecordingSink() }), /maxProbes expects an integer of at least 1/);
   });
@@ -88,7 +118,10 @@ describe('LiveView (kernel extension)', () => {
     const curve = { iteration: Array.from({ length: 1000 }, (_, i) => i), value: Array.from({ length: 1000 }, (_, i) => i * 2) };
     const small = downsample(curve, 11);
     assert.deepEqual(small.iteration, [0, 100, 200, 300, 400, 500, 599, 699, 799, 899, 999]);
-    assert.deepEqual(small.value, small.iteration.map((i) => i * 2));
+    assert.deepEqual(
+      small.value,
+      small.iteration.map((i) => i * 2),
+    );
     assert.deepEqual(downsample({ iteration: [1, 2], value: [3, 4] }, 5), { iteration: [1, 2], value: [3, 4] });
   });
 
@@ -107,9 +140,35 @@ describe('LiveView (kernel extension)', () => {
     assert.match(validateRunViewPayload({ schema: 2, runs: [] }) ?? '', /unsupported schema version 2/);
     assert.match(validateRunViewPayload({ schema: 1 }) ?? '', /no runs array/);
     assert.match(validateRunViewPayload({ schema: 1, runs: [] }) ?? '', /no numeric updated time/);
-    const run = { model: 'resnet20', family: 'resnet', depth: 20, width: 1, shortcut: 'A', seed: 0, iterations: 10, batchSize: 128, params: 1, preset: 'demo' };
-    const view = { runId: 'r', run, status: 'running', iteration: 1, trainError: { iteration: [1], value: [] }, testError: { iteration: [], value: [] }, trainEvalError: { iteration: [], value: [] }, loss: { iteration: [], value: [] } };
-    assert.match(validateRunViewPayload({ schema: 1, updated: 1, runs: [view] }) ?? '', /runs\[0\]\.trainError has 1 iterations but 0 values/);
-    assert.match(validateRunViewPayload({ schema: 1, updated: 1, runs: [{ ...view, run: { depth: 20, family: 'resnet' } }] }) ?? '', /runs\[0\] \(r\): run descriptor model is not a string/);
+    const run = {
+      model: 'resnet20',
+      family: 'resnet',
+      depth: 20,
+      width: 1,
+      shortcut: 'A',
+      seed: 0,
+      iterations: 10,
+      batchSize: 128,
+      params: 1,
+      preset: 'demo',
+    };
+    const view = {
+      runId: 'r',
+      run,
+      status: 'running',
+      iteration: 1,
+      trainError: { iteration: [1], value: [] },
+      testError: { iteration: [], value: [] },
+      trainEvalError: { iteration: [], value: [] },
+      loss: { iteration: [], value: [] },
+    };
+    assert.match(
+      validateRunViewPayload({ schema: 1, updated: 1, runs: [view] }) ?? '',
+      /runs\[0\]\.trainError has 1 iterations but 0 values/,
+    );
+    assert.match(
+      validateRunViewPayload({ schema: 1, updated: 1, runs: [{ ...view, run: { depth: 20, family: 'resnet' } }] }) ?? '',
+      /runs\[0\] \(r\): run descriptor model is not a string/,
+    );
   });
 });

@@ -86,7 +86,15 @@ export function conv(
   let padding: 'same' | 'valid' = 'same';
   if (stride > 1 && kernel > 1) {
     const pad = (kernel - 1) / 2;
-    input = tf.layers.zeroPadding2d({ padding: [[pad, pad], [pad, pad]], name: `${name}_pad` }).apply(x) as Tensor;
+    input = tf.layers
+      .zeroPadding2d({
+        padding: [
+          [pad, pad],
+          [pad, pad],
+        ],
+        name: `${name}_pad`,
+      })
+      .apply(x) as Tensor;
     padding = 'valid';
   }
   const seed = seeds.next();
@@ -105,13 +113,15 @@ export function conv(
 
 /** Batch normalization over channels; `zeroGamma` starts it at output beta = 0. */
 export function batchNorm(x: Tensor, name: string, style: BlockStyle, zeroGamma = false): Tensor {
-  return tf.layers.batchNormalization({
-    axis: 3,
-    momentum: style.bnMomentum,
-    epsilon: style.bnEpsilon,
-    gammaInitializer: zeroGamma ? 'zeros' : 'ones',
-    name,
-  }).apply(x) as Tensor;
+  return tf.layers
+    .batchNormalization({
+      axis: 3,
+      momentum: style.bnMomentum,
+      epsilon: style.bnEpsilon,
+      gammaInitializer: zeroGamma ? 'zeros' : 'ones',
+      name,
+    })
+    .apply(x) as Tensor;
 }
 
 export function relu(x: Tensor, name: string): Tensor {

@@ -44,7 +44,14 @@ export class ShortcutA extends tf.layers.Layer {
         x = tf.avgPool(x, 1, this.stride, 'valid');
       }
       const extra = this.outChannels - x.shape[3];
-      return extra > 0 ? tf.pad(x, [[0, 0], [0, 0], [0, 0], [0, extra]]) : x;
+      return extra > 0
+        ? tf.pad(x, [
+            [0, 0],
+            [0, 0],
+            [0, 0],
+            [0, extra],
+          ])
+        : x;
     });
   }
 

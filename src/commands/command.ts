@@ -29,7 +29,10 @@ export function numberFlag(values: FlagValues, name: string): number | undefined
 /** A comma-separated list flag. */
 export function listFlag(values: FlagValues, name: string, fallback: string): string[] {
   const raw = values[name];
-  return (typeof raw === 'string' ? raw : fallback).split(',').map((s) => s.trim()).filter(Boolean);
+  return (typeof raw === 'string' ? raw : fallback)
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 /** A copy of `object` without its undefined properties (so that spreads keep defaults). */
@@ -51,10 +54,18 @@ type ScriptOptions = NonNullable<ParseArgsConfig['options']>;
  * Flags of a script (the benchmarks): `--help`/`-h` prints `usage` and every flag with its
  * default and exits 0; an unknown flag prints one line and the usage and exits 2 — no stack trace.
  */
-export function parseScriptFlags<T extends ScriptOptions>(usage: string, options: T, argv = process.argv.slice(2)): ReturnType<typeof parseArgs<{ args: string[]; options: T; strict: true }>>['values'] {
-  const describe = () => Object.entries(options)
-    .map(([flag, spec]) => `  --${flag}${spec.type === 'string' ? ' VALUE' : ''}${spec.default !== undefined ? `  (default ${String(spec.default)})` : ''}`)
-    .join('\n');
+export function parseScriptFlags<T extends ScriptOptions>(
+  usage: string,
+  options: T,
+  argv = process.argv.slice(2),
+): ReturnType<typeof parseArgs<{ args: string[]; options: T; strict: true }>>['values'] {
+  const describe = () =>
+    Object.entries(options)
+      .map(
+        ([flag, spec]) =>
+          `  --${flag}${spec.type === 'string' ? ' VALUE' : ''}${spec.default !== undefined ? `  (default ${String(spec.default)})` : ''}`,
+      )
+      .join('\n');
   if (argv.includes('--help') || argv.includes('-h')) {
     console.log(`usage: ${usage}\n\nflags:\n${describe()}\n  --help, -h`);
     process.exit(0);

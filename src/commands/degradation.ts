@@ -9,10 +9,18 @@ import { attach } from './progress';
 import { datasetFrom, overridesFrom, presetOf, presetTable, settingsOrUsageError, trainingFlags } from './training-flags';
 
 export const degradationCommand: Command = {
-  usage: 'reslab degradation [--nets plain,resnet] [--depths 8,44] [--seeds 1] [--preset cpu|demo|smoke|paper] [--iterations N] [--width W] [--data-dir DIR | --download] [--out runs/] [--shard i/N] [--report report/]',
+  usage:
+    'reslab degradation [--nets plain,resnet] [--depths 8,44] [--seeds 1] [--preset cpu|demo|smoke|paper] [--iterations N] [--width W] [--data-dir DIR | --download] [--out runs/] [--shard i/N] [--report report/]',
   summary: 'the degradation grid {plain, resnet} x depths x seeds; resumable, shardable; writes a report',
   details: presetTable,
-  options: { ...trainingFlags, nets: { type: 'string' }, depths: { type: 'string' }, seeds: { type: 'string' }, shard: { type: 'string' }, report: { type: 'string' } },
+  options: {
+    ...trainingFlags,
+    nets: { type: 'string' },
+    depths: { type: 'string' },
+    seeds: { type: 'string' },
+    shard: { type: 'string' },
+    report: { type: 'string' },
+  },
   async run(positionals, values) {
     if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'\nusage: ${degradationCommand.usage}`);
     const nets = listFlag(values, 'nets', 'plain,resnet') as Array<'plain' | 'resnet'>;
@@ -28,32 +36,33 @@ export const degradationCommand: Command = {
     const all = settingsOrUsageError(() => gridConfigs(spec));
     if (shard && shardOf(all, shard).length === 0) {
       // Array jobs may have more tasks than runs: say so, and succeed (nothing failed).
-      console.error(`shard ${shard.index}/${shard.count} has no runs: the sweep has only ${all.length} (${all.map(runIdOf).join(', ')}); nothing to do`);
+      console.error(
+        `shard ${shard.index}/${shard.count} has no runs: the sweep has only ${all.length} (${all.map(runIdOf).join(', ')}); nothing to do`,
+      );
       return 0;
     }
     const data = await datasetFrom(values);
     for (const config of gridConfigs(spec)) settingsOrUsageError(() => validateConfigForData(config, data.train.count, data.test.count));
     let hooks: ReturnType<typeof attach> | undefined;
     let stopped = false;
-    console.error(`degradation sweep: ${nets.join(',')} x depths ${depths.join(',')} x ${seedCount} seed(s), ${preset} preset, data ${data.source}${shard ? `, shard ${shard.index}/${shard.count}` : ''} → ${outDir}`);
-    const ends = await runGrid(
-      spec,
-      {
-        outDir,
-        data,
-        shard,
-        trainer: { onStep: (p) => hooks?.progress(p) },
-        onRun: (trainer, index, total) => {
-          hooks?.detach();
-          hooks = attach(trainer, `[${index + 1}/${total}] ${trainer.runId}`, values.quiet === true);
-        },
-        onRunEnd: (runId, end, skipped) => {
-          if (skipped) console.error(`${runId}: already finished, skipped`);
-          if (end.status === 'stopped') stopped = true;
-        },
-        shouldStop: () => stopped,
-      },
+    console.error(
+      `degradation sweep: ${nets.join(',')} x depths ${depths.join(',')} x ${seedCount} seed(s), ${preset} preset, data ${data.source}${shard ? `, shard ${shard.index}/${shard.count}` : ''} → ${outDir}`,
     );
+    const ends = await runGrid(spec, {
+      outDir,
+      data,
+      shard,
+      trainer: { onStep: (p) => hooks?.progress(p) },
+      onRun: (trainer, index, total) => {
+        hooks?.detach();
+        hooks = attach(trainer, `[${index + 1}/${total}] ${trainer.runId}`, values.quiet === true);
+      },
+      onRunEnd: (runId, end, skipped) => {
+        if (skipped) console.error(`${runId}: already finished, skipped`);
+        if (end.status === 'stopped') stopped = true;
+      },
+      shouldStop: () => stopped,
+    });
     hooks?.detach();
     if (stopped || ends.some((e) => e.status !== 'completed')) {
       console.error('sweep stopped; run the same command again to resume');

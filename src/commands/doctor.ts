@@ -11,7 +11,9 @@ export const STEP_TOLERANCE = { loss: 1e-3, update: 1e-2 };
 const MARK: Record<Finding['status'], string> = { ok: 'ok  ', warn: 'WARN', fail: 'FAIL', info: '    ' };
 
 function backendsFlag(raw: unknown): [BackendKind, BackendKind] {
-  const kinds = String(raw).split(',').map((s) => s.trim());
+  const kinds = String(raw)
+    .split(',')
+    .map((s) => s.trim());
   if (kinds.length !== 2 || kinds.some((k) => k !== 'gpu' && k !== 'cpu' && k !== 'js') || kinds[0] === kinds[1]) {
     throw new UsageError(`--compare-backends expects two different backends of gpu, cpu, js, e.g. gpu,cpu; got '${String(raw)}'`);
   }
@@ -22,10 +24,16 @@ function backendsFlag(raw: unknown): [BackendKind, BackendKind] {
 function stepCheck(kind: BackendKind, settings: StepCheckSettings): StepCheckResult {
   const script = path.join(__dirname, '..', 'doctor', 'step-check.js');
   const result = spawnSync(process.execPath, [script, JSON.stringify(settings)], {
-    encoding: 'utf8', env: { ...process.env, RESLAB_BACKEND: kind }, maxBuffer: 64 * 1024 * 1024,
+    encoding: 'utf8',
+    env: { ...process.env, RESLAB_BACKEND: kind },
+    maxBuffer: 64 * 1024 * 1024,
   });
   if (result.status !== 0) {
-    const last = (result.stderr ?? '').trim().split('\n').filter((l) => !/^\s+at /.test(l)).pop();
+    const last = (result.stderr ?? '')
+      .trim()
+      .split('\n')
+      .filter((l) => !/^\s+at /.test(l))
+      .pop();
     throw new Error(`the ${kind} backend could not run ${settings.model} training steps: ${last ?? `exit ${result.status}`}`);
   }
   return JSON.parse(result.stdout.trim().split('\n').pop() as string) as StepCheckResult;
@@ -35,8 +43,13 @@ export const doctorCommand: Command = {
   usage: 'reslab doctor [--json] [--gpu-check | --compare-backends A,B] [--model resnet20] [--batch-size 128] [--steps 5] [--width 1]',
   summary: 'what reslab runs on (Node, tfjs, libtensorflow, backend and why, GPUs, CUDA, Jupyter, data); --gpu-check proves the GPU path',
   options: {
-    json: { type: 'boolean' }, 'gpu-check': { type: 'boolean' }, 'compare-backends': { type: 'string' },
-    model: { type: 'string' }, 'batch-size': { type: 'string' }, steps: { type: 'string' }, width: { type: 'string' },
+    json: { type: 'boolean' },
+    'gpu-check': { type: 'boolean' },
+    'compare-backends': { type: 'string' },
+    model: { type: 'string' },
+    'batch-size': { type: 'string' },
+    steps: { type: 'string' },
+    width: { type: 'string' },
   },
   details: () =>
     '--gpu-check trains a few ResNet-20 steps on the GPU and on the CPU from the same weights and data, in fresh\n' +
@@ -45,14 +58,21 @@ export const doctorCommand: Command = {
     '--compare-backends cpu,js runs the same comparison between any two backends.',
   run(positionals, values) {
     if (positionals.length) throw new UsageError(`doctor takes no arguments\nusage: ${doctorCommand.usage}`);
-    const compare = values['compare-backends'] !== undefined ? backendsFlag(values['compare-backends']) : values['gpu-check'] ? (['gpu', 'cpu'] as const) : undefined;
+    const compare =
+      values['compare-backends'] !== undefined
+        ? backendsFlag(values['compare-backends'])
+        : values['gpu-check']
+          ? (['gpu', 'cpu'] as const)
+          : undefined;
     const findings = diagnose();
     let comparison: Record<string, unknown> | undefined;
     let agree = true;
     if (compare) {
       if (compare.includes('gpu') && gpuDevices().length === 0) {
-        throw new Error('no GPU: nvidia-smi is not installed and /proc/driver/nvidia/gpus is missing, so there is nothing to check; ' +
-          'on a GPU machine run `npm run setup -- --gpu`, then `reslab doctor --gpu-check`');
+        throw new Error(
+          'no GPU: nvidia-smi is not installed and /proc/driver/nvidia/gpus is missing, so there is nothing to check; ' +
+            'on a GPU machine run `npm run setup -- --gpu`, then `reslab doctor --gpu-check`',
+        );
       }
       const settings: StepCheckSettings = {
         model: (values.model as string | undefined) ?? 'resnet20',
@@ -60,17 +80,27 @@ export const doctorCommand: Command = {
         steps: numberFlag(values, 'steps') ?? 5,
         width: numberFlag(values, 'width') ?? 1,
       };
-      if (!Number.isInteger(settings.steps) || settings.steps < 2) throw new UsageError(`--steps expects an integer of at least 2, got ${settings.steps}`);
+      if (!Number.isInteger(settings.steps) || settings.steps < 2)
+        throw new UsageError(`--steps expects an integer of at least 2, got ${settings.steps}`);
       const [a, b] = compare.map((kind) => stepCheck(kind, settings));
       const { lossRelative, updateRelative } = compareStepChecks(a, b);
       agree = lossRelative <= STEP_TOLERANCE.loss && updateRelative <= STEP_TOLERANCE.update;
-      comparison = { settings, backends: compare, results: [a, b], lossRelative, updateRelative, agree, speedup: a.imagesPerSecond / b.imagesPerSecond };
+      comparison = {
+        settings,
+        backends: compare,
+        results: [a, b],
+        lossRelative,
+        updateRelative,
+        agree,
+        speedup: a.imagesPerSecond / b.imagesPerSecond,
+      };
       const line = (kind: string, r: StepCheckResult) =>
         `  ${kind.padEnd(4)} ${r.backend}: losses ${r.losses.map((l) => l.toFixed(4)).join(' ')}, ${r.imagesPerSecond.toFixed(0)} images/s`;
       findings.push({
         check: `${compare[0]} vs ${compare[1]}`,
         status: agree ? 'ok' : 'fail',
-        detail: `${settings.model} x${settings.width}, batch ${settings.batchSize}, ${settings.steps} steps: losses agree to ${lossRelative.toExponential(1)}, ` +
+        detail:
+          `${settings.model} x${settings.width}, batch ${settings.batchSize}, ${settings.steps} steps: losses agree to ${lossRelative.toExponential(1)}, ` +
           `first update to ${updateRelative.toExponential(1)} (${agree ? 'within' : 'OUTSIDE'} float32 noise); ${compare[0]} ${(a.imagesPerSecond / b.imagesPerSecond).toFixed(2)}x ${compare[1]}\n` +
           `${line(compare[0], a)}\n${line(compare[1], b)}`,
       });

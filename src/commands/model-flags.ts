@@ -24,4 +24,3 @@ export function modelOptionsFrom(values: FlagValues): ModelOptions {
     numClasses: numberFlag(values, 'classes'),
   });
 }
-

@@ -25,7 +25,9 @@ export class ProgressLine {
 function formatSeconds(seconds: number): string {
   if (!Number.isFinite(seconds)) return '?';
   const s = Math.round(seconds);
-  return s >= 3600 ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m` : `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  return s >= 3600
+    ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`
+    : `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
 }
 
 export /** Attaches a progress bar and signal handling to a trainer. */
@@ -35,10 +37,16 @@ function attach(trainer: Trainer, prefix: string, quiet: boolean): { progress: (
   let testError = NaN;
   let rate = NaN;
   const unsubscribe = trainer.on((event: RunEvent) => {
-    if (event.type === 'run_start' && !quiet) line.done(`${prefix}: ${event.backend} backend, ${event.engine ?? 'tfjs autodiff'}${event.iteration > 0 ? `, resuming at iteration ${event.iteration}` : ''}`);
+    if (event.type === 'run_start' && !quiet)
+      line.done(
+        `${prefix}: ${event.backend} backend, ${event.engine ?? 'tfjs autodiff'}${event.iteration > 0 ? `, resuming at iteration ${event.iteration}` : ''}`,
+      );
     if (event.type === 'train') trainError = event.trainError;
     if (event.type === 'eval') testError = event.testError;
-    if (event.type === 'run_end') line.done(`${prefix} ${event.status} at iteration ${event.iteration} in ${formatSeconds(event.wallSeconds)}${event.message ? `: ${event.message}` : ''}`);
+    if (event.type === 'run_end')
+      line.done(
+        `${prefix} ${event.status} at iteration ${event.iteration} in ${formatSeconds(event.wallSeconds)}${event.message ? `: ${event.message}` : ''}`,
+      );
   });
   let interrupts = 0;
   const onSignal = (signal: NodeJS.Signals) => {

@@ -21,7 +21,9 @@ export const responsesCommand: Command = {
     writeReport(runsDir, outDir, curves);
     for (const c of curves) {
       const mean = c.stds.reduce((a, b) => a + b, 0) / c.stds.length;
-      console.log(`${c.runId.padEnd(22)} ${String(c.stds.length).padStart(3)} layers  mean std ${mean.toFixed(3)}  max ${Math.max(...c.stds).toFixed(3)}  (${c.source})`);
+      console.log(
+        `${c.runId.padEnd(22)} ${String(c.stds.length).padStart(3)} layers  mean std ${mean.toFixed(3)}  max ${Math.max(...c.stds).toFixed(3)}  (${c.source})`,
+      );
     }
     console.error(`Figure 7: ${path.join(outDir, 'index.html')}, ${path.join(outDir, 'responses.csv')}`);
   },

@@ -13,9 +13,13 @@ export const tensorBoardExportCommand: Command = {
   run(positionals, values) {
     if (positionals.length !== 1) throw new UsageError(`expected the runs directory\nusage: ${tensorBoardExportCommand.usage}`);
     const runsDir = positionals[0];
-    if (!fs.existsSync(runsDir) || !fs.statSync(runsDir).isDirectory()) throw new UsageError(`runs directory ${runsDir} does not exist or is not a directory`);
+    if (!fs.existsSync(runsDir) || !fs.statSync(runsDir).isDirectory())
+      throw new UsageError(`runs directory ${runsDir} does not exist or is not a directory`);
     const logdir = values.logdir as string | undefined;
-    const runs = fs.readdirSync(runsDir).filter((name) => fs.existsSync(path.join(runsDir, name, 'metrics.jsonl'))).sort();
+    const runs = fs
+      .readdirSync(runsDir)
+      .filter((name) => fs.existsSync(path.join(runsDir, name, 'metrics.jsonl')))
+      .sort();
     if (runs.length === 0) throw new Error(`no runs (directories with a metrics.jsonl) in ${runsDir}`);
     for (const name of runs) {
       const log = TensorBoardLog.fromRunDir(path.join(runsDir, name), logdir ? path.join(logdir, name) : undefined);

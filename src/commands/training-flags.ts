@@ -43,12 +43,16 @@ function configFile(values: FlagValues): Partial<TrainConfig> {
   try {
     parsed = JSON.parse(fs.readFileSync(file, 'utf8'));
   } catch (error) {
-    throw new UsageError(`--config ${file}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : `not valid JSON (${(error as Error).message})`}`);
+    throw new UsageError(
+      `--config ${file}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : `not valid JSON (${(error as Error).message})`}`,
+    );
   }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new UsageError(`--config ${file}: expected a JSON object of training settings`);
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    throw new UsageError(`--config ${file}: expected a JSON object of training settings`);
   const known = new Set([...Object.keys(PRESETS.paper), 'trainLimit', 'testLimit', 'warmup']);
   const unknown = Object.keys(parsed).filter((key) => !known.has(key));
-  if (unknown.length) throw new UsageError(`--config ${file}: unknown setting(s) ${unknown.join(', ')}; known: ${[...known].sort().join(', ')}`);
+  if (unknown.length)
+    throw new UsageError(`--config ${file}: unknown setting(s) ${unknown.join(', ')}; known: ${[...known].sort().join(', ')}`);
   return parsed as Partial<TrainConfig>;
 }
 
@@ -78,7 +82,9 @@ function warmupFlag(values: FlagValues): { warmup?: TrainConfig['warmup'] } {
   if (raw === 'none') return { warmup: undefined };
   const [lr, until] = String(raw).split(':').map(Number);
   if (!(lr > 0) || !(until > 0 && until < 1)) {
-    throw new UsageError(`--warmup expects none or LR:ERROR, e.g. 0.01:0.8 (lr 0.01 until the training error is below 80%), got '${String(raw)}'`);
+    throw new UsageError(
+      `--warmup expects none or LR:ERROR, e.g. 0.01:0.8 (lr 0.01 until the training error is below 80%), got '${String(raw)}'`,
+    );
   }
   return { warmup: { lr, untilTrainError: until } };
 }
@@ -87,26 +93,31 @@ export /** Config overrides from `--config` and flags (flags win; absent ones ke
 function overridesFrom(values: FlagValues): Partial<TrainConfig> {
   const fromFile = configFile(values);
   const modelOptions = { ...fromFile.modelOptions, ...modelOptionsFrom(values) };
-  return { ...fromFile, ...warmupFlag(values), ...defined({
-    modelOptions: Object.keys(modelOptions).length ? modelOptions : undefined,
-    iterations: numberFlag(values, 'iterations'),
-    batchSize: numberFlag(values, 'batch-size'),
-    lr: numberFlag(values, 'lr'),
-    lrMilestones: typeof values['lr-milestones'] === 'string' ? listFlag(values, 'lr-milestones', '').map((m) => milestone(m)) : undefined,
-    lrFactor: numberFlag(values, 'lr-factor'),
-    momentum: numberFlag(values, 'momentum'),
-    weightDecay: numberFlag(values, 'weight-decay'),
-    probeEvery: numberFlag(values, 'probe-every'),
-    probeImages: numberFlag(values, 'probe-images'),
-    augment: augmentFlag(values),
-    trainEvalImages: numberFlag(values, 'train-eval-images'),
-    evalEvery: numberFlag(values, 'eval-every'),
-    logEvery: numberFlag(values, 'log-every'),
-    checkpointEvery: numberFlag(values, 'checkpoint-every'),
-    trainLimit: numberFlag(values, 'train-limit'),
-    testLimit: numberFlag(values, 'test-limit'),
-    validationImages: numberFlag(values, 'validation'),
-  }) };
+  return {
+    ...fromFile,
+    ...warmupFlag(values),
+    ...defined({
+      modelOptions: Object.keys(modelOptions).length ? modelOptions : undefined,
+      iterations: numberFlag(values, 'iterations'),
+      batchSize: numberFlag(values, 'batch-size'),
+      lr: numberFlag(values, 'lr'),
+      lrMilestones:
+        typeof values['lr-milestones'] === 'string' ? listFlag(values, 'lr-milestones', '').map((m) => milestone(m)) : undefined,
+      lrFactor: numberFlag(values, 'lr-factor'),
+      momentum: numberFlag(values, 'momentum'),
+      weightDecay: numberFlag(values, 'weight-decay'),
+      probeEvery: numberFlag(values, 'probe-every'),
+      probeImages: numberFlag(values, 'probe-images'),
+      augment: augmentFlag(values),
+      trainEvalImages: numberFlag(values, 'train-eval-images'),
+      evalEvery: numberFlag(values, 'eval-every'),
+      logEvery: numberFlag(values, 'log-every'),
+      checkpointEvery: numberFlag(values, 'checkpoint-every'),
+      trainLimit: numberFlag(values, 'train-limit'),
+      testLimit: numberFlag(values, 'test-limit'),
+      validationImages: numberFlag(values, 'validation'),
+    }),
+  };
 }
 
 export /** The presets' settings side by side, for `--help`. */
@@ -154,7 +165,8 @@ async function datasetFrom(values: FlagValues): Promise<CifarDataset> {
   if (values.download) {
     const bar = new ProgressLine();
     const dir = await downloadCifar10({
-      onProgress: (received, total) => bar.update(`downloading CIFAR-10 ${(received / 2 ** 20).toFixed(1)}${total ? ` / ${(total / 2 ** 20).toFixed(1)}` : ''} MiB`),
+      onProgress: (received, total) =>
+        bar.update(`downloading CIFAR-10 ${(received / 2 ** 20).toFixed(1)}${total ? ` / ${(total / 2 ** 20).toFixed(1)}` : ''} MiB`),
     });
     bar.done();
     return loadCifar10(dir);

@@ -35,7 +35,7 @@ export function readCifarBinary(file: string, expectedRecords?: number): CifarSp
   try {
     bytes = fs.readFileSync(file);
   } catch (error) {
-    throw new Error(`cannot read CIFAR-10 file ${file}: ${(error as Error).message}`);
+    throw new Error(`cannot read CIFAR-10 file ${file}: ${(error as Error).message}`, { cause: error });
   }
   const expectedSize = expectedRecords === undefined ? undefined : expectedRecords * RECORD_BYTES;
   if (bytes.length === 0 || bytes.length % RECORD_BYTES !== 0 || (expectedSize !== undefined && bytes.length !== expectedSize)) {
@@ -113,7 +113,9 @@ export function loadCifar10(dir: string): CifarDataset {
   try {
     fs.readdirSync(dir);
   } catch (error) {
-    throw new Error(`cannot read the CIFAR-10 data directory ${dir}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    throw new Error(`cannot read the CIFAR-10 data directory ${dir}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, {
+      cause: error,
+    });
   }
   const nested = path.join(dir, 'cifar-10-batches-bin');
   const root = fs.existsSync(path.join(nested, OFFICIAL_TEST)) || fs.existsSync(path.join(nested, OFFICIAL_TRAIN[0])) ? nested : dir;

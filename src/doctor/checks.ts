@@ -52,10 +52,11 @@ function libtensorflowVersion(info: BackendInfo): string | undefined {
 /** NVIDIA GPUs: from nvidia-smi when present (name, compute capability, driver), else the kernel driver's list. */
 export function gpuDevices(): string[] {
   const smi = run('nvidia-smi', ['--query-gpu=name,compute_cap,driver_version,memory.total', '--format=csv,noheader']);
-  if (smi.ok && smi.out) return smi.out.split('\n').map((line) => {
-    const [name, cc, driver, memory] = line.split(',').map((s) => s.trim());
-    return `${name}, compute capability ${cc}, driver ${driver}, ${memory}`;
-  });
+  if (smi.ok && smi.out)
+    return smi.out.split('\n').map((line) => {
+      const [name, cc, driver, memory] = line.split(',').map((s) => s.trim());
+      return `${name}, compute capability ${cc}, driver ${driver}, ${memory}`;
+    });
   try {
     const dir = '/proc/driver/nvidia/gpus';
     return fs.readdirSync(dir).map((bus) => {
@@ -93,23 +94,39 @@ export function cudaLibraries(): string[] {
 function jupyterFindings(): Finding[] {
   const bin = path.join(ROOT, '.venv', 'bin');
   if (!fs.existsSync(path.join(bin, 'jupyter'))) {
-    return [{ check: 'jupyter', status: 'warn', detail: `no project JupyterLab in ${path.join(ROOT, '.venv')}: run \`npm run setup\` (without --no-jupyter)` }];
+    return [
+      {
+        check: 'jupyter',
+        status: 'warn',
+        detail: `no project JupyterLab in ${path.join(ROOT, '.venv')}: run \`npm run setup\` (without --no-jupyter)`,
+      },
+    ];
   }
   const findings: Finding[] = [];
   const extensions = run(path.join(bin, 'jupyter'), ['labextension', 'list']);
   const line = extensions.out.split('\n').find((l) => l.includes('reslab-jupyterlab'));
-  findings.push(line && /enabled/.test(line) && /OK/.test(line)
-    ? { check: 'jupyterlab extension', status: 'ok', detail: line.trim().replace(/\s+/g, ' ') }
-    : { check: 'jupyterlab extension', status: 'fail', detail: line ? `not enabled or not OK: ${line.trim()}` : 'reslab-jupyterlab is not installed: run `npm run setup`' });
+  findings.push(
+    line && /enabled/.test(line) && /OK/.test(line)
+      ? { check: 'jupyterlab extension', status: 'ok', detail: line.trim().replace(/\s+/g, ' ') }
+      : {
+          check: 'jupyterlab extension',
+          status: 'fail',
+          detail: line ? `not enabled or not OK: ${line.trim()}` : 'reslab-jupyterlab is not installed: run `npm run setup`',
+        },
+  );
   const kernels = run(path.join(bin, 'jupyter'), ['kernelspec', 'list']);
   const tslab = kernels.out.split('\n').find((l) => /^\s*tslab\s/.test(l));
-  findings.push(tslab
-    ? { check: 'tslab kernel', status: 'ok', detail: `registered (${tslab.trim().split(/\s+/).pop()})` }
-    : { check: 'tslab kernel', status: 'fail', detail: 'not registered in .venv: run `npm run setup`' });
+  findings.push(
+    tslab
+      ? { check: 'tslab kernel', status: 'ok', detail: `registered (${tslab.trim().split(/\s+/).pop()})` }
+      : { check: 'tslab kernel', status: 'fail', detail: 'not registered in .venv: run `npm run setup`' },
+  );
   const tensorboard = path.join(bin, 'tensorboard');
-  findings.push(fs.existsSync(tensorboard)
-    ? { check: 'tensorboard', status: 'ok', detail: `${run(tensorboard, ['--version']).stdout} (${tensorboard} --logdir runs)` }
-    : { check: 'tensorboard', status: 'warn', detail: 'not in .venv: run `npm run setup`' });
+  findings.push(
+    fs.existsSync(tensorboard)
+      ? { check: 'tensorboard', status: 'ok', detail: `${run(tensorboard, ['--version']).stdout} (${tensorboard} --logdir runs)` }
+      : { check: 'tensorboard', status: 'warn', detail: 'not in .venv: run `npm run setup`' },
+  );
   return findings;
 }
 
@@ -121,7 +138,11 @@ function dataFindings(): Finding[] {
     { check: 'bundled data', status: fs.existsSync(bundled) ? 'ok' : 'fail', detail: bundled },
     fs.existsSync(path.join(downloaded, 'test_batch.bin'))
       ? { check: 'data cache', status: 'ok', detail: `CIFAR-10 downloaded in ${downloaded}` }
-      : { check: 'data cache', status: 'info', detail: `${cache} holds no CIFAR-10 yet (\`--download\` fetches it once; RESLAB_DATA moves the cache)` },
+      : {
+          check: 'data cache',
+          status: 'info',
+          detail: `${cache} holds no CIFAR-10 yet (\`--download\` fetches it once; RESLAB_DATA moves the cache)`,
+        },
   ];
 }
 
@@ -129,22 +150,52 @@ function dataFindings(): Finding[] {
 export function diagnose(): Finding[] {
   const findings: Finding[] = [];
   const major = Number(process.versions.node.split('.')[0]);
-  findings.push({ check: 'node', status: major >= 20 ? 'ok' : 'fail', detail: `${process.version}${major >= 20 ? '' : ' (reslab needs Node 20 or newer)'}` });
+  findings.push({
+    check: 'node',
+    status: major >= 20 ? 'ok' : 'fail',
+    detail: `${process.version}${major >= 20 ? '' : ' (reslab needs Node 20 or newer)'}`,
+  });
   const info = selectBackend();
-  findings.push({ check: 'backend', status: info.kind === 'js' ? 'warn' : 'ok', detail: `${info.description} via ${info.package}${process.env.RESLAB_BACKEND ? ` (RESLAB_BACKEND=${process.env.RESLAB_BACKEND})` : ''}` });
+  findings.push({
+    check: 'backend',
+    status: info.kind === 'js' ? 'warn' : 'ok',
+    detail: `${info.description} via ${info.package}${process.env.RESLAB_BACKEND ? ` (RESLAB_BACKEND=${process.env.RESLAB_BACKEND})` : ''}`,
+  });
   for (const reason of info.fallbacks) findings.push({ check: 'backend', status: 'info', detail: `not used: ${reason}` });
   const tfNode = packageVersion(info.package);
-  findings.push({ check: 'tfjs', status: 'info', detail: `@tensorflow/tfjs ${tf.version.tfjs}; ${info.package} ${tfNode ?? 'not installed'}; libtensorflow ${libtensorflowVersion(info) ?? 'not loaded'}` });
+  findings.push({
+    check: 'tfjs',
+    status: 'info',
+    detail: `@tensorflow/tfjs ${tf.version.tfjs}; ${info.package} ${tfNode ?? 'not installed'}; libtensorflow ${libtensorflowVersion(info) ?? 'not loaded'}`,
+  });
   const onednn = process.env.TF_ENABLE_ONEDNN_OPTS;
-  findings.push({ check: 'oneDNN', status: 'info', detail: onednn === '0' ? 'off (TF_ENABLE_ONEDNN_OPTS=0)' : `on${onednn ? ` (TF_ENABLE_ONEDNN_OPTS=${onednn})` : ' (TensorFlow default on x86)'}` });
+  findings.push({
+    check: 'oneDNN',
+    status: 'info',
+    detail:
+      onednn === '0'
+        ? 'off (TF_ENABLE_ONEDNN_OPTS=0)'
+        : `on${onednn ? ` (TF_ENABLE_ONEDNN_OPTS=${onednn})` : ' (TensorFlow default on x86)'}`,
+  });
   const model = buildModel('resnet20', { width: 0.25, seed: 0 });
   findings.push({ check: 'training step', status: 'info', detail: `ResNet-20: ${stepEngine(model)}` });
   model.dispose();
   const gpus = gpuDevices();
-  findings.push(gpus.length ? { check: 'gpu', status: info.kind === 'gpu' ? 'ok' : 'warn', detail: `${gpus.join('; ')}${info.kind === 'gpu' ? '' : ' — not used: run `npm run setup -- --gpu`'}` }
-    : { check: 'gpu', status: 'info', detail: 'no NVIDIA GPU (no nvidia-smi, /proc/driver/nvidia/gpus missing)' });
+  findings.push(
+    gpus.length
+      ? {
+          check: 'gpu',
+          status: info.kind === 'gpu' ? 'ok' : 'warn',
+          detail: `${gpus.join('; ')}${info.kind === 'gpu' ? '' : ' — not used: run `npm run setup -- --gpu`'}`,
+        }
+      : { check: 'gpu', status: 'info', detail: 'no NVIDIA GPU (no nvidia-smi, /proc/driver/nvidia/gpus missing)' },
+  );
   const cuda = cudaLibraries();
-  findings.push({ check: 'cuda libraries', status: 'info', detail: cuda.length ? cuda.join('; ') : 'none found (ldconfig, .venv nvidia wheels)' });
+  findings.push({
+    check: 'cuda libraries',
+    status: 'info',
+    detail: cuda.length ? cuda.join('; ') : 'none found (ldconfig, .venv nvidia wheels)',
+  });
   findings.push(...jupyterFindings(), ...dataFindings());
   return findings;
 }

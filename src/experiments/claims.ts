@@ -72,7 +72,7 @@ export function shortfalls(scale: Scale): string[] {
 
 export function describeScale(scale: Scale): string {
   const short = shortfalls(scale);
-  return short.length ? short.join(', ') : 'the paper\'s scale (64,000 iterations, width 1, all training images)';
+  return short.length ? short.join(', ') : "the paper's scale (64,000 iterations, width 1, all training images)";
 }
 
 /** The figures a verdict compares, per run, in percent. */
@@ -109,10 +109,12 @@ interface Net {
 
 function netsOf(records: RunRecord[], family: 'plain' | 'resnet'): Net[] {
   const depths = [...new Set(records.filter((r) => r.run.family === family).map((r) => r.run.depth))].sort((a, b) => a - b);
-  return depths.map((depth) => ({
-    name: netName({ family, depth }),
-    finals: records.filter((r) => r.run.family === family && r.run.depth === depth && r.train.length > 0).map(finalOf),
-  })).filter((net) => net.finals.length > 0);
+  return depths
+    .map((depth) => ({
+      name: netName({ family, depth }),
+      finals: records.filter((r) => r.run.family === family && r.run.depth === depth && r.train.length > 0).map(finalOf),
+    }))
+    .filter((net) => net.finals.length > 0);
 }
 
 const mean = (values: number[]) => meanStd(values).mean;
@@ -168,10 +170,21 @@ function degradation(plain: Net[], scale: Scale): ClaimVerdict {
   const d = differences(deep, shallow, 'trainError');
   const shallowLearned = d !== undefined && d.b < BARELY_LEARNING;
   const holds = shallowLearned && (d?.values.every((v) => v >= NOISE_POINTS) ?? false);
-  const { verdict, why } = judge(holds, scale, shallowLearned ? `${deep.name} is not yet worse than ${shallow.name}` : `${shallow.name} has barely started to learn (training error above ${BARELY_LEARNING}%)`);
+  const { verdict, why } = judge(
+    holds,
+    scale,
+    shallowLearned
+      ? `${deep.name} is not yet worse than ${shallow.name}`
+      : `${shallow.name} has barely started to learn (training error above ${BARELY_LEARNING}%)`,
+  );
   const test = differences(deep, shallow, 'testError');
   return {
-    id: 'degradation', figure, claim, paper, verdict, why,
+    id: 'degradation',
+    figure,
+    claim,
+    paper,
+    verdict,
+    why,
     evidence: `${comparison(deep, shallow, 'trainError')}${test ? `; test error ${pct(test.a)} vs ${pct(test.b)}` : ''}.`,
   };
 }
@@ -183,11 +196,20 @@ function residualFixes(plain: Net[], resnet: Net[], scale: Scale): ClaimVerdict 
   const depth = Math.max(...plain.map((p) => depthOf(p)).filter((d) => resnet.some((r) => depthOf(r) === d)));
   const deepPlain = plain.find((p) => depthOf(p) === depth);
   const deepResnet = resnet.find((r) => depthOf(r) === depth);
-  if (!deepPlain || !deepResnet) return untested('residual-fixes-degradation', figure, claim, paper, 'a plain net and a ResNet of the same depth');
+  if (!deepPlain || !deepResnet)
+    return untested('residual-fixes-degradation', figure, claim, paper, 'a plain net and a ResNet of the same depth');
   const d = differences(deepPlain, deepResnet, 'trainError');
   const holds = d?.values.every((v) => v >= NOISE_POINTS) ?? false;
   const { verdict, why } = judge(holds, scale, `${deepResnet.name} is not yet clearly below ${deepPlain.name}`);
-  return { id: 'residual-fixes-degradation', figure, claim, paper, verdict, why, evidence: `${comparison(deepResnet, deepPlain, 'trainError')}.` };
+  return {
+    id: 'residual-fixes-degradation',
+    figure,
+    claim,
+    paper,
+    verdict,
+    why,
+    evidence: `${comparison(deepResnet, deepPlain, 'trainError')}.`,
+  };
 }
 
 function depthOf(net: Net): number {
@@ -203,34 +225,56 @@ function residualGains(resnet: Net[], scale: Scale): ClaimVerdict {
   const figure = 'Fig. 6 / Table 6';
   const claim = 'ResNets gain from depth: the deeper ResNet has lower error than the shallower one.';
   if (resnet.length < 2) {
-    return untested('residual-gains-from-depth', figure, claim, 'Table 6: ResNet-20 8.75%, ResNet-56 6.97% test error.', 'ResNets at two depths');
+    return untested(
+      'residual-gains-from-depth',
+      figure,
+      claim,
+      'Table 6: ResNet-20 8.75%, ResNet-56 6.97% test error.',
+      'ResNets at two depths',
+    );
   }
   const [shallow, deep] = [resnet[0], resnet[resnet.length - 1]];
   const paperOf = (net: Net) => PAPER_TABLE6[depthOf(net)];
-  const paper = paperOf(shallow) !== undefined && paperOf(deep) !== undefined
-    ? `Table 6: ${shallow.name} ${paperOf(shallow)}%, ${deep.name} ${paperOf(deep)}% test error; training error falls with depth too (Fig. 6).`
-    : 'Table 6: ResNet-20 8.75%, 32 7.51%, 44 7.17%, 56 6.97%, 110 6.43% test error.';
+  const paper =
+    paperOf(shallow) !== undefined && paperOf(deep) !== undefined
+      ? `Table 6: ${shallow.name} ${paperOf(shallow)}%, ${deep.name} ${paperOf(deep)}% test error; training error falls with depth too (Fig. 6).`
+      : 'Table 6: ResNet-20 8.75%, 32 7.51%, 44 7.17%, 56 6.97%, 110 6.43% test error.';
   const d = differences(deep, shallow, 'trainError');
   // Two nets that have both barely started to learn are "equal" without showing anything.
   const shallowLearned = d !== undefined && d.b < BARELY_LEARNING;
   const holds = shallowLearned && (d?.values.every((v) => v <= DEPTH_TOLERANCE_POINTS) ?? false);
-  const { verdict, why } = judge(holds, scale, shallowLearned ? `${deep.name} is still catching up with ${shallow.name}` : `${shallow.name} has barely started to learn (training error above ${BARELY_LEARNING}%)`);
+  const { verdict, why } = judge(
+    holds,
+    scale,
+    shallowLearned
+      ? `${deep.name} is still catching up with ${shallow.name}`
+      : `${shallow.name} has barely started to learn (training error above ${BARELY_LEARNING}%)`,
+  );
   const inference = differences(deep, shallow, 'trainEvalError') ? `; ${comparison(deep, shallow, 'trainEvalError')}` : '';
   const test = differences(deep, shallow, 'testError');
   return {
-    id: 'residual-gains-from-depth', figure, claim, paper, verdict, why,
-    evidence: `${comparison(deep, shallow, 'trainError')} (judged: at most +${DEPTH_TOLERANCE_POINTS} allowed)${inference}` +
+    id: 'residual-gains-from-depth',
+    figure,
+    claim,
+    paper,
+    verdict,
+    why,
+    evidence:
+      `${comparison(deep, shallow, 'trainError')} (judged: at most +${DEPTH_TOLERANCE_POINTS} allowed)${inference}` +
       `${test ? `; test error ${pct(test.a)} vs ${pct(test.b)}` : ''}.`,
   };
 }
 
 function smallerResponses(curves: ResponseCurve[], scale: Scale): ClaimVerdict {
   const figure = 'Fig. 7';
-  const claim = 'Residual functions are closer to zero: ResNets\' layer responses are smaller than those of their plain counterparts.';
+  const claim = "Residual functions are closer to zero: ResNets' layer responses are smaller than those of their plain counterparts.";
   const paper = 'Fig. 7: the std of ResNet-20/56/110 responses lies below that of plain-20/56 at every layer index, and falls with depth.';
   const meanStd = (c: ResponseCurve) => mean(c.stds);
-  const depths = [...new Set(curves.map((c) => c.depth))].filter((d) => curves.some((c) => c.depth === d && c.family === 'plain') && curves.some((c) => c.depth === d && c.family === 'resnet'));
-  if (depths.length === 0) return untested('smaller-responses', figure, claim, paper, 'probes or trained models of a plain net and a ResNet of the same depth');
+  const depths = [...new Set(curves.map((c) => c.depth))].filter(
+    (d) => curves.some((c) => c.depth === d && c.family === 'plain') && curves.some((c) => c.depth === d && c.family === 'resnet'),
+  );
+  if (depths.length === 0)
+    return untested('smaller-responses', figure, claim, paper, 'probes or trained models of a plain net and a ResNet of the same depth');
   const parts: string[] = [];
   const failing: string[] = [];
   for (const depth of depths.sort((a, b) => a - b)) {
@@ -239,12 +283,25 @@ function smallerResponses(curves: ResponseCurve[], scale: Scale): ClaimVerdict {
     // Every seed of the ResNet below every seed of the plain net, as for the other claims.
     if (!(Math.max(...resnet) < Math.min(...plain))) failing.push(`${depth} layers`);
     const seeds = (values: number[]) => (values.length > 1 ? ` (seeds ${values.map((v) => v.toFixed(2)).join('/')})` : '');
-    parts.push(`${netName({ family: 'resnet', depth })} ${mean(resnet).toFixed(2)}${seeds(resnet)} vs ${netName({ family: 'plain', depth })} ${mean(plain).toFixed(2)}${seeds(plain)}`);
+    parts.push(
+      `${netName({ family: 'resnet', depth })} ${mean(resnet).toFixed(2)}${seeds(resnet)} vs ${netName({ family: 'plain', depth })} ${mean(plain).toFixed(2)}${seeds(plain)}`,
+    );
   }
-  const { verdict, why } = judge(failing.length === 0, scale,
-    `at ${failing.join(' and ')} the ResNet's responses are not below the plain net's for every seed`);
+  const { verdict, why } = judge(
+    failing.length === 0,
+    scale,
+    `at ${failing.join(' and ')} the ResNet's responses are not below the plain net's for every seed`,
+  );
   const source = curves.every((c) => c.source === 'model') ? 'trained models on test images' : 'the last probe of each run';
-  return { id: 'smaller-responses', figure, claim, paper, verdict, why, evidence: `mean std of the 3x3 layers' responses (${source}): ${parts.join('; ')}.` };
+  return {
+    id: 'smaller-responses',
+    figure,
+    claim,
+    paper,
+    verdict,
+    why,
+    evidence: `mean std of the 3x3 layers' responses (${source}): ${parts.join('; ')}.`,
+  };
 }
 
 /** Verdicts for the paper's four CIFAR-10 claims from the runs (and Fig. 7's response curves). */
@@ -259,7 +316,9 @@ export function assessClaims(records: RunRecord[], curves: ResponseCurve[]): Cla
 /** "3 of 4 claims reproduced, 1 not at this scale". */
 export function verdictHeadline(verdicts: ClaimVerdict[]): string {
   const count = (v: Verdict) => verdicts.filter((c) => c.verdict === v).length;
-  const rest = (['not reproduced', 'not at this scale', 'not tested'] as Verdict[]).filter((v) => count(v) > 0).map((v) => `${count(v)} ${v}`);
+  const rest = (['not reproduced', 'not at this scale', 'not tested'] as Verdict[])
+    .filter((v) => count(v) > 0)
+    .map((v) => `${count(v)} ${v}`);
   return `${count('reproduced')} of ${verdicts.length} claims reproduced${rest.length ? `, ${rest.join(', ')}` : ''}`;
 }
 
@@ -267,7 +326,10 @@ export function verdictHeadline(verdicts: ClaimVerdict[]): string {
 export function verdictLines(verdicts: ClaimVerdict[], scale: Scale): string[] {
   return [
     `The paper's claims: ${verdictHeadline(verdicts)} (${describeScale(scale)}):`,
-    ...verdicts.map((v) => `  ${v.verdict.padEnd(18)} ${v.figure.padEnd(17)} ${v.claim}\n  ${''.padEnd(18)} ${v.evidence}${v.why ? `\n  ${''.padEnd(18)} why: ${v.why}` : ''}`),
+    ...verdicts.map(
+      (v) =>
+        `  ${v.verdict.padEnd(18)} ${v.figure.padEnd(17)} ${v.claim}\n  ${''.padEnd(18)} ${v.evidence}${v.why ? `\n  ${''.padEnd(18)} why: ${v.why}` : ''}`,
+    ),
   ];
 }
 
@@ -279,6 +341,9 @@ export function claimsMarkdown(verdicts: ClaimVerdict[], scale: Scale): string {
     '',
     '| verdict | claim | measured here | the paper |',
     '|---|---|---|---|',
-    ...verdicts.map((v) => `| **${v.verdict}** | ${cell(v.claim)} (${v.figure}) | ${cell(v.evidence)}${v.why ? ` *Why: ${cell(v.why)}.*` : ''} | ${cell(v.paper)} |`),
+    ...verdicts.map(
+      (v) =>
+        `| **${v.verdict}** | ${cell(v.claim)} (${v.figure}) | ${cell(v.evidence)}${v.why ? ` *Why: ${cell(v.why)}.*` : ''} | ${cell(v.paper)} |`,
+    ),
   ].join('\n');
 }

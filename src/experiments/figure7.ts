@@ -28,7 +28,12 @@ export interface ResponseCurve {
  * `images` test images preprocessed with that run's training mean. Runs without a saved model
  * fall back to their last probe event.
  */
-export async function responseCurves(records: RunRecord[], runsDir: string, data: CifarDataset | undefined, images = 500): Promise<ResponseCurve[]> {
+export async function responseCurves(
+  records: RunRecord[],
+  runsDir: string,
+  data: CifarDataset | undefined,
+  images = 500,
+): Promise<ResponseCurve[]> {
   const curves: ResponseCurve[] = [];
   for (const record of records) {
     const run = new RunDirectory(path.join(runsDir, record.runId));
@@ -46,7 +51,8 @@ export async function responseCurves(records: RunRecord[], runsDir: string, data
       continue;
     }
     const last = record.probes[record.probes.length - 1];
-    if (last) curves.push({ runId: record.runId, family, depth, stds: layerResponses(last.blocks), source: 'probe', iteration: last.iteration });
+    if (last)
+      curves.push({ runId: record.runId, family, depth, stds: layerResponses(last.blocks), source: 'probe', iteration: last.iteration });
   }
   return curves;
 }
@@ -55,7 +61,18 @@ export async function responseCurves(records: RunRecord[], runsDir: string, data
 export function responseCurvesFromProbes(records: RunRecord[]): ResponseCurve[] {
   return records.flatMap((r) => {
     const last = r.probes[r.probes.length - 1];
-    return last ? [{ runId: r.runId, family: r.run.family, depth: r.run.depth, stds: layerResponses(last.blocks), source: 'probe' as const, iteration: last.iteration }] : [];
+    return last
+      ? [
+          {
+            runId: r.runId,
+            family: r.run.family,
+            depth: r.run.depth,
+            stds: layerResponses(last.blocks),
+            source: 'probe' as const,
+            iteration: last.iteration,
+          },
+        ]
+      : [];
   });
 }
 
@@ -78,7 +95,14 @@ export function figure7(curves: ResponseCurve[]): PlotlyFigure {
     yaxis: `y${axis}`,
   });
   return {
-    data: curves.flatMap((c) => [trace(c, c.stds, ''), trace(c, [...c.stds].sort((a, b) => b - a), '2')]),
+    data: curves.flatMap((c) => [
+      trace(c, c.stds, ''),
+      trace(
+        c,
+        [...c.stds].sort((a, b) => b - a),
+        '2',
+      ),
+    ]),
     layout: {
       title: { text: 'Figure 7: std of layer responses (3x3 layers, after BN, before addition/ReLU)' },
       grid: { rows: 1, columns: 2, pattern: 'independent' },

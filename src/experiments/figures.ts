@@ -20,16 +20,28 @@ function errorTraces(record: RunRecord, axes: { x: string; y: string }, seeds: b
   const traces: Array<Record<string, unknown>> = [];
   if (which !== 'test') {
     traces.push({
-      type: 'scatter', mode: 'lines', name: `${label(record, seeds)} train`, legendgroup: record.runId,
-      x: record.train.map((e) => e.iteration), y: percent(record.train.map((e) => e.trainError)),
-      line: { color: colour, dash: ERROR_CURVES.train.dash, width: ERROR_CURVES.train.width }, xaxis: axes.x, yaxis: axes.y,
+      type: 'scatter',
+      mode: 'lines',
+      name: `${label(record, seeds)} train`,
+      legendgroup: record.runId,
+      x: record.train.map((e) => e.iteration),
+      y: percent(record.train.map((e) => e.trainError)),
+      line: { color: colour, dash: ERROR_CURVES.train.dash, width: ERROR_CURVES.train.width },
+      xaxis: axes.x,
+      yaxis: axes.y,
     });
   }
   if (which !== 'train') {
     traces.push({
-      type: 'scatter', mode: 'lines', name: `${label(record, seeds)} test`, legendgroup: record.runId,
-      x: record.eval.map((e) => e.iteration), y: percent(record.eval.map((e) => e.testError)),
-      line: { color: colour, dash: ERROR_CURVES.test.dash, width: ERROR_CURVES.test.width }, xaxis: axes.x, yaxis: axes.y,
+      type: 'scatter',
+      mode: 'lines',
+      name: `${label(record, seeds)} test`,
+      legendgroup: record.runId,
+      x: record.eval.map((e) => e.iteration),
+      y: percent(record.eval.map((e) => e.testError)),
+      line: { color: colour, dash: ERROR_CURVES.test.dash, width: ERROR_CURVES.test.width },
+      xaxis: axes.x,
+      yaxis: axes.y,
     });
   }
   return traces;
@@ -45,7 +57,10 @@ const axisStyle = (title: string) => ({ title: { text: title }, zeroline: false 
 export function figure1(records: RunRecord[]): PlotlyFigure {
   const depths = records.filter((r) => r.run.family === 'plain').map((r) => r.run.depth);
   const [shallow, deep] = [Math.min(...depths), Math.max(...depths)];
-  const plain = depths.length && shallow !== deep ? records.filter((r) => r.run.family === 'plain' && (r.run.depth === shallow || r.run.depth === deep)) : [];
+  const plain =
+    depths.length && shallow !== deep
+      ? records.filter((r) => r.run.family === 'plain' && (r.run.depth === shallow || r.run.depth === deep))
+      : [];
   const seeds = new Set(plain.map((r) => r.run.seed)).size > 1;
   return {
     data: plain.flatMap((r) => [
@@ -55,8 +70,10 @@ export function figure1(records: RunRecord[]): PlotlyFigure {
     layout: {
       title: { text: `Figure 1: plain-${shallow} vs plain-${deep} on CIFAR-10` },
       grid: { rows: 1, columns: 2, pattern: 'independent' },
-      xaxis: axisStyle('iteration'), yaxis: axisStyle('training error (%)'),
-      xaxis2: axisStyle('iteration'), yaxis2: axisStyle('test error (%)'),
+      xaxis: axisStyle('iteration'),
+      yaxis: axisStyle('training error (%)'),
+      xaxis2: axisStyle('iteration'),
+      yaxis2: axisStyle('test error (%)'),
       legend: { orientation: 'h', y: -0.25, yanchor: 'top' },
       margin: { b: 110 },
     },
@@ -76,8 +93,10 @@ export function figure6(records: RunRecord[]): PlotlyFigure {
     layout: {
       title: { text: `Figure 6: plain nets (left) and ResNets (right) on CIFAR-10 — ${ERROR_CURVES.legend}` },
       grid: { rows: 1, columns: 2, pattern: 'independent' },
-      xaxis: axisStyle('iteration (plain)'), yaxis: axisStyle('error (%)'),
-      xaxis2: axisStyle('iteration (ResNet)'), yaxis2: { ...axisStyle('error (%)'), matches: 'y' },
+      xaxis: axisStyle('iteration (plain)'),
+      yaxis: axisStyle('error (%)'),
+      xaxis2: axisStyle('iteration (ResNet)'),
+      yaxis2: { ...axisStyle('error (%)'), matches: 'y' },
       legend: { orientation: 'h', y: -0.25, yanchor: 'top' },
       margin: { b: 110 },
     },
@@ -145,21 +164,38 @@ export function table6(records: RunRecord[]): Table6Row[] {
 
 /** Table 6 as CSV. */
 export function table6Csv(rows: Table6Row[]): string {
-  const header = 'net,depth,params,seeds,iterations,test_error_mean,test_error_std,train_error,train_eval_error,paper_test_error,wall_seconds,images_per_second';
+  const header =
+    'net,depth,params,seeds,iterations,test_error_mean,test_error_std,train_error,train_eval_error,paper_test_error,wall_seconds,images_per_second';
   const lines = rows.map((r) =>
-    [r.net, r.depth, r.params, r.seeds, r.iterations, r.testError.mean.toFixed(2), r.testError.std.toFixed(2), r.trainError.toFixed(2),
-      r.trainEvalError?.toFixed(2) ?? '', r.paper ?? '', r.wallSeconds.toFixed(0), r.imagesPerSecond.toFixed(1)].join(','),
+    [
+      r.net,
+      r.depth,
+      r.params,
+      r.seeds,
+      r.iterations,
+      r.testError.mean.toFixed(2),
+      r.testError.std.toFixed(2),
+      r.trainError.toFixed(2),
+      r.trainEvalError?.toFixed(2) ?? '',
+      r.paper ?? '',
+      r.wallSeconds.toFixed(0),
+      r.imagesPerSecond.toFixed(1),
+    ].join(','),
   );
   return `${[header, ...lines].join('\n')}\n`;
 }
 
 /** Table 6 as a Markdown table (for READMEs and notebooks). */
 export function table6Markdown(rows: Table6Row[]): string {
-  const lines = ['| net | params | iterations | train error (running) | train error (inference) | test error | paper (Table 6) | wall | images/s |',
-    '|---|---|---|---|---|---|---|---|---|'];
+  const lines = [
+    '| net | params | iterations | train error (running) | train error (inference) | test error | paper (Table 6) | wall | images/s |',
+    '|---|---|---|---|---|---|---|---|---|',
+  ];
   for (const r of rows) {
     const test = r.seeds > 1 ? `${r.testError.mean.toFixed(2)} ± ${r.testError.std.toFixed(2)}` : r.testError.mean.toFixed(2);
-    lines.push(`| ${r.net} | ${(r.params / 1e6).toFixed(2)}M | ${r.iterations} | ${r.trainError.toFixed(1)}% | ${r.trainEvalError === undefined ? '–' : `${r.trainEvalError.toFixed(1)}%`} | ${test}% | ${r.paper === undefined ? '–' : `${r.paper}%`} | ${Number.isFinite(r.wallSeconds) ? `${r.wallSeconds.toFixed(0)} s` : '–'} | ${r.imagesPerSecond.toFixed(0)} |`);
+    lines.push(
+      `| ${r.net} | ${(r.params / 1e6).toFixed(2)}M | ${r.iterations} | ${r.trainError.toFixed(1)}% | ${r.trainEvalError === undefined ? '–' : `${r.trainEvalError.toFixed(1)}%`} | ${test}% | ${r.paper === undefined ? '–' : `${r.paper}%`} | ${Number.isFinite(r.wallSeconds) ? `${r.wallSeconds.toFixed(0)} s` : '–'} | ${r.imagesPerSecond.toFixed(0)} |`,
+    );
   }
   return lines.join('\n');
 }

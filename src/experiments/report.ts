@@ -26,13 +26,17 @@ function tableHtml(rows: Table6Row[]): string {
   const body = rows
     .map((r) => {
       const test = r.seeds > 1 ? `${r.testError.mean.toFixed(2)} ± ${r.testError.std.toFixed(2)}` : r.testError.mean.toFixed(2);
-      return `<tr><td>${escapeHtml(r.net)}</td><td>${(r.params / 1e6).toFixed(2)}M</td><td>${r.seeds}</td><td>${r.iterations}</td>` +
+      return (
+        `<tr><td>${escapeHtml(r.net)}</td><td>${(r.params / 1e6).toFixed(2)}M</td><td>${r.seeds}</td><td>${r.iterations}</td>` +
         `<td>${r.trainError.toFixed(1)}</td><td>${r.trainEvalError === undefined ? '–' : r.trainEvalError.toFixed(1)}</td>` +
-        `<td><b>${test}</b></td><td>${r.paper ?? '–'}</td><td>${Number.isFinite(r.wallSeconds) ? r.wallSeconds.toFixed(0) : '–'}</td><td>${r.imagesPerSecond.toFixed(0)}</td></tr>`;
+        `<td><b>${test}</b></td><td>${r.paper ?? '–'}</td><td>${Number.isFinite(r.wallSeconds) ? r.wallSeconds.toFixed(0) : '–'}</td><td>${r.imagesPerSecond.toFixed(0)}</td></tr>`
+      );
     })
     .join('\n');
-  return `<table><thead><tr><th>net</th><th>params</th><th>seeds</th><th>iterations</th><th>train error % (running)</th>` +
-    `<th>train error % (inference)</th><th>test error %</th><th>paper Table 6 %</th><th>wall s</th><th>images/s</th></tr></thead>\n<tbody>${body}</tbody></table>`;
+  return (
+    `<table><thead><tr><th>net</th><th>params</th><th>seeds</th><th>iterations</th><th>train error % (running)</th>` +
+    `<th>train error % (inference)</th><th>test error %</th><th>paper Table 6 %</th><th>wall s</th><th>images/s</th></tr></thead>\n<tbody>${body}</tbody></table>`
+  );
 }
 
 const VERDICT_CLASS: Record<ClaimVerdict['verdict'], string> = {
@@ -45,9 +49,12 @@ const VERDICT_CLASS: Record<ClaimVerdict['verdict'], string> = {
 /** The paper's claims, each with its verdict, the numbers behind it and the paper's own. */
 function claimsHtml(verdicts: ClaimVerdict[], scale: Scale): string {
   const rows = verdicts
-    .map((v) => `<tr class="${VERDICT_CLASS[v.verdict]}"><td class="verdict">${escapeHtml(v.verdict)}</td>` +
-      `<td><b>${escapeHtml(v.claim)}</b> <span class="fig">(${escapeHtml(v.figure)})</span><br>${escapeHtml(v.evidence)}` +
-      `${v.why ? `<br><i>Why: ${escapeHtml(v.why)}.</i>` : ''}</td><td class="paper">${escapeHtml(v.paper)}</td></tr>`)
+    .map(
+      (v) =>
+        `<tr class="${VERDICT_CLASS[v.verdict]}"><td class="verdict">${escapeHtml(v.verdict)}</td>` +
+        `<td><b>${escapeHtml(v.claim)}</b> <span class="fig">(${escapeHtml(v.figure)})</span><br>${escapeHtml(v.evidence)}` +
+        `${v.why ? `<br><i>Why: ${escapeHtml(v.why)}.</i>` : ''}</td><td class="paper">${escapeHtml(v.paper)}</td></tr>`,
+    )
     .join('\n');
   return `<h2>The paper's claims, checked on these runs: ${escapeHtml(verdictHeadline(verdicts))}</h2>
 <p class="scale">Scale: ${escapeHtml(describeScale(scale))}; batch ${Number(scale.batchSize)}. Verdicts are computed from the runs below
@@ -99,7 +106,11 @@ for (const [id, figure] of Object.entries(figures)) Plotly.newPlot(id, figure.da
  * Writes index.html, figures.json, table6.csv and table6.json for the runs in `runsDir`.
  * Figure 7 comes from `curves` when given, else from the runs' last probe events.
  */
-export function writeReport(runsDir: string, outDir: string, curves?: ResponseCurve[]): { records: RunRecord[]; rows: Table6Row[]; verdicts: ClaimVerdict[]; scale: Scale } {
+export function writeReport(
+  runsDir: string,
+  outDir: string,
+  curves?: ResponseCurve[],
+): { records: RunRecord[]; rows: Table6Row[]; verdicts: ClaimVerdict[]; scale: Scale } {
   const records = loadRuns(runsDir);
   if (records.length === 0) throw new Error(`no runs with metrics.jsonl in ${runsDir}`);
   fs.mkdirSync(outDir, { recursive: true });
@@ -118,7 +129,17 @@ export function writeReport(runsDir: string, outDir: string, curves?: ResponseCu
   const summary = {
     scale,
     claims: verdicts,
-    nets: rows.map((r) => ({ net: r.net, family: r.family, depth: r.depth, seeds: r.seeds, iterations: r.iterations, trainError: r.trainError, trainEvalError: r.trainEvalError ?? null, testError: r.testError.mean, testErrorStd: r.testError.std })),
+    nets: rows.map((r) => ({
+      net: r.net,
+      family: r.family,
+      depth: r.depth,
+      seeds: r.seeds,
+      iterations: r.iterations,
+      trainError: r.trainError,
+      trainEvalError: r.trainEvalError ?? null,
+      testError: r.testError.mean,
+      testErrorStd: r.testError.std,
+    })),
   };
   fs.writeFileSync(path.join(outDir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
   fs.writeFileSync(path.join(outDir, 'index.html'), reportHtml(records, extra, verdicts));

@@ -39,7 +39,15 @@ function stem(x: Tensor, spec: NetworkSpec, seeds: SeedSequence): Tensor {
   // ImageNet: pre-activation nets keep BN-ReLU here too, because the max pool follows.
   const h = relu(batchNorm(conv(x, spec.stem.filters, 7, 2, 'stem_conv', seeds), 'stem_bn', style), 'stem_relu');
   // Inputs are >= 0 after ReLU, so zero padding equals the -inf padding of a max pool.
-  const padded = tf.layers.zeroPadding2d({ padding: [[1, 1], [1, 1]], name: 'stem_pool_pad' }).apply(h) as Tensor;
+  const padded = tf.layers
+    .zeroPadding2d({
+      padding: [
+        [1, 1],
+        [1, 1],
+      ],
+      name: 'stem_pool_pad',
+    })
+    .apply(h) as Tensor;
   return tf.layers.maxPooling2d({ poolSize: 3, strides: 2, padding: 'valid', name: 'stem_pool' }).apply(padded) as Tensor;
 }
 
@@ -76,4 +84,3 @@ export function buildNetwork(spec: NetworkSpec): tf.LayersModel {
     .apply(h) as Tensor;
   return tf.model({ inputs: input, outputs: logits, name: spec.name });
 }
-

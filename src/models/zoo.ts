@@ -1,13 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import {
-  BLOCK_KINDS,
-  BlockOrder,
-  BlockStyle,
-  BottleneckStride,
-  DEFAULT_BLOCK_STYLE,
-  ShortcutOption,
-  basicBlock,
-} from '../blocks/blocks';
+import { BLOCK_KINDS, BlockOrder, BlockStyle, BottleneckStride, DEFAULT_BLOCK_STYLE, ShortcutOption, basicBlock } from '../blocks/blocks';
 import { buildNetwork, NetworkSpec } from './network';
 
 /** Options of every model factory; everything has the paper's default. */
@@ -57,9 +49,7 @@ const ORDERS: readonly BlockOrder[] = ['post', 'pre'];
 /** Throws unless `depth` is a valid CIFAR depth 6n+2 (n >= 1); returns n. */
 export function cifarBlocksPerStage(depth: number): number {
   if (!Number.isInteger(depth) || depth < 8 || (depth - 2) % 6 !== 0) {
-    throw new Error(
-      `invalid CIFAR depth ${depth}: depth must be 6n+2 with n >= 1 (e.g. 8, 20, 32, 44, 56, 110, 1202)`,
-    );
+    throw new Error(`invalid CIFAR depth ${depth}: depth must be 6n+2 with n >= 1 (e.g. 8, 20, 32, 44, 56, 110, 1202)`);
   }
   return (depth - 2) / 6;
 }

@@ -47,7 +47,12 @@ export function updateRunningAverage(variable: tf.LayerVariable, batch: tf.Tenso
  * Training-mode batch norm of an NHWC tensor in one native kernel, with a one-kernel gradient,
  * differentiable by tfjs. Returns the output and the batch mean and (biased, as tf.moments) variance.
  */
-export function fusedBatchNormTraining(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D, epsilon: number): { y: tf.Tensor4D; mean: tf.Tensor1D; variance: tf.Tensor1D } {
+export function fusedBatchNormTraining(
+  x: tf.Tensor4D,
+  gamma: tf.Tensor1D,
+  beta: tf.Tensor1D,
+  epsilon: number,
+): { y: tf.Tensor4D; mean: tf.Tensor1D; variance: tf.Tensor1D } {
   const ops = nativeOps();
   if (!ops) throw new Error('fusedBatchNormTraining needs the native TensorFlow backend');
   let mean: tf.Tensor1D | undefined;
@@ -64,7 +69,12 @@ export function fusedBatchNormTraining(x: tf.Tensor4D, gamma: tf.Tensor1D, beta:
       value: result.y,
       gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
         const [sx, sg, r1, r2, r3] = saved;
-        const { dx, dgamma, dbeta } = ops.batchNormGrad(dy as tf.Tensor4D, { x: sx as tf.Tensor4D, reserve: [r1, r2, r3] }, sg as tf.Tensor1D, epsilon);
+        const { dx, dgamma, dbeta } = ops.batchNormGrad(
+          dy as tf.Tensor4D,
+          { x: sx as tf.Tensor4D, reserve: [r1, r2, r3] },
+          sg as tf.Tensor1D,
+          epsilon,
+        );
         return [dx, dgamma, dbeta];
       },
     };
@@ -82,7 +92,12 @@ function fusedCall(layer: tf.layers.Layer, ownCall: LayerCall): LayerCall {
       return ownCall(inputs, kwargs);
     }
     return tf.tidy(() => {
-      const { y, mean, variance } = fusedBatchNormTraining(x as tf.Tensor4D, fields.gamma.read() as tf.Tensor1D, fields.beta.read() as tf.Tensor1D, fields.epsilon);
+      const { y, mean, variance } = fusedBatchNormTraining(
+        x as tf.Tensor4D,
+        fields.gamma.read() as tf.Tensor1D,
+        fields.beta.read() as tf.Tensor1D,
+        fields.epsilon,
+      );
       updateRunningAverage(fields.movingMean, mean, fields.momentum);
       updateRunningAverage(fields.movingVariance, variance, fields.momentum);
       tf.dispose([mean, variance]);
@@ -98,7 +113,9 @@ function fusedCall(layer: tf.layers.Layer, ownCall: LayerCall): LayerCall {
  */
 export function withFusedBatchNorm<T>(model: tf.LayersModel, pass: () => T): T {
   if (!fusedBatchNormActive()) return pass();
-  const swapped = model.layers.filter((layer) => layer.getClassName() === 'BatchNormalization' && !Object.prototype.hasOwnProperty.call(layer, 'call'));
+  const swapped = model.layers.filter(
+    (layer) => layer.getClassName() === 'BatchNormalization' && !Object.prototype.hasOwnProperty.call(layer, 'call'),
+  );
   for (const layer of swapped) {
     const ownCall = layer.call.bind(layer) as LayerCall;
     Object.defineProperty(layer, 'call', { value: fusedCall(layer, ownCall), configurable: true, writable: true });

@@ -107,7 +107,10 @@ export class NativeNetwork {
     const [kernel, bias] = tf.tidy(() => {
       const scale = tf.mul(bn.gamma.read(), tf.rsqrt(tf.add(bn.movingVariance.read(), bn.epsilon)));
       const shift = conv.bias ? tf.sub(conv.bias.read(), bn.movingMean.read()) : tf.neg(bn.movingMean.read());
-      return [tf.keep(tf.mul(conv.kernel.read(), scale) as tf.Tensor4D), tf.keep(tf.add(bn.beta.read(), tf.mul(shift, scale)) as tf.Tensor1D)];
+      return [
+        tf.keep(tf.mul(conv.kernel.read(), scale) as tf.Tensor4D),
+        tf.keep(tf.add(bn.beta.read(), tf.mul(shift, scale)) as tf.Tensor1D),
+      ];
     });
     const entry = { sources, kernel, bias };
     this.folded.set(i, entry);
@@ -128,7 +131,9 @@ export class NativeNetwork {
   gradients(images: tf.Tensor4D, labels: tf.Tensor1D): GradientResult {
     this.checkImages(images);
     if (labels.rank !== 1 || labels.shape[0] !== images.shape[0] || labels.dtype !== 'int32') {
-      throw new Error(`expected ${images.shape[0]} int32 class labels (one per image), got a ${labels.dtype} tensor of shape [${labels.shape.join(', ')}]`);
+      throw new Error(
+        `expected ${images.shape[0]} int32 class labels (one per image), got a ${labels.dtype} tensor of shape [${labels.shape.join(', ')}]`,
+      );
     }
     const { logits, saved, holdings } = this.forward(images, true);
     const { ops, plan } = this;
@@ -240,7 +245,15 @@ export class NativeNetwork {
             } else if (this.foldInto.get(node.inputs[0]) === i) {
               y = x; // folded into the conv before it
             } else {
-              y = ops.batchNormInference(x as tf.Tensor4D, gamma, beta, node.movingMean.read() as tf.Tensor1D, node.movingVariance.read() as tf.Tensor1D, node.epsilon, node.relu);
+              y = ops.batchNormInference(
+                x as tf.Tensor4D,
+                gamma,
+                beta,
+                node.movingMean.read() as tf.Tensor1D,
+                node.movingVariance.read() as tf.Tensor1D,
+                node.epsilon,
+                node.relu,
+              );
             }
             break;
           }
@@ -258,7 +271,12 @@ export class NativeNetwork {
             saved[i].inputShape = x.shape;
             y = node.stride > 1 ? ops.avgPool(x as tf.Tensor4D, [1, 1], node.stride, 'VALID') : x;
             if (node.outChannels > channels) {
-              const padded = ops.pad(y, [[0, 0], [0, 0], [0, 0], [0, node.outChannels - channels]]);
+              const padded = ops.pad(y, [
+                [0, 0],
+                [0, 0],
+                [0, 0],
+                [0, node.outChannels - channels],
+              ]);
               if (y !== x) y.dispose();
               y = padded;
             }
@@ -319,7 +337,10 @@ export class NativeNetwork {
       const current = ops.concat1d(running);
       const target = ops.mul(ops.concat1d(batch), factors);
       const updated = ops.sub(current, ops.mul(ops.sub(current, target), decays));
-      return ops.split1d(updated, running.map((r) => r.shape[0]));
+      return ops.split1d(
+        updated,
+        running.map((r) => r.shape[0]),
+      );
     });
     statistics.forEach((s, k) => {
       s.node.movingMean.write(parts[2 * k]);
@@ -354,7 +375,9 @@ export class NativeNetwork {
 
   private checkImages(images: tf.Tensor): void {
     if (images.rank !== 4 || images.shape.slice(1).some((d, k) => d !== this.inputShape[k]) || images.dtype !== 'float32') {
-      throw new Error(`expected float32 images of shape [batch, ${this.inputShape.join(', ')}], got a ${images.dtype} tensor of shape [${images.shape.join(', ')}]`);
+      throw new Error(
+        `expected float32 images of shape [batch, ${this.inputShape.join(', ')}], got a ${images.dtype} tensor of shape [${images.shape.join(', ')}]`,
+      );
     }
   }
 
@@ -365,7 +388,13 @@ export class NativeNetwork {
     return biased;
   }
 
-  private backwardNode(i: number, dy: tf.Tensor, saved: Saved, grads: tf.NamedTensorMap, give: (target: number, gradient: tf.Tensor) => void): void {
+  private backwardNode(
+    i: number,
+    dy: tf.Tensor,
+    saved: Saved,
+    grads: tf.NamedTensorMap,
+    give: (target: number, gradient: tf.Tensor) => void,
+  ): void {
     const { ops } = this;
     const node = this.plan[i];
     const source = node.inputs[0];
@@ -393,7 +422,12 @@ export class NativeNetwork {
       }
       case 'batchNorm': {
         const dNormalized = node.relu ? ops.reluGrad(dy, saved.output as tf.Tensor) : dy;
-        const { dx, dgamma, dbeta } = ops.batchNormGrad(dNormalized as tf.Tensor4D, saved.batchNorm as BatchNormSaved, node.gamma.read() as tf.Tensor1D, node.epsilon);
+        const { dx, dgamma, dbeta } = ops.batchNormGrad(
+          dNormalized as tf.Tensor4D,
+          saved.batchNorm as BatchNormSaved,
+          node.gamma.read() as tf.Tensor1D,
+          node.epsilon,
+        );
         if (dNormalized !== dy) dNormalized.dispose();
         grads[variableName(node.gamma)] = dgamma;
         grads[variableName(node.beta)] = dbeta;
@@ -423,7 +457,17 @@ export class NativeNetwork {
         return;
       }
       case 'maxPool':
-        give(source, ops.maxPoolGrad(saved.input as tf.Tensor4D, saved.output as tf.Tensor4D, dy as tf.Tensor4D, node.window, node.stride, node.padding));
+        give(
+          source,
+          ops.maxPoolGrad(
+            saved.input as tf.Tensor4D,
+            saved.output as tf.Tensor4D,
+            dy as tf.Tensor4D,
+            node.window,
+            node.stride,
+            node.padding,
+          ),
+        );
         return;
       case 'globalAvgPool': {
         const shape = saved.inputShape as number[];

@@ -68,7 +68,10 @@ export function releaseNativeNetwork(model: tf.LayersModel): void {
 /** Why `model` runs on tfjs's straightforward path instead of natively (undefined if it runs natively). */
 export function nativeUnsupportedReason(model: tf.LayersModel): string | undefined {
   const ops = nativeOps();
-  if (!ops) return tf.getBackend() === 'tensorflow' ? `RESLAB_NATIVE=${process.env.RESLAB_NATIVE}` : `backend ${tf.getBackend()} is not native TensorFlow`;
+  if (!ops)
+    return tf.getBackend() === 'tensorflow'
+      ? `RESLAB_NATIVE=${process.env.RESLAB_NATIVE}`
+      : `backend ${tf.getBackend()} is not native TensorFlow`;
   const entry = compiledEntry(model, ops);
   return typeof entry === 'string' ? entry : undefined;
 }

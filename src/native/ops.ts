@@ -81,8 +81,18 @@ export class NativeOps {
         const [biased] = this.run('_MklNativeConv2DWithBias', attrs.oneDnnForward, [x, kernel, tf.tensor1d([0.5])], 1);
         const [dx] = this.run('_MklNativeConv2DBackpropInput', attrs.oneDnnBackward as OpAttr[], [this.int32([1, 2, 2, 1]), kernel, x], 1);
         // mean 2.5, variance 1.25: relu((x - 2.5) / sqrt(1.25)) = [0, 0, 0.447, 1.342]
-        const [normalized] = this.run('_MklNativeFusedBatchNormEx', this.fusedBatchNormReluAttrs(0, true), [x.reshape([4, 1, 1, 1]), tf.ones([1]), tf.zeros([1]), this.emptyStatistics, this.emptyStatistics], 6);
-        return close(conv, [2, 4, 6, 8]) && close(biased, [2.5, 4.5, 6.5, 8.5]) && close(dx, [2, 4, 6, 8]) && close(normalized, [0, 0, 0.5 / Math.sqrt(1.25), 1.5 / Math.sqrt(1.25)]);
+        const [normalized] = this.run(
+          '_MklNativeFusedBatchNormEx',
+          this.fusedBatchNormReluAttrs(0, true),
+          [x.reshape([4, 1, 1, 1]), tf.ones([1]), tf.zeros([1]), this.emptyStatistics, this.emptyStatistics],
+          6,
+        );
+        return (
+          close(conv, [2, 4, 6, 8]) &&
+          close(biased, [2.5, 4.5, 6.5, 8.5]) &&
+          close(dx, [2, 4, 6, 8]) &&
+          close(normalized, [0, 0, 0.5 / Math.sqrt(1.25), 1.5 / Math.sqrt(1.25)])
+        );
       } catch {
         return false;
       }
@@ -148,7 +158,8 @@ export class NativeOps {
       this.bool('use_cudnn_on_gpu', true),
       this.int('dilations', [1, 1, 1, 1]),
     ];
-    if (typeof padding !== 'string') standard.push(this.int('explicit_paddings', [0, 0, padding[0], padding[1], padding[2], padding[3], 0, 0]));
+    if (typeof padding !== 'string')
+      standard.push(this.int('explicit_paddings', [0, 0, padding[0], padding[1], padding[2], padding[3], 0, 0]));
     const label = this.str('_kernel', ONEDNN_LABEL);
     // is_filter_const=true would let oneDNN cache the reordered kernel across calls: wrong for weights that train.
     const oneDnnForward = [...standard, this.bool('is_filter_const', false), label];
@@ -170,7 +181,9 @@ export class NativeOps {
 
   conv2dBackpropInput(inputShape: number[], kernel: tf.Tensor4D, dy: tf.Tensor4D, attrs: ConvAttrs): tf.Tensor4D {
     const inputs = [this.int32(inputShape), kernel, dy];
-    return this.oneDnn && attrs.oneDnnBackward ? this.one('_MklNativeConv2DBackpropInput', attrs.oneDnnBackward, inputs) : this.one('Conv2DBackpropInput', attrs.standard, inputs);
+    return this.oneDnn && attrs.oneDnnBackward
+      ? this.one('_MklNativeConv2DBackpropInput', attrs.oneDnnBackward, inputs)
+      : this.one('Conv2DBackpropInput', attrs.standard, inputs);
   }
 
   conv2dBackpropFilter(x: tf.Tensor4D, kernelShape: number[], dy: tf.Tensor4D, attrs: ConvAttrs): tf.Tensor4D {
@@ -178,7 +191,13 @@ export class NativeOps {
   }
 
   private batchNormAttrs(epsilon: number, training: boolean): OpAttr[] {
-    return [this.floatT, this.typeAttr('U', 'float32'), this.float('epsilon', epsilon), this.str('data_format', 'NHWC'), this.bool('is_training', training)];
+    return [
+      this.floatT,
+      this.typeAttr('U', 'float32'),
+      this.float('epsilon', epsilon),
+      this.str('data_format', 'NHWC'),
+      this.bool('is_training', training),
+    ];
   }
 
   /**
@@ -188,32 +207,72 @@ export class NativeOps {
    * computed from (see {@link biasedVarianceFactor}), and what {@link batchNormGrad} needs (with
    * ReLU, the gradient first goes through `reluGrad` with the output).
    */
-  batchNormTraining(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D, epsilon: number, relu = false): { y: tf.Tensor4D; mean: tf.Tensor1D; unbiasedVariance: tf.Tensor1D; count: number; saved: BatchNormSaved } {
+  batchNormTraining(
+    x: tf.Tensor4D,
+    gamma: tf.Tensor1D,
+    beta: tf.Tensor1D,
+    epsilon: number,
+    relu = false,
+  ): { y: tf.Tensor4D; mean: tf.Tensor1D; unbiasedVariance: tf.Tensor1D; count: number; saved: BatchNormSaved } {
     const e = this.emptyStatistics;
     const fused = relu && this.oneDnn;
     const attrs = fused ? this.fusedBatchNormReluAttrs(epsilon, true) : this.batchNormAttrs(epsilon, true);
-    const [normalized, mean, unbiasedVariance, r1, r2, r3] = this.run(fused ? '_MklNativeFusedBatchNormEx' : 'FusedBatchNormV3', attrs, [x, gamma, beta, e, e], 6);
+    const [normalized, mean, unbiasedVariance, r1, r2, r3] = this.run(
+      fused ? '_MklNativeFusedBatchNormEx' : 'FusedBatchNormV3',
+      attrs,
+      [x, gamma, beta, e, e],
+      6,
+    );
     let y = normalized as tf.Tensor4D;
     if (relu && !fused) {
       y = this.relu(y);
       normalized.dispose();
     }
     const [batch, height, width] = x.shape;
-    return { y, mean: mean as tf.Tensor1D, unbiasedVariance: unbiasedVariance as tf.Tensor1D, count: batch * height * width, saved: { x, reserve: [r1, r2, r3] } };
+    return {
+      y,
+      mean: mean as tf.Tensor1D,
+      unbiasedVariance: unbiasedVariance as tf.Tensor1D,
+      count: batch * height * width,
+      saved: { x, reserve: [r1, r2, r3] },
+    };
   }
 
   /** Gradient of {@link batchNormTraining} (FusedBatchNormGradV3): dx, dgamma, dbeta. */
-  batchNormGrad(dy: tf.Tensor4D, saved: BatchNormSaved, gamma: tf.Tensor1D, epsilon: number): { dx: tf.Tensor4D; dgamma: tf.Tensor1D; dbeta: tf.Tensor1D } {
-    const [dx, dgamma, dbeta, extra1, extra2] = this.run('FusedBatchNormGradV3', this.batchNormAttrs(epsilon, true), [dy, saved.x, gamma, ...saved.reserve], 5);
+  batchNormGrad(
+    dy: tf.Tensor4D,
+    saved: BatchNormSaved,
+    gamma: tf.Tensor1D,
+    epsilon: number,
+  ): { dx: tf.Tensor4D; dgamma: tf.Tensor1D; dbeta: tf.Tensor1D } {
+    const [dx, dgamma, dbeta, extra1, extra2] = this.run(
+      'FusedBatchNormGradV3',
+      this.batchNormAttrs(epsilon, true),
+      [dy, saved.x, gamma, ...saved.reserve],
+      5,
+    );
     extra1.dispose();
     extra2.dispose();
     return { dx: dx as tf.Tensor4D, dgamma: dgamma as tf.Tensor1D, dbeta: dbeta as tf.Tensor1D };
   }
 
   /** Inference-mode batch norm with the running statistics (FusedBatchNormV3), optionally followed by ReLU (fused as in training). */
-  batchNormInference(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D, mean: tf.Tensor1D, variance: tf.Tensor1D, epsilon: number, relu = false): tf.Tensor4D {
+  batchNormInference(
+    x: tf.Tensor4D,
+    gamma: tf.Tensor1D,
+    beta: tf.Tensor1D,
+    mean: tf.Tensor1D,
+    variance: tf.Tensor1D,
+    epsilon: number,
+    relu = false,
+  ): tf.Tensor4D {
     const fused = relu && this.oneDnn;
-    const outputs = this.run(fused ? '_MklNativeFusedBatchNormEx' : 'FusedBatchNormV3', fused ? this.fusedBatchNormReluAttrs(epsilon, false) : this.batchNormAttrs(epsilon, false), [x, gamma, beta, mean, variance], 6);
+    const outputs = this.run(
+      fused ? '_MklNativeFusedBatchNormEx' : 'FusedBatchNormV3',
+      fused ? this.fusedBatchNormReluAttrs(epsilon, false) : this.batchNormAttrs(epsilon, false),
+      [x, gamma, beta, mean, variance],
+      6,
+    );
     tf.dispose(outputs.slice(1));
     const y = outputs[0] as tf.Tensor4D;
     if (!relu || fused) return y;
@@ -246,7 +305,13 @@ export class NativeOps {
   }
 
   private poolAttrs(window: [number, number], stride: number, padding: 'SAME' | 'VALID'): OpAttr[] {
-    return [this.floatT, this.int('ksize', [1, window[0], window[1], 1]), this.int('strides', [1, stride, stride, 1]), this.str('padding', padding), this.str('data_format', 'NHWC')];
+    return [
+      this.floatT,
+      this.int('ksize', [1, window[0], window[1], 1]),
+      this.int('strides', [1, stride, stride, 1]),
+      this.str('padding', padding),
+      this.str('data_format', 'NHWC'),
+    ];
   }
 
   avgPool(x: tf.Tensor4D, window: [number, number], stride: number, padding: 'SAME' | 'VALID'): tf.Tensor4D {
@@ -261,7 +326,14 @@ export class NativeOps {
     return this.one('MaxPool', this.poolAttrs(window, stride, padding), [x]);
   }
 
-  maxPoolGrad(x: tf.Tensor4D, y: tf.Tensor4D, dy: tf.Tensor4D, window: [number, number], stride: number, padding: 'SAME' | 'VALID'): tf.Tensor4D {
+  maxPoolGrad(
+    x: tf.Tensor4D,
+    y: tf.Tensor4D,
+    dy: tf.Tensor4D,
+    window: [number, number],
+    stride: number,
+    padding: 'SAME' | 'VALID',
+  ): tf.Tensor4D {
     return this.one('MaxPoolGrad', this.poolAttrs(window, stride, padding), [x, y, dy]);
   }
 
@@ -296,18 +368,32 @@ export class NativeOps {
    * every example and the gradient of their SUM with respect to the logits.
    */
   sparseSoftmaxCrossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D): { losses: tf.Tensor1D; backprop: tf.Tensor2D } {
-    const [losses, backprop] = this.run('SparseSoftmaxCrossEntropyWithLogits', [this.floatT, this.typeAttr('Tlabels', 'int32')], [logits, labels], 2);
+    const [losses, backprop] = this.run(
+      'SparseSoftmaxCrossEntropyWithLogits',
+      [this.floatT, this.typeAttr('Tlabels', 'int32')],
+      [logits, labels],
+      2,
+    );
     return { losses: losses as tf.Tensor1D, backprop: backprop as tf.Tensor2D };
   }
 
   /** Joins 1-D tensors end to end (ConcatV2). */
   concat1d(tensors: tf.Tensor1D[]): tf.Tensor1D {
-    return this.one('ConcatV2', [this.floatT, this.int('N', tensors.length), this.typeAttr('Tidx', 'int32')], [...tensors, this.int32([0], [])]);
+    return this.one(
+      'ConcatV2',
+      [this.floatT, this.int('N', tensors.length), this.typeAttr('Tidx', 'int32')],
+      [...tensors, this.int32([0], [])],
+    );
   }
 
   /** Cuts a 1-D tensor into consecutive pieces of the given sizes (SplitV). */
   split1d(x: tf.Tensor1D, sizes: number[]): tf.Tensor1D[] {
-    return this.run('SplitV', [this.floatT, this.typeAttr('Tlen', 'int32'), this.int('num_split', sizes.length)], [x, this.int32(sizes), this.int32([0], [])], sizes.length) as tf.Tensor1D[];
+    return this.run(
+      'SplitV',
+      [this.floatT, this.typeAttr('Tlen', 'int32'), this.int('num_split', sizes.length)],
+      [x, this.int32(sizes), this.int32([0], [])],
+      sizes.length,
+    ) as tf.Tensor1D[];
   }
 
   /** Stacks same-shaped tensors along a new first dimension (Pack). */
@@ -354,7 +440,8 @@ export function nativeOps(): NativeOps | undefined {
   if (!ops) {
     const info = backendInfo();
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const typeAttr = (require(`${info.package}/dist/nodejs_kernel_backend`) as { createTensorsTypeOpAttr: TypeAttr }).createTensorsTypeOpAttr;
+    const typeAttr = (require(`${info.package}/dist/nodejs_kernel_backend`) as { createTensorsTypeOpAttr: TypeAttr })
+      .createTensorsTypeOpAttr;
     // oneDNN kernels are CPU kernels: on the GPU they would pull every tensor back to the host.
     ops = new NativeOps(tf.backend() as unknown as NativeBackend, typeAttr, { oneDnn: mode === 'full' && info.kind === 'cpu' });
     shared.set(mode, ops);

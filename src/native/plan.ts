@@ -17,7 +17,6 @@ type LayerVariable = tf.LayerVariable;
 /** The name of the tf.Variable behind a layer weight (the key of gradient maps). */
 export const variableName = (weight: LayerVariable): string => (weight.read() as tf.Variable).name;
 
-
 export interface ConvNode {
   op: 'conv';
   kernel: LayerVariable;
@@ -86,14 +85,25 @@ interface LayerInternals {
 
 type Config = Record<string, unknown>;
 
-const pair = (value: unknown): [number, number] => (Array.isArray(value) ? [Number(value[0]), Number(value[1])] : [Number(value), Number(value)]);
+const pair = (value: unknown): [number, number] =>
+  Array.isArray(value) ? [Number(value[0]), Number(value[1])] : [Number(value), Number(value)];
 
 function translate(layer: tf.layers.Layer, config: Config): NodeOp | string {
   const internals = layer as unknown as LayerInternals;
   const className = layer.getClassName();
-  if (config.dataFormat !== undefined && config.dataFormat !== 'channelsLast') return `${className} with dataFormat ${String(config.dataFormat)}`;
-  const linear = (what: string) => (config.activation === undefined || config.activation === 'linear' ? undefined : `${what} with activation ${String(config.activation)}`);
-  const regularized = ['kernelRegularizer', 'biasRegularizer', 'activityRegularizer', 'kernelConstraint', 'biasConstraint', 'gammaRegularizer', 'betaRegularizer'].find((key) => config[key] != null);
+  if (config.dataFormat !== undefined && config.dataFormat !== 'channelsLast')
+    return `${className} with dataFormat ${String(config.dataFormat)}`;
+  const linear = (what: string) =>
+    config.activation === undefined || config.activation === 'linear' ? undefined : `${what} with activation ${String(config.activation)}`;
+  const regularized = [
+    'kernelRegularizer',
+    'biasRegularizer',
+    'activityRegularizer',
+    'kernelConstraint',
+    'biasConstraint',
+    'gammaRegularizer',
+    'betaRegularizer',
+  ].find((key) => config[key] != null);
   if (regularized) return `${className} with ${regularized}`;
   switch (className) {
     case 'InputLayer':
@@ -103,7 +113,13 @@ function translate(layer: tf.layers.Layer, config: Config): NodeOp | string {
       const [dh, dw] = pair(config.dilationRate ?? 1);
       const problem = linear('Conv2D') ?? (sh !== sw ? 'Conv2D with unequal strides' : dh !== 1 || dw !== 1 ? 'dilated Conv2D' : undefined);
       if (problem) return problem;
-      return { op: 'conv', kernel: internals.kernel as LayerVariable, bias: internals.bias ?? undefined, stride: sh, padding: config.padding === 'same' ? 'SAME' : 'VALID' };
+      return {
+        op: 'conv',
+        kernel: internals.kernel as LayerVariable,
+        bias: internals.bias ?? undefined,
+        stride: sh,
+        padding: config.padding === 'same' ? 'SAME' : 'VALID',
+      };
     }
     case 'BatchNormalization': {
       const axis = Array.isArray(config.axis) ? config.axis : [config.axis];
@@ -162,9 +178,11 @@ export function compileNetwork(model: tf.LayersModel): CompileResult {
       if (i === undefined) return { unsupported: `layer ${layer.name} reads ${inbound.name}, which is not an earlier layer of the model` };
       inputs.push(i);
     }
-    if (node.nodeIndices.some((n) => n !== 0) || node.tensorIndices.some((t) => t !== 0)) return { unsupported: `layer ${layer.name} reads a shared or multi-output layer` };
+    if (node.nodeIndices.some((n) => n !== 0) || node.tensorIndices.some((t) => t !== 0))
+      return { unsupported: `layer ${layer.name} reads a shared or multi-output layer` };
     if ((op.op === 'input') !== (inputs.length === 0)) return { unsupported: `layer ${layer.name} has ${inputs.length} inputs` };
-    if (op.op === 'add' ? inputs.length < 2 : op.op !== 'input' && inputs.length !== 1) return { unsupported: `layer ${layer.name} has ${inputs.length} inputs` };
+    if (op.op === 'add' ? inputs.length < 2 : op.op !== 'input' && inputs.length !== 1)
+      return { unsupported: `layer ${layer.name} has ${inputs.length} inputs` };
     index.set(layer, plan.length);
     plan.push({ ...op, name: layer.name, inputs });
   }
@@ -174,6 +192,7 @@ export function compileNetwork(model: tf.LayersModel): CompileResult {
   foldPadding(plan);
   fuseBatchNormRelu(plan);
   const inputShape = model.inputs[0].shape.slice(1);
-  if (inputShape.length !== 3 || inputShape.some((d) => d === null)) return { unsupported: `input shape [${model.inputs[0].shape.join(', ')}] (an image shape [height, width, channels] is needed)` };
+  if (inputShape.length !== 3 || inputShape.some((d) => d === null))
+    return { unsupported: `input shape [${model.inputs[0].shape.join(', ')}] (an image shape [height, width, channels] is needed)` };
   return { plan, inputShape: inputShape as number[] };
 }

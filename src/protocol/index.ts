@@ -108,7 +108,8 @@ const isFiniteNumber = (v: unknown): v is number => typeof v === 'number' && Num
 export function runDescriptorProblem(value: unknown): string | undefined {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'run descriptor is not an object';
   const run = value as Record<string, unknown>;
-  if (run.family !== 'resnet' && run.family !== 'plain') return `run descriptor family ${JSON.stringify(run.family)} is not 'resnet' or 'plain'`;
+  if (run.family !== 'resnet' && run.family !== 'plain')
+    return `run descriptor family ${JSON.stringify(run.family)} is not 'resnet' or 'plain'`;
   for (const key of ['model', 'shortcut', 'preset']) {
     if (typeof run[key] !== 'string') return `run descriptor ${key} is not a string`;
   }

@@ -3,7 +3,16 @@
 /** Table 6: CIFAR-10 test error (%) of the ResNets; 110 is the best run (mean 6.61 ± 0.16). */
 export const PAPER_TABLE6: Record<number, number> = { 20: 8.75, 32: 7.51, 44: 7.17, 56: 6.97, 110: 6.43, 1202: 7.93 };
 
-const DEPTH_COLOURS: Record<number, string> = { 8: '#17becf', 14: '#8c564b', 20: '#e6a700', 32: '#2ca02c', 44: '#d62728', 56: '#1f77b4', 110: '#111111', 1202: '#9467bd' };
+const DEPTH_COLOURS: Record<number, string> = {
+  8: '#17becf',
+  14: '#8c564b',
+  20: '#e6a700',
+  32: '#2ca02c',
+  44: '#d62728',
+  56: '#1f77b4',
+  110: '#111111',
+  1202: '#9467bd',
+};
 
 /**
  * How every view draws error curves (the report, the static fallback, the JupyterLab sidebar), as

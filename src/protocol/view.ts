@@ -114,7 +114,10 @@ export function boundRunView(view: RunView, maxPoints: number, maxProbes: number
 export class RunViewBuilder {
   private readonly runs = new Map<string, RunView>();
 
-  constructor(readonly title = 'reslab', readonly backend?: string) {}
+  constructor(
+    readonly title = 'reslab',
+    readonly backend?: string,
+  ) {}
 
   /**
    * Adds one event; events of unknown runs before their run_start are ignored. A malformed event
@@ -157,7 +160,13 @@ export class RunViewBuilder {
         push(view.trainEvalError, event.iteration, event.trainEvalError);
         break;
       case 'probe': {
-        const history = view.probes ?? { blocks: event.blocks.map((b) => b.block), iteration: [], branchRatio: event.blocks.map(() => []), outputNorm: event.blocks.map(() => []), latest: [] };
+        const history = view.probes ?? {
+          blocks: event.blocks.map((b) => b.block),
+          iteration: [],
+          branchRatio: event.blocks.map(() => []),
+          outputNorm: event.blocks.map(() => []),
+          latest: [],
+        };
         history.iteration.push(event.iteration);
         event.blocks.forEach((b, i) => {
           history.branchRatio[i]?.push(round(b.branchRatio));
@@ -192,7 +201,8 @@ function curveProblem(value: unknown, where: string): string | undefined {
   if (typeof value !== 'object' || value === null) return `${where} is not a curve`;
   const curve = value as Record<string, unknown>;
   if (!isNumberArray(curve.iteration) || !isNumberArray(curve.value)) return `${where} needs numeric iteration and value arrays`;
-  if (curve.iteration.length !== curve.value.length) return `${where} has ${curve.iteration.length} iterations but ${curve.value.length} values`;
+  if (curve.iteration.length !== curve.value.length)
+    return `${where} has ${curve.iteration.length} iterations but ${curve.value.length} values`;
   return undefined;
 }
 
@@ -203,8 +213,15 @@ function probesProblem(value: unknown): string | undefined {
   const { blocks, iteration, branchRatio, outputNorm, latest } = probes;
   if (!Array.isArray(blocks) || !blocks.every((b) => typeof b === 'string')) return 'needs block names (strings)';
   if (!isNumberArray(iteration)) return 'needs numeric iterations';
-  for (const [name, rows] of [['branchRatio', branchRatio], ['outputNorm', outputNorm]] as const) {
-    if (!Array.isArray(rows) || rows.length !== blocks.length || !rows.every((row) => isNumberArray(row) && row.length === iteration.length)) {
+  for (const [name, rows] of [
+    ['branchRatio', branchRatio],
+    ['outputNorm', outputNorm],
+  ] as const) {
+    if (
+      !Array.isArray(rows) ||
+      rows.length !== blocks.length ||
+      !rows.every((row) => isNumberArray(row) && row.length === iteration.length)
+    ) {
       return `${name} must be one row of ${iteration.length} numbers per block (${blocks.length} blocks)`;
     }
   }
@@ -222,7 +239,8 @@ function probesProblem(value: unknown): string | undefined {
 export function validateRunViewPayload(value: unknown): string | undefined {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'payload is not an object';
   const payload = value as Record<string, unknown>;
-  if (payload.schema !== SCHEMA_VERSION) return `unsupported schema version ${JSON.stringify(payload.schema)} (this viewer reads version ${SCHEMA_VERSION})`;
+  if (payload.schema !== SCHEMA_VERSION)
+    return `unsupported schema version ${JSON.stringify(payload.schema)} (this viewer reads version ${SCHEMA_VERSION})`;
   if (!Array.isArray(payload.runs)) return 'payload has no runs array';
   if (typeof payload.updated !== 'number' || !Number.isFinite(payload.updated)) return 'payload has no numeric updated time';
   for (const [i, run] of payload.runs.entries()) {
@@ -231,7 +249,8 @@ export function validateRunViewPayload(value: unknown): string | undefined {
     if (typeof view.runId !== 'string') return `runs[${i}] has no runId`;
     const descriptorProblem = runDescriptorProblem(view.run);
     if (descriptorProblem) return `runs[${i}] (${view.runId}): ${descriptorProblem}`;
-    if (typeof view.iteration !== 'number' || !Number.isFinite(view.iteration)) return `runs[${i}] (${view.runId}) has no numeric iteration`;
+    if (typeof view.iteration !== 'number' || !Number.isFinite(view.iteration))
+      return `runs[${i}] (${view.runId}) has no numeric iteration`;
     if (typeof view.status !== 'string') return `runs[${i}] (${view.runId}) has no status`;
     for (const key of ['trainError', 'testError', 'trainEvalError', 'loss']) {
       const problem = curveProblem(view[key], `runs[${i}].${key}`);

@@ -87,8 +87,14 @@ function histogramProto(values: number[]): Buffer {
     .double(1, min)
     .double(2, max)
     .double(3, values.length)
-    .double(4, values.reduce((s, v) => s + v, 0))
-    .double(5, values.reduce((s, v) => s + v * v, 0))
+    .double(
+      4,
+      values.reduce((s, v) => s + v, 0),
+    )
+    .double(
+      5,
+      values.reduce((s, v) => s + v * v, 0),
+    )
     .packedDoubles(6, limits)
     .packedDoubles(7, buckets)
     .done();

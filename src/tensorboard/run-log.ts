@@ -57,7 +57,11 @@ function recordsOf(event: RunEvent): Buffer {
 /** reslab's event files in `dir`, oldest first. */
 export function tensorBoardFiles(dir: string): string[] {
   if (!fs.existsSync(dir)) return [];
-  return fs.readdirSync(dir).filter((f) => f.startsWith('events.out.tfevents.') && f.endsWith(SUFFIX)).sort().map((f) => path.join(dir, f));
+  return fs
+    .readdirSync(dir)
+    .filter((f) => f.startsWith('events.out.tfevents.') && f.endsWith(SUFFIX))
+    .sort()
+    .map((f) => path.join(dir, f));
 }
 
 /** Appends a run's events to one TensorBoard event file. */

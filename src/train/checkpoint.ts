@@ -53,8 +53,11 @@ export function saveCheckpoint(runDir: string, tensors: tf.Tensor[], names: stri
     // A full disk or a vanished directory: leave no half-written directory, keep the last checkpoint.
     fs.rmSync(tmp, { recursive: true, force: true });
     const code = (error as NodeJS.ErrnoException).code;
-    throw new Error(`cannot write the checkpoint ${tmp}${code ? ` (${code}${code === 'ENOSPC' ? ': the disk is full' : ''})` : ''}: ` +
-      `${(error as Error).message}; the previous checkpoint in ${final} is kept`);
+    throw new Error(
+      `cannot write the checkpoint ${tmp}${code ? ` (${code}${code === 'ENOSPC' ? ': the disk is full' : ''})` : ''}: ` +
+        `${(error as Error).message}; the previous checkpoint in ${final} is kept`,
+      { cause: error },
+    );
   }
   fs.rmSync(old, { recursive: true, force: true });
   if (fs.existsSync(final)) fs.renameSync(final, old);
@@ -113,16 +116,23 @@ export function hasCheckpoint(runDir: string): boolean {
 }
 
 /** Reads a checkpoint; validates it against the expected tensor names and shapes. */
-export function loadCheckpoint(runDir: string, expected: Array<{ name: string; shape: number[] }>): { state: CheckpointState; values: Float32Array[] } {
+export function loadCheckpoint(
+  runDir: string,
+  expected: Array<{ name: string; shape: number[] }>,
+): { state: CheckpointState; values: Float32Array[] } {
   const dir = checkpointDir(runDir);
   if (!dir) throw new Error(`no checkpoint in ${runDir}`);
   const state = JSON.parse(fs.readFileSync(path.join(dir, STATE), 'utf8')) as CheckpointState;
   if (state.tensors.length !== expected.length) {
-    throw new Error(`checkpoint in ${dir} holds ${state.tensors.length} tensors, the model needs ${expected.length}: it belongs to another model`);
+    throw new Error(
+      `checkpoint in ${dir} holds ${state.tensors.length} tensors, the model needs ${expected.length}: it belongs to another model`,
+    );
   }
   state.tensors.forEach((t, i) => {
     if (t.shape.join('x') !== expected[i].shape.join('x')) {
-      throw new Error(`checkpoint tensor ${t.name} has shape ${t.shape.join('x')}, the model's ${expected[i].name} needs ${expected[i].shape.join('x')}`);
+      throw new Error(
+        `checkpoint tensor ${t.name} has shape ${t.shape.join('x')}, the model's ${expected[i].name} needs ${expected[i].shape.join('x')}`,
+      );
     }
   });
   const buffer = fs.readFileSync(path.join(dir, WEIGHTS));

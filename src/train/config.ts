@@ -159,7 +159,8 @@ function positiveInteger(value: number, name: string): void {
 }
 
 function optionalCount(value: number | undefined, name: string, min: number): void {
-  if (value !== undefined && (!Number.isInteger(value) || value < min)) throw new Error(`${name} must be an integer >= ${min}, got ${value}`);
+  if (value !== undefined && (!Number.isInteger(value) || value < min))
+    throw new Error(`${name} must be an integer >= ${min}, got ${value}`);
 }
 
 /** CIFAR-10 labels are 0-9: a classifier of any other size cannot be trained on them. */
@@ -174,7 +175,10 @@ export function validateConfig(config: TrainConfig): void {
   if (id.dataset !== 'cifar') throw new Error(`${config.model} is an ImageNet model; training runs on CIFAR-10 nets (depth 6n+2)`);
   modelSpec(config.model, config.modelOptions); // width, shortcut, order, classes: the builders' own checks
   const classes = config.modelOptions.numClasses ?? CIFAR10_CLASSES;
-  if (classes !== CIFAR10_CLASSES) throw new Error(`CIFAR-10 has ${CIFAR10_CLASSES} classes (labels 0-9), so the classifier needs ${CIFAR10_CLASSES} outputs, got ${classes}`);
+  if (classes !== CIFAR10_CLASSES)
+    throw new Error(
+      `CIFAR-10 has ${CIFAR10_CLASSES} classes (labels 0-9), so the classifier needs ${CIFAR10_CLASSES} outputs, got ${classes}`,
+    );
   positiveInteger(config.iterations, 'iterations');
   positiveInteger(config.batchSize, 'batch size');
   positiveInteger(config.logEvery, 'logEvery');
@@ -187,10 +191,13 @@ export function validateConfig(config: TrainConfig): void {
   optionalCount(config.trainEvalImages, 'trainEvalImages', 0);
   optionalCount(config.validationImages, 'the validation split', 0);
   if (config.trainLimit !== undefined && config.trainLimit - config.validationImages < config.batchSize) {
-    throw new Error(`a training set of ${config.trainLimit - config.validationImages} images is smaller than one batch of ${config.batchSize}`);
+    throw new Error(
+      `a training set of ${config.trainLimit - config.validationImages} images is smaller than one batch of ${config.batchSize}`,
+    );
   }
   if (!(config.lr > 0) || !Number.isFinite(config.lr)) throw new Error(`learning rate must be a positive number, got ${config.lr}`);
-  if (!(config.lrFactor > 0) || !Number.isFinite(config.lrFactor)) throw new Error(`lrFactor must be a positive number, got ${config.lrFactor}`);
+  if (!(config.lrFactor > 0) || !Number.isFinite(config.lrFactor))
+    throw new Error(`lrFactor must be a positive number, got ${config.lrFactor}`);
   if (!config.lrMilestones.every((m, i) => Number.isInteger(m) && m > 0 && (i === 0 || m > config.lrMilestones[i - 1]))) {
     throw new Error(`lrMilestones must be increasing positive iterations, got ${JSON.stringify(config.lrMilestones)}`);
   }
@@ -204,8 +211,10 @@ export function validateConfig(config: TrainConfig): void {
 export function validateConfigForData(config: TrainConfig, trainImages: number, testImages: number): void {
   const usable = Math.min(trainImages, config.trainLimit ?? Infinity) - config.validationImages;
   if (usable < config.batchSize) {
-    throw new Error(`batch size ${config.batchSize} is larger than the ${usable} training images available` +
-      `${config.validationImages ? ` after the validation split of ${config.validationImages}` : ''}`);
+    throw new Error(
+      `batch size ${config.batchSize} is larger than the ${usable} training images available` +
+        `${config.validationImages ? ` after the validation split of ${config.validationImages}` : ''}`,
+    );
   }
   if (config.validationImages === 0 && testImages < 1) throw new Error('the data has no test images to evaluate on');
 }

@@ -87,7 +87,8 @@ export class SgdMomentum {
   setVelocities(values: tf.Tensor[]): void {
     if (values.length !== this.variables.length) throw new Error(`expected ${this.variables.length} velocities, got ${values.length}`);
     values.forEach((v, i) => {
-      if (!tf.util.arraysEqual(v.shape, this.variables[i].shape)) throw new Error(`velocity ${i} has shape [${v.shape}], variable ${this.variables[i].name} has [${this.variables[i].shape}]`);
+      if (!tf.util.arraysEqual(v.shape, this.variables[i].shape))
+        throw new Error(`velocity ${i} has shape [${v.shape}], variable ${this.variables[i].name} has [${this.variables[i].shape}]`);
     });
     tf.tidy(() => {
       for (const group of this.groups) group.velocity.assign(stack(group.members.map((i) => values[i])));

@@ -63,7 +63,10 @@ function staleReason(found: { owner?: LockOwner; ageMs: number }): string | unde
 export class RunLock {
   private timer: NodeJS.Timeout | undefined;
 
-  private constructor(readonly file: string, readonly owner: LockOwner) {
+  private constructor(
+    readonly file: string,
+    readonly owner: LockOwner,
+  ) {
     this.timer = setInterval(() => {
       try {
         const now = new Date();
@@ -78,7 +81,12 @@ export class RunLock {
   /** Takes the lock of `runDir` or throws {@link RunLockedError} naming its holder. */
   static acquire(runDir: string): RunLock {
     const file = path.join(runDir, 'lock');
-    const owner: LockOwner = { pid: process.pid, host: os.hostname(), since: new Date().toISOString(), token: Math.random().toString(36).slice(2) };
+    const owner: LockOwner = {
+      pid: process.pid,
+      host: os.hostname(),
+      since: new Date().toISOString(),
+      token: Math.random().toString(36).slice(2),
+    };
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
         fs.writeFileSync(file, `${JSON.stringify(owner)}\n`, { flag: 'wx' });
@@ -91,9 +99,7 @@ export class RunLock {
       const stale = staleReason(found);
       if (!stale) {
         const who = found.owner ? `process ${found.owner.pid} on ${found.owner.host} (since ${found.owner.since})` : 'another process';
-        throw new RunLockedError(
-          `${runDir} is being trained by ${who}; wait for it to finish, or delete ${file} if that process is gone`,
-        );
+        throw new RunLockedError(`${runDir} is being trained by ${who}; wait for it to finish, or delete ${file} if that process is gone`);
       }
       // Stale: move it aside; of two contenders only one rename succeeds, the other retries.
       const aside = `${file}.stale-${process.pid}-${Date.now()}`;

@@ -2,7 +2,17 @@ import * as tf from '@tensorflow/tfjs';
 import { nativeNetwork, withFusedBatchNorm } from '../native';
 import { SgdMomentum } from './optimizer';
 
-export { nativeNetwork, nativeUnsupportedReason, releaseNativeNetwork, stepEngine, NativeNetwork, GradientResult, fusedBatchNormActive, fusedBatchNormTraining, withFusedBatchNorm } from '../native';
+export {
+  nativeNetwork,
+  nativeUnsupportedReason,
+  releaseNativeNetwork,
+  stepEngine,
+  NativeNetwork,
+  GradientResult,
+  fusedBatchNormActive,
+  fusedBatchNormTraining,
+  withFusedBatchNorm,
+} from '../native';
 
 /** The trainable variables of a model, in layer order. */
 export function trainableVariables(model: tf.LayersModel): tf.Variable[] {
@@ -22,13 +32,7 @@ export interface StepResult {
  * native kernels without tfjs's tape when the model allows it (see src/native), else
  * through tfjs's autodiff; both compute the same step.
  */
-export function trainStep(
-  model: tf.LayersModel,
-  optimizer: SgdMomentum,
-  images: tf.Tensor4D,
-  labels: tf.Tensor1D,
-  lr: number,
-): StepResult {
+export function trainStep(model: tf.LayersModel, optimizer: SgdMomentum, images: tf.Tensor4D, labels: tf.Tensor1D, lr: number): StepResult {
   const native = nativeNetwork(model);
   if (native) {
     const { loss, errors, grads } = native.gradients(images, labels);

@@ -47,7 +47,11 @@ export class Trainer {
   /** The run directory, when there is one; its {@link MetricsLog} is the stream's first listener. */
   private readonly runDirectory: RunDirectory | undefined;
 
-  constructor(readonly config: TrainConfig, readonly data: CifarDataset, readonly options: TrainerOptions = {}) {
+  constructor(
+    readonly config: TrainConfig,
+    readonly data: CifarDataset,
+    readonly options: TrainerOptions = {},
+  ) {
     validateConfig(config);
     this.runId = runIdOf(config);
     if (options.runDir) {
@@ -123,7 +127,10 @@ export class Trainer {
     const runDir = this.options.runDir;
     if (runDir && hasCheckpoint(runDir)) {
       const shapes = [...weights, ...optimizer.variables].map((t) => t.shape);
-      const { state, values } = loadCheckpoint(runDir, shapes.map((shape, i) => ({ name: stateNames[i], shape })));
+      const { state, values } = loadCheckpoint(
+        runDir,
+        shapes.map((shape, i) => ({ name: stateNames[i], shape })),
+      );
       const restored = values.map((v, i) => tf.tensor(v, shapes[i]));
       weights.forEach((variable, i) => variable.assign(restored[i]));
       optimizer.setVelocities(restored.slice(weights.length));
@@ -152,7 +159,15 @@ export class Trainer {
       trainImages: trainSplit.count,
     };
     const base = () => ({ runId: this.runId, time: Date.now() });
-    this.emit({ ...base(), type: 'run_start', schema: SCHEMA_VERSION, run, iteration, backend: selectBackend().kind, engine: stepEngine(model) });
+    this.emit({
+      ...base(),
+      type: 'run_start',
+      schema: SCHEMA_VERSION,
+      run,
+      iteration,
+      backend: selectBackend().kind,
+      engine: stepEngine(model),
+    });
 
     const imageBuffer = new Float32Array(config.batchSize * IMAGE_BYTES);
     const labelBuffer = new Int32Array(config.batchSize);
@@ -182,7 +197,13 @@ export class Trainer {
         assertFiniteState('writing a checkpoint', velocities);
         this.emit({ ...base(), type: 'checkpoint', iteration });
         const metricsBytes = this.runDirectory?.metricsBytes() ?? 0;
-        saveCheckpoint(runDir, [...weights, ...velocities], stateNames, { iteration, metricsBytes, warmingUp, wallSeconds: elapsed(), window });
+        saveCheckpoint(runDir, [...weights, ...velocities], stateNames, {
+          iteration,
+          metricsBytes,
+          warmingUp,
+          wallSeconds: elapsed(),
+          window,
+        });
       });
     };
     const evaluate = () => {
@@ -290,7 +311,9 @@ export function nonFiniteState(tensors: tf.Tensor[], names: string[]): string | 
   const bad = names.map((name, i) => ({ name, count: counts[i] })).filter((b) => b.count > 0);
   if (bad.length === 0) return undefined;
   const total = bad.reduce((sum, b) => sum + b.count, 0);
-  const listed = bad.slice(0, 3).map((b) => `${b.name} (${b.count})`).join(', ');
+  const listed = bad
+    .slice(0, 3)
+    .map((b) => `${b.name} (${b.count})`)
+    .join(', ');
   return `${total} non-finite values in ${bad.length} tensors (${listed}${bad.length > 3 ? ', ...' : ''})`;
 }
-

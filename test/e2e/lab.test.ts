@@ -11,7 +11,6 @@ import { Browser, chromium, Page } from 'playwright-core';
 import { lab, notebookDir, requireJupyter, ROOT, writeNotebook } from '../helpers/jupyter';
 import { freePort } from '../helpers/net';
 
-
 const CHROMIUM = process.env.RESLAB_CHROMIUM ?? '/usr/bin/chromium';
 const SCREENSHOTS = path.join(ROOT, 'test', 'e2e', 'screenshots');
 const INJECTION = '<img src=x onerror=alert(1)>';
@@ -96,8 +95,16 @@ describe('JupyterLab end to end (Chromium + real JupyterLab + real tslab kernel)
     await waitForServer(`${base}/api/status?token=${TOKEN}`, 120_000);
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-        '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
     page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
     page.on('dialog', (dialog) => {
@@ -107,7 +114,9 @@ describe('JupyterLab end to end (Chromium + real JupyterLab + real tslab kernel)
     await page.goto(`${base}/lab/tree/${notebookName}?token=${TOKEN}`);
     // The kernel is connected and idle before anything runs.
     await page.locator('.jp-Notebook').first().waitFor({ timeout: 120_000 });
-    await page.waitForFunction(() => /Idle/.test(document.querySelector('.jp-StatusBar-Widget')?.textContent ?? ''), undefined, { timeout: 120_000 });
+    await page.waitForFunction(() => /Idle/.test(document.querySelector('.jp-StatusBar-Widget')?.textContent ?? ''), undefined, {
+      timeout: 120_000,
+    });
   });
 
   after(async () => {
@@ -157,10 +166,14 @@ describe('JupyterLab end to end (Chromium + real JupyterLab + real tslab kernel)
     const prompt = page.locator('.jp-Notebook .jp-Cell').nth(1).locator('.jp-InputPrompt');
     await page.waitForFunction((el) => (el?.textContent ?? '').includes('[*]'), await prompt.elementHandle(), { timeout: 30_000 });
     await page.waitForFunction(() => document.querySelectorAll('.jp-ResLab-run').length > 0, undefined, { timeout: 120_000 });
-    await page.waitForFunction(() => {
-      const div = document.querySelector('.jp-ResLab-curves') as (HTMLElement & { data?: Array<{ x: number[] }> }) | null;
-      return (div?.data ?? []).reduce((sum, t) => sum + t.x.length, 0) >= 4;
-    }, undefined, { timeout: 120_000 });
+    await page.waitForFunction(
+      () => {
+        const div = document.querySelector('.jp-ResLab-curves') as (HTMLElement & { data?: Array<{ x: number[] }> }) | null;
+        return (div?.data ?? []).reduce((sum, t) => sum + t.x.length, 0) >= 4;
+      },
+      undefined,
+      { timeout: 120_000 },
+    );
     const first = await sidebarPoints();
     await page.screenshot({ path: path.join(SCREENSHOTS, 'sidebar-moment-1.png') });
     await page.waitForTimeout(4000);
@@ -169,17 +182,26 @@ describe('JupyterLab end to end (Chromium + real JupyterLab + real tslab kernel)
     assert.ok(second > first, `the curves change while training runs (${first} → ${second} points)`);
     await waitIdle(1);
     const runs = await page.locator('.jp-ResLab-run').allTextContents();
-    assert.ok(runs.some((r) => r.includes('plain8-w0.5-s0') && r.includes('completed')), runs.join('\n'));
-    assert.ok(runs.some((r) => r.includes('resnet8-w0.5-s0') && r.includes('completed')), runs.join('\n'));
+    assert.ok(
+      runs.some((r) => r.includes('plain8-w0.5-s0') && r.includes('completed')),
+      runs.join('\n'),
+    );
+    assert.ok(
+      runs.some((r) => r.includes('resnet8-w0.5-s0') && r.includes('completed')),
+      runs.join('\n'),
+    );
     // The heatmap of block-wise statistics.
     await page.locator('.jp-ResLab-heatmap .main-svg').first().waitFor({ timeout: 30_000 });
     const heat = await page.evaluate(() => {
       const div = document.querySelector('.jp-ResLab-heatmap') as (HTMLElement & { data?: Array<{ type: string; y: string[] }> }) | null;
       return div?.data?.map((t) => ({ type: t.type, blocks: t.y.length }));
     });
-    assert.deepEqual(heat, [{ type: 'heatmap', blocks: 3 }, { type: 'bar', blocks: 3 }]);
+    assert.deepEqual(heat, [
+      { type: 'heatmap', blocks: 3 },
+      { type: 'bar', blocks: 3 },
+    ]);
     // The inline renderer drew the same view in the output area.
-    assert.ok(await page.locator('.jp-Notebook .jp-ResLab-inline .main-svg').count() > 0, 'inline MIME renderer');
+    assert.ok((await page.locator('.jp-Notebook .jp-ResLab-inline .main-svg').count()) > 0, 'inline MIME renderer');
     const updateMs = Number(await page.locator('.jp-ResLab-footer').getAttribute('data-update-ms'));
     console.log(`      sidebar redraw after the last update: ${updateMs.toFixed(1)} ms`);
     await page.screenshot({ path: path.join(SCREENSHOTS, 'sidebar-finished.png') });
@@ -188,7 +210,11 @@ describe('JupyterLab end to end (Chromium + real JupyterLab + real tslab kernel)
   it('shows a run named like markup literally, as text', async () => {
     await runCell(2);
     await waitIdle(2);
-    await page.waitForFunction((name) => Array.from(document.querySelectorAll('.jp-ResLab-run')).some((n) => (n.textContent ?? '').includes(name)), INJECTION, { timeout: 30_000 });
+    await page.waitForFunction(
+      (name) => Array.from(document.querySelectorAll('.jp-ResLab-run')).some((n) => (n.textContent ?? '').includes(name)),
+      INJECTION,
+      { timeout: 30_000 },
+    );
     assert.equal(await page.locator('.jp-ResLab-panel img').count(), 0, 'no <img> element was created');
     assert.deepEqual(dialogs, [], 'no script ran');
     await page.screenshot({ path: path.join(SCREENSHOTS, 'sidebar-injection.png') });
@@ -197,7 +223,11 @@ describe('JupyterLab end to end (Chromium + real JupyterLab + real tslab kernel)
   it('ignores a malformed payload with a visible warning; the panel keeps working', async () => {
     await runCell(3);
     await waitIdle(3);
-    await page.waitForFunction(() => /unsupported schema version 99/.test(document.querySelector('.jp-ResLab-warnings')?.textContent ?? ''), undefined, { timeout: 30_000 });
+    await page.waitForFunction(
+      () => /unsupported schema version 99/.test(document.querySelector('.jp-ResLab-warnings')?.textContent ?? ''),
+      undefined,
+      { timeout: 30_000 },
+    );
     const inline = await page.locator('.jp-Notebook .jp-Cell').nth(3).locator('.jp-ResLab-warning').textContent();
     assert.match(inline ?? '', /unsupported schema version 99/);
     assert.ok((await page.locator('.jp-ResLab-run').count()) >= 3, 'earlier runs are still listed');
@@ -208,8 +238,19 @@ describe('JupyterLab end to end (Chromium + real JupyterLab + real tslab kernel)
     await runCell(4);
     await waitIdle(4);
     await page.screenshot({ path: path.join(SCREENSHOTS, 'sidebar-edge-cases-sent.png') });
-    await page.waitForFunction(() => /probes has no latest per-block values/.test(document.querySelector('.jp-ResLab-warnings')?.textContent ?? ''), undefined, { timeout: 60_000 });
-    await page.waitForFunction(() => Array.from(document.querySelectorAll('.jp-ResLab-run')).some((n) => (n.textContent ?? '').includes('future') && (n.textContent ?? '').includes('it 9/10')), undefined, { timeout: 60_000 });
+    await page.waitForFunction(
+      () => /probes has no latest per-block values/.test(document.querySelector('.jp-ResLab-warnings')?.textContent ?? ''),
+      undefined,
+      { timeout: 60_000 },
+    );
+    await page.waitForFunction(
+      () =>
+        Array.from(document.querySelectorAll('.jp-ResLab-run')).some(
+          (n) => (n.textContent ?? '').includes('future') && (n.textContent ?? '').includes('it 9/10'),
+        ),
+      undefined,
+      { timeout: 60_000 },
+    );
     // The million-point run is drawn from a bounded curve, next to every other run.
     const traces = await page.evaluate(() => {
       const div = document.querySelector('.jp-ResLab-curves') as (HTMLElement & { data?: Array<{ name: string; x: number[] }> }) | null;
@@ -217,60 +258,143 @@ describe('JupyterLab end to end (Chromium + real JupyterLab + real tslab kernel)
     });
     const huge = traces.find((t) => t.name === 'ResNet-32 train');
     assert.ok(huge && huge.points <= 2000 && huge.points > 1000, JSON.stringify(huge));
-    assert.ok(traces.some((t) => t.name === 'plain-8 train') && traces.some((t) => t.name === 'ResNet-1202 train'), 'the other runs still draw');
+    assert.ok(
+      traces.some((t) => t.name === 'plain-8 train') && traces.some((t) => t.name === 'ResNet-1202 train'),
+      'the other runs still draw',
+    );
     // Markup in block names is text in the heatmap: no link, no 40 px text.
-    await page.waitForFunction(() => ((document.querySelector('.jp-ResLab-heatmap') as HTMLElement & { data?: Array<{ y: string[] }> })?.data?.[0]?.y ?? []).some((y) => y.includes('click')), undefined, { timeout: 30_000 });
+    await page.waitForFunction(
+      () =>
+        ((document.querySelector('.jp-ResLab-heatmap') as HTMLElement & { data?: Array<{ y: string[] }> })?.data?.[0]?.y ?? []).some((y) =>
+          y.includes('click'),
+        ),
+      undefined,
+      { timeout: 30_000 },
+    );
     assert.equal(await page.locator('.jp-ResLab-panel svg a').count(), 0, 'no <a> element in the charts');
-    const big = await page.evaluate(() => Array.from(document.querySelectorAll('.jp-ResLab-panel svg text')).filter((t) => parseFloat(getComputedStyle(t).fontSize) >= 30).length);
+    const big = await page.evaluate(
+      () =>
+        Array.from(document.querySelectorAll('.jp-ResLab-panel svg text')).filter((t) => parseFloat(getComputedStyle(t).fontSize) >= 30)
+          .length,
+    );
     assert.equal(big, 0, 'no 40 px text');
     // A right-to-left override stays inside its isolated id; a 10,000-character id is shortened.
-    const ids = await page.evaluate(() => Array.from(document.querySelectorAll('bdi.jp-ResLab-run-id')).map((b) => ({ text: b.textContent ?? '', title: (b as HTMLElement).title, height: (b.parentElement as HTMLElement).getBoundingClientRect().height })));
+    const ids = await page.evaluate(() =>
+      Array.from(document.querySelectorAll('bdi.jp-ResLab-run-id')).map((b) => ({
+        text: b.textContent ?? '',
+        title: (b as HTMLElement).title,
+        height: (b.parentElement as HTMLElement).getBoundingClientRect().height,
+      })),
+    );
     const rtl = ids.find((i) => i.title === '\u202Eevil-name');
     assert.ok(rtl, 'the right-to-left id is in a <bdi>');
     const long = ids.find((i) => i.title.length === 10_000);
-    assert.ok(long && long.text.length <= 49 && long.height < 120, `long id shown as ${long?.text.length} characters, ${long?.height} px high`);
+    assert.ok(
+      long && long.text.length <= 49 && long.height < 120,
+      `long id shown as ${long?.text.length} characters, ${long?.height} px high`,
+    );
     assert.deepEqual(dialogs, [], 'no script ran');
     await page.screenshot({ path: path.join(SCREENSHOTS, 'sidebar-edge-cases.png') });
   });
 
   it('opens a runs folder from the file browser, follows a CLI run still writing to it, compares, smooths, exports, and restores it all after a reload', async () => {
     // A real CLI run writing into the folder while the sidebar follows it.
-    const cli = spawn(process.execPath, [path.join(ROOT, 'bin', 'reslab.js'), 'train', 'resnet8', '--preset', 'smoke', '--iterations', '160', '--log-every', '5',
-      '--eval-every', '40', '--batch-size', '16', '--train-limit', '256', '--test-limit', '64', '--probe-every', '40', '--quiet', '--out', sweepDir], { stdio: 'ignore' });
+    const cli = spawn(
+      process.execPath,
+      [
+        path.join(ROOT, 'bin', 'reslab.js'),
+        'train',
+        'resnet8',
+        '--preset',
+        'smoke',
+        '--iterations',
+        '160',
+        '--log-every',
+        '5',
+        '--eval-every',
+        '40',
+        '--batch-size',
+        '16',
+        '--train-limit',
+        '256',
+        '--test-limit',
+        '64',
+        '--probe-every',
+        '40',
+        '--quiet',
+        '--out',
+        sweepDir,
+      ],
+      { stdio: 'ignore' },
+    );
     const cliExit = new Promise<number | null>((resolve) => cli.on('exit', (code) => resolve(code)));
     const folderItem = page.locator('.jp-DirListing-item[data-isdir="true"]', { hasText: 'sweep' }).first();
     await folderItem.waitFor({ timeout: 60_000 });
     await folderItem.click({ button: 'right' });
     await page.locator('.lm-Menu-item', { hasText: 'Open in ResLab' }).first().click();
-    await page.waitForFunction(() => /Runs of folder sweep/.test(document.querySelector('.jp-ResLab-header')?.textContent ?? ''), undefined, { timeout: 30_000 });
-    const iterationShown = () => page.evaluate(() => {
-      const item = Array.from(document.querySelectorAll('.jp-ResLab-run')).find((n) => (n.textContent ?? '').includes('resnet8-w0.25-s0'));
-      const match = /it (\d+)\/160/.exec(item?.textContent ?? '');
-      return match ? Number(match[1]) : -1;
-    });
-    await page.waitForFunction(() => /resnet8-w0\.25-s0 · running/.test(document.querySelector('.jp-ResLab-runs')?.textContent ?? ''), undefined, { timeout: 120_000 });
+    await page.waitForFunction(
+      () => /Runs of folder sweep/.test(document.querySelector('.jp-ResLab-header')?.textContent ?? ''),
+      undefined,
+      { timeout: 30_000 },
+    );
+    const iterationShown = () =>
+      page.evaluate(() => {
+        const item = Array.from(document.querySelectorAll('.jp-ResLab-run')).find((n) =>
+          (n.textContent ?? '').includes('resnet8-w0.25-s0'),
+        );
+        const match = /it (\d+)\/160/.exec(item?.textContent ?? '');
+        return match ? Number(match[1]) : -1;
+      });
+    await page.waitForFunction(
+      () => /resnet8-w0\.25-s0 · running/.test(document.querySelector('.jp-ResLab-runs')?.textContent ?? ''),
+      undefined,
+      { timeout: 120_000 },
+    );
     const early = await iterationShown();
     await page.screenshot({ path: path.join(SCREENSHOTS, 'sidebar-folder-running.png') });
     assert.equal(await cliExit, 0);
-    await page.waitForFunction(() => /resnet8-w0\.25-s0 · completed · it 160\/160/.test(document.querySelector('.jp-ResLab-runs')?.textContent ?? ''), undefined, { timeout: 30_000 });
+    await page.waitForFunction(
+      () => /resnet8-w0\.25-s0 · completed · it 160\/160/.test(document.querySelector('.jp-ResLab-runs')?.textContent ?? ''),
+      undefined,
+      { timeout: 30_000 },
+    );
     assert.ok(early < 160, `the sidebar showed the run while it was writing (at ${early}), then refreshed to its end`);
 
     // Compare: the notebook's runs and the folder's in one chart, each labelled with its source.
     await page.locator('.jp-ResLab-scope').selectOption('all');
-    const names = () => page.evaluate(() => ((document.querySelector('.jp-ResLab-curves') as HTMLElement & { data?: Array<{ name: string; opacity?: number }> })?.data ?? []).map((t) => t.name));
+    const names = () =>
+      page.evaluate(() =>
+        (
+          (document.querySelector('.jp-ResLab-curves') as HTMLElement & { data?: Array<{ name: string; opacity?: number }> })?.data ?? []
+        ).map((t) => t.name),
+      );
     await waitForTrace((name) => name === 'ResNet-8 · folder sweep train', names);
     assert.ok((await names()).includes(`ResNet-8 · ${notebookName} train`), (await names()).join(', '));
 
     // The run picker: unticking the notebook's ResNet-8 removes it from the chart, not from the list.
     const notebookRun = page.locator('.jp-ResLab-run', { hasText: `ResNet-8 · ${notebookName}` }).first();
     await notebookRun.locator('.jp-ResLab-run-toggle').uncheck();
-    await page.waitForFunction((nb) => !((document.querySelector('.jp-ResLab-curves') as HTMLElement & { data?: Array<{ name: string }> })?.data ?? []).some((t) => t.name === `ResNet-8 · ${nb} train`), notebookName, { timeout: 30_000 });
+    await page.waitForFunction(
+      (nb) =>
+        !((document.querySelector('.jp-ResLab-curves') as HTMLElement & { data?: Array<{ name: string }> })?.data ?? []).some(
+          (t) => t.name === `ResNet-8 · ${nb} train`,
+        ),
+      notebookName,
+      { timeout: 30_000 },
+    );
     assert.ok((await names()).includes('ResNet-8 · folder sweep train'));
 
     // Smoothing: the smoothed training curve over its faint raw copy.
     await page.locator('.jp-ResLab-smoothing').fill('0.8');
-    await page.waitForFunction(() => ((document.querySelector('.jp-ResLab-curves') as HTMLElement & { data?: Array<{ name: string; opacity?: number }> })?.data ?? []).some((t) => t.name === 'ResNet-8 · folder sweep train (raw)' && t.opacity === 0.25), undefined, { timeout: 30_000 });
-    assert.match(await page.locator('.jp-ResLab-smoothing-value').textContent() ?? '', /0\.80/);
+    await page.waitForFunction(
+      () =>
+        (
+          (document.querySelector('.jp-ResLab-curves') as HTMLElement & { data?: Array<{ name: string; opacity?: number }> })?.data ?? []
+        ).some((t) => t.name === 'ResNet-8 · folder sweep train (raw)' && t.opacity === 0.25),
+      undefined,
+      { timeout: 30_000 },
+    );
+    assert.match((await page.locator('.jp-ResLab-smoothing-value').textContent()) ?? '', /0\.80/);
     await page.screenshot({ path: path.join(SCREENSHOTS, 'sidebar-compare-smoothed.png') });
 
     // Export: PNG and SVG of the chart, with legend and axis titles.
@@ -282,25 +406,49 @@ describe('JupyterLab end to end (Chromium + real JupyterLab + real tslab kernel)
     const [svg] = await Promise.all([page.waitForEvent('download'), page.locator('.jp-ResLab-export-svg').click()]);
     const svgText = fs.readFileSync(await svg.path(), 'utf8');
     assert.match(svgText, /^<svg/);
-    for (const text of ['iteration', 'error (%)', 'ResNet-8 · folder sweep train']) assert.ok(svgText.includes(text), `the SVG shows '${text}'`);
+    for (const text of ['iteration', 'error (%)', 'ResNet-8 · folder sweep train'])
+      assert.ok(svgText.includes(text), `the SVG shows '${text}'`);
     assert.equal(png.suggestedFilename(), 'reslab-error-curves.png');
 
     // A reload restores the folder, the scope, the picked runs and the smoothing (the notebook is
     // saved first, so that its runs come back from its outputs).
     await page.locator('.jp-Notebook .jp-Cell').first().click();
     await page.keyboard.press('Control+s');
-    await page.waitForFunction(() => !document.querySelector('.jp-Document.jp-mod-dirty, .lm-TabBar-tab.jp-mod-dirty'), undefined, { timeout: 60_000 });
+    await page.waitForFunction(() => !document.querySelector('.jp-Document.jp-mod-dirty, .lm-TabBar-tab.jp-mod-dirty'), undefined, {
+      timeout: 60_000,
+    });
     await page.waitForTimeout(1000); // the sidebar's state is saved 300 ms after the last change
     await page.reload();
     await page.locator('.jp-SideBar.jp-mod-right .lm-TabBar-tab', { hasText: 'ResLab' }).first().waitFor({ timeout: 120_000 });
-    if (!(await page.locator('.jp-ResLab-panel').isVisible())) await page.locator('.jp-SideBar.jp-mod-right .lm-TabBar-tab', { hasText: 'ResLab' }).first().click();
-    await page.waitForFunction(() => /resnet8-w0\.25-s0 · completed/.test(document.querySelector('.jp-ResLab-runs')?.textContent ?? ''), undefined, { timeout: 60_000 });
+    if (!(await page.locator('.jp-ResLab-panel').isVisible()))
+      await page.locator('.jp-SideBar.jp-mod-right .lm-TabBar-tab', { hasText: 'ResLab' }).first().click();
+    await page.waitForFunction(
+      () => /resnet8-w0\.25-s0 · completed/.test(document.querySelector('.jp-ResLab-runs')?.textContent ?? ''),
+      undefined,
+      { timeout: 60_000 },
+    );
     assert.equal(await page.locator('.jp-ResLab-smoothing').inputValue(), '0.8');
     assert.equal(await page.locator('.jp-ResLab-scope').inputValue(), 'all');
-    await page.waitForFunction(() => ((document.querySelector('.jp-ResLab-curves') as HTMLElement & { data?: Array<{ name: string }> })?.data ?? []).some((t) => t.name.includes('(raw)')), undefined, { timeout: 60_000 });
+    await page.waitForFunction(
+      () =>
+        ((document.querySelector('.jp-ResLab-curves') as HTMLElement & { data?: Array<{ name: string }> })?.data ?? []).some((t) =>
+          t.name.includes('(raw)'),
+        ),
+      undefined,
+      { timeout: 60_000 },
+    );
     // The notebook's runs come back when its saved outputs have loaded.
-    await page.waitForFunction((nb) => (document.querySelector('.jp-ResLab-runs')?.textContent ?? '').includes(`ResNet-8 · ${nb}`), notebookName, { timeout: 180_000 });
-    const toggles = await page.evaluate(() => Array.from(document.querySelectorAll('.jp-ResLab-run')).map((n) => [n.textContent ?? '', (n.querySelector('.jp-ResLab-run-toggle') as HTMLInputElement).checked]));
+    await page.waitForFunction(
+      (nb) => (document.querySelector('.jp-ResLab-runs')?.textContent ?? '').includes(`ResNet-8 · ${nb}`),
+      notebookName,
+      { timeout: 180_000 },
+    );
+    const toggles = await page.evaluate(() =>
+      Array.from(document.querySelectorAll('.jp-ResLab-run')).map((n) => [
+        n.textContent ?? '',
+        (n.querySelector('.jp-ResLab-run-toggle') as HTMLInputElement).checked,
+      ]),
+    );
     const notebookToggle = toggles.find(([text]) => String(text).startsWith(`ResNet-8 · ${notebookName}`));
     await page.screenshot({ path: path.join(SCREENSHOTS, 'sidebar-after-reload.png') });
     assert.ok(notebookToggle && notebookToggle[1] === false, `the unticked run is still unticked: ${JSON.stringify(toggles)}`);

@@ -76,5 +76,5 @@ export function executeNotebook(file: string, timeoutSeconds = 600, env: NodeJS.
 }
 
 export function textOf(output: NotebookOutput): string {
-  return Array.isArray(output.text) ? output.text.join('') : output.text ?? '';
+  return Array.isArray(output.text) ? output.text.join('') : (output.text ?? '');
 }

@@ -13,9 +13,11 @@ export function zerosImage(height: number, width: number, channels: number): Ima
 /** Reshapes flat NHWC values of one image. */
 export function imageFrom(values: ArrayLike<number>, height: number, width: number, channels: number): Image {
   const image = zerosImage(height, width, channels);
-  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) for (let c = 0; c < channels; c++) {
-    image[y][x][c] = values[(y * width + x) * channels + c];
-  }
+  for (let y = 0; y < height; y++)
+    for (let x = 0; x < width; x++)
+      for (let c = 0; c < channels; c++) {
+        image[y][x][c] = values[(y * width + x) * channels + c];
+      }
   return image;
 }
 
@@ -35,16 +37,19 @@ export function conv2d(input: Image, kernel: number[][][][], stride: number, pad
   const outH = Math.floor((inH + 2 * pad - k) / stride) + 1;
   const outW = Math.floor((inW + 2 * pad - k) / stride) + 1;
   const out = zerosImage(outH, outW, outC);
-  for (let i = 0; i < outH; i++) for (let j = 0; j < outW; j++) for (let o = 0; o < outC; o++) {
-    let sum = 0;
-    for (let ky = 0; ky < k; ky++) for (let kx = 0; kx < k; kx++) {
-      const y = i * stride - pad + ky;
-      const x = j * stride - pad + kx;
-      if (y < 0 || x < 0 || y >= inH || x >= inW) continue;
-      for (let c = 0; c < input[y][x].length; c++) sum += kernel[ky][kx][c][o] * input[y][x][c];
-    }
-    out[i][j][o] = sum;
-  }
+  for (let i = 0; i < outH; i++)
+    for (let j = 0; j < outW; j++)
+      for (let o = 0; o < outC; o++) {
+        let sum = 0;
+        for (let ky = 0; ky < k; ky++)
+          for (let kx = 0; kx < k; kx++) {
+            const y = i * stride - pad + ky;
+            const x = j * stride - pad + kx;
+            if (y < 0 || x < 0 || y >= inH || x >= inW) continue;
+            for (let c = 0; c < input[y][x].length; c++) sum += kernel[ky][kx][c][o] * input[y][x][c];
+          }
+        out[i][j][o] = sum;
+      }
   return out;
 }
 
