@@ -8,7 +8,7 @@ import { loadRuns, readRunEvents } from '../src/runs';
 import { gridConfigs, GridSpec, parseShard, runGrid, shardOf } from '../src/experiments/grid';
 import { writeReport } from '../src/experiments/report';
 import { figure7, responseCurves } from '../src/experiments/figure7';
-import { EvalEvent } from '../src/protocol';
+import { EvalEvent } from 'reslab-protocol';
 import { runIdOf } from '../src/train/config';
 
 const data = loadCifar10(bundledDataDir());

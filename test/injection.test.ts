@@ -3,8 +3,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { writeReport } from '../src/experiments/report';
-import { parseMetricsJsonl, RunEvent, validateEvent } from '../src/protocol';
-import { RunViewBuilder, validateRunViewPayload } from '../src/protocol/view';
+import { parseMetricsJsonl, RunEvent, validateEvent, RunViewBuilder, validateRunViewPayload } from 'reslab-protocol';
 
 const SCRIPT = '<img src=x onerror=alert(22)>';
 const descriptor = {

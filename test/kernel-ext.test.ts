@@ -2,7 +2,7 @@ import { strict as assert } from 'assert';
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { RUN_VIEW_MIME, RunViewPayload, validateRunViewPayload } from '../src/protocol/view';
+import { RUN_VIEW_MIME, RunViewPayload, validateRunViewPayload } from 'reslab-protocol';
 import { executeNotebook, jupyterEnv, notebookDir, requireJupyter, ROOT, textOf, VENV_BIN, writeNotebook } from './helpers/jupyter';
 
 const TINY = `{ modelOptions: { width: 0.25 }, iterations: 30, batchSize: 16, logEvery: 5, evalEvery: 10, checkpointEvery: 10,

@@ -5,7 +5,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { bundledDataDir, loadCifar10 } from '../src/data/cifar';
-import { RunEvent, TrainEvent, parseMetricsJsonl } from '../src/protocol';
+import { RunEvent, TrainEvent, parseMetricsJsonl } from 'reslab-protocol';
 import { configFromPreset, learningRate, TrainConfig } from '../src/train/config';
 import { DivergenceError, Trainer } from '../src/train/trainer';
 import { hasCheckpoint, loadCheckpoint } from '../src/train/checkpoint';

@@ -3,8 +3,7 @@
  * metrics.jsonl of each run, read through Jupyter's contents API, folded into one payload.
  * Pure: the contents API calls live in folder-watcher.ts.
  */
-import { parseMetricsJsonl, RunEvent } from 'reslab/dist/src/protocol';
-import { RunViewBuilder, RunViewPayload } from 'reslab/dist/src/protocol/view';
+import { parseMetricsJsonl, RunEvent, RunViewBuilder, RunViewPayload } from 'reslab-protocol';
 
 /** Source keys of runs directories start with this; notebook sources are notebook paths. */
 export const FOLDER_PREFIX = 'folder:';

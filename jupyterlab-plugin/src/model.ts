@@ -2,12 +2,19 @@
  * The sidebar's state as plain TypeScript (no JupyterLab, no DOM): which runs each notebook's
  * kernel has shown, payload validation, and the chart data the view draws. Unit-tested in Node.
  */
-import { boundRunView, RunView, RunViewPayload, validateRunViewPayload } from 'reslab/dist/src/protocol/view';
-import { depthColour, ERROR_CURVES, PAPER_TABLE6 } from 'reslab/dist/src/protocol/paper';
-import { runLabel as labelOf } from 'reslab/dist/src/protocol/labels';
+import {
+  boundRunView,
+  RunView,
+  RunViewPayload,
+  validateRunViewPayload,
+  depthColour,
+  ERROR_CURVES,
+  PAPER_TABLE6,
+  runLabel as labelOf,
+} from 'reslab-protocol';
 import { folderKey } from './folder';
 
-export { RUN_VIEW_MIME } from 'reslab/dist/src/protocol/view';
+export { RUN_VIEW_MIME } from 'reslab-protocol';
 export type { RunView, RunViewPayload };
 
 /** A Plotly trace or layout, as plain data. */

@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { spawnSync } from 'child_process';
-import { validateRunViewPayload } from 'reslab/dist/src/protocol/view';
+import { validateRunViewPayload } from 'reslab-protocol';
 import { folderKey, folderOf, folderPayload } from '../src/folder';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');

@@ -1,5 +1,5 @@
 /** The CLI's progress line and signal handling around a trainer. */
-import { RunEvent } from '../protocol';
+import { RunEvent } from 'reslab-protocol';
 import { StepProgress, Trainer } from '../train/trainer';
 
 /** One status line on stderr, rewritten in place on a terminal, printed every 15 s otherwise. */

@@ -2,8 +2,7 @@
  * The paper's claims about CIFAR-10 (He et al. 2015, §4.2), each with a verdict computed from a
  * runs directory: what was reproduced, at which scale, and the numbers behind it.
  */
-import { netName } from '../protocol/labels';
-import { PAPER_TABLE6 } from '../protocol/paper';
+import { netName, PAPER_TABLE6 } from 'reslab-protocol';
 import { RunRecord } from '../runs';
 import { ResponseCurve } from './figure7';
 import { meanStd } from './figures';

@@ -5,8 +5,7 @@ import '../blocks/shortcut-a'; // registers the custom layer before models are l
 import { CifarDataset } from '../data/cifar';
 import { exampleTensors } from '../data/tensors';
 import { PlotlyFigure } from './figures';
-import { netName } from '../protocol/labels';
-import { depthColour } from '../protocol/paper';
+import { netName, depthColour } from 'reslab-protocol';
 import { createProbe, layerResponses } from '../probes';
 import { RunDirectory, RunRecord, runSplit } from '../runs';
 import { TrainConfig } from '../train/config';

@@ -1,5 +1,4 @@
-import { netName } from '../protocol/labels';
-import { depthColour, ERROR_CURVES, PAPER_TABLE6 } from '../protocol/paper';
+import { netName, depthColour, ERROR_CURVES, PAPER_TABLE6 } from 'reslab-protocol';
 import { RunRecord } from '../runs';
 
 /** A Plotly figure: traces and layout, as JSON (rendered by plotly.js in the report and plugin). */

@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { CifarDataset } from '../data/cifar';
 import { IMAGENET_DEPTHS } from '../models/zoo';
-import { RunEndEvent, RunEvent } from '../protocol';
+import { RunEndEvent, RunEvent } from 'reslab-protocol';
 import { configFromPreset, PresetName, runIdOf, TrainConfig } from '../train/config';
 import { readRunEvents } from '../runs';
 import { Trainer, TrainerOptions } from '../train/trainer';

@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { escapeHtml } from '../protocol/labels';
+import { escapeHtml } from 'reslab-protocol';
 import { figure7, ResponseCurve, responseCurvesFromProbes, responsesCsv } from './figure7';
 import { assessClaims, ClaimVerdict, describeScale, NOISE_POINTS, scaleOf, Scale, verdictHeadline } from './claims';
 import { loadRuns, RunRecord } from '../runs';

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { BlockProbe } from '../protocol';
+import { BlockProbe } from 'reslab-protocol';
 
 /** Where one block's tensors of interest live in a reslab model. */
 export interface BlockTaps {

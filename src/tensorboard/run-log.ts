@@ -10,7 +10,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { parseMetricsJsonl, RunEvent } from '../protocol';
+import { parseMetricsJsonl, RunEvent } from 'reslab-protocol';
 import { fileVersionEvent, summaryEvent, SummaryValue, tfRecord } from './event-file';
 
 /** Event files reslab writes end with this, so that it never touches files of other writers. */

@@ -6,7 +6,7 @@ import { PAPER_AUGMENTATION, TrainingBatches } from '../data/preprocess';
 import { exampleTensors } from '../data/tensors';
 import { summarize } from '../models/summary';
 import { buildModel, parseModelName } from '../models/zoo';
-import { RunDescriptor, RunEndEvent, RunEvent, SCHEMA_VERSION } from '../protocol';
+import { RunDescriptor, RunEndEvent, RunEvent, SCHEMA_VERSION } from 'reslab-protocol';
 import { MetricsLog, RunDirectory, runSplit } from '../runs';
 import { hasCheckpoint, loadCheckpoint, RunningWindow, saveCheckpoint, tidyCheckpoints } from './checkpoint';
 import { RunLock } from './run-lock';

@@ -2,7 +2,7 @@
  * The live run view: what the kernel extension sends to the front end under RUN_VIEW_MIME, and
  * the builder that folds the event stream into it. Dependency-free (shared with the plugin).
  */
-import { BlockProbe, RUN_VIEW_MIME, RunDescriptor, runDescriptorProblem, RunEvent, SCHEMA_VERSION, validateEvent } from './index';
+import { BlockProbe, RUN_VIEW_MIME, RunDescriptor, runDescriptorProblem, RunEvent, SCHEMA_VERSION, validateEvent } from './events';
 
 /** A downsampled curve: parallel arrays. */
 export interface Curve {

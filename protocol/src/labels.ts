@@ -1,5 +1,5 @@
 /** How every view names nets and escapes text. Dependency-free (shared with the plugin). */
-import { RunDescriptor } from './index';
+import { RunDescriptor } from './events';
 
 /** The paper's name of a net: `plain-56`, `ResNet-110`. */
 export function netName(run: Pick<RunDescriptor, 'family' | 'depth'>): string {
