@@ -1,0 +1,9 @@
+/**
+ * Run directories: their layout and readers (./directory.ts), the listener that writes a run's
+ * events (./metrics-log.ts), a run's curves and the runs of a directory (./records.ts), and the
+ * one definition of a run's data split and mean image (./split.ts).
+ */
+export { RunDirectory, readRunEvents } from './directory';
+export { MetricsLog } from './metrics-log';
+export { RunRecord, recordOf, loadRuns } from './records';
+export { runSplit, RunSplit, SplitSettings } from './split';
