@@ -2,19 +2,26 @@
  * Where a training (or inference) step's time goes, kernel by kernel, on the active backend.
  *
  *   node dist/bench/profile.js [--model resnet20] [--width 1] [--batch 128] [--mode train|infer] [--steps 5] [--warmup 3]
+ *                              [--vs-pytorch --python PATH [--torch-config channels_last] [--threads 2]]
  *
  * Prints the wall time per step, the part spent inside native kernels (the rest is JavaScript:
  * tfjs bookkeeping, the binding, reslab's own code), and the kernels sorted by time per step.
+ * With --vs-pytorch (training steps), the same step of PyTorch profiled by torch.profiler
+ * (bench/pytorch_profile.py) next to it, both grouped into the same parts (conv forward, conv
+ * gradients, batch norm forward and backward, ReLU and its gradient, adds, optimizer, ...).
  * `RESLAB_NATIVE=0` profiles tfjs's straightforward path, `RESLAB_NATIVE=portable` the native
  * step without oneDNN-specific kernels.
  */
+import { spawnSync } from 'child_process';
+import * as path from 'path';
 import { describeBackend, nativeUnsupportedReason, selectBackend, parseScriptFlags } from '../src';
 import { logKernels } from './kernel-log';
+import { byStepPart, STEP_PARTS } from './op-categories';
 import { workload } from './workload';
 
 function main(): void {
   const values = parseScriptFlags(
-    'node dist/bench/profile.js [--model resnet56] [--mode train|infer] [--width 1] [--batch 128] [--steps 5] [--warmup 3]',
+    'node dist/bench/profile.js [--model resnet56] [--mode train|infer] [--width 1] [--batch 128] [--steps 5] [--warmup 3] [--vs-pytorch --python PATH [--torch-config channels_last] [--threads 2]]',
     {
       model: { type: 'string', default: 'resnet20' },
       width: { type: 'string', default: '1' },
@@ -22,10 +29,15 @@ function main(): void {
       mode: { type: 'string', default: 'train' },
       steps: { type: 'string', default: '5' },
       warmup: { type: 'string', default: '3' },
+      'vs-pytorch': { type: 'boolean', default: false },
+      python: { type: 'string', default: process.env.RESLAB_TORCH_PYTHON ?? 'python3' },
+      'torch-config': { type: 'string', default: 'channels_last' },
+      threads: { type: 'string', default: '2' },
     },
   );
   const [batch, steps, warmup] = [Number(values.batch), Number(values.steps), Number(values.warmup)];
   if (values.mode !== 'train' && values.mode !== 'infer') throw new Error(`--mode must be train or infer, got ${values.mode}`);
+  if (values['vs-pytorch'] && values.mode !== 'train') throw new Error('--vs-pytorch profiles training steps (--mode train)');
   console.log(describeBackend(selectBackend()));
   const { model, train, infer } = workload(values.model as string, Number(values.width), batch);
   const step = values.mode === 'train' ? train : infer;
@@ -55,6 +67,63 @@ function main(): void {
     console.log(
       `${r.name.padEnd(width)}  ${r.calls.toFixed(0).padStart(10)}  ${r.ms.toFixed(2).padStart(7)}  ${((r.ms / wallMs) * 100).toFixed(1).padStart(4)}%  ${((r.ms / r.calls) * 1000).toFixed(0).padStart(7)}`,
     );
+  }
+  if (values['vs-pytorch']) {
+    const torch = profilePyTorch(values.python as string, [
+      values.model as string,
+      values.width as string,
+      String(batch),
+      String(steps),
+      String(warmup),
+      values.threads as string,
+      values['torch-config'] as string,
+    ]);
+    printSideBySide(
+      { stepMs: wallMs, ops: rows.map((r) => ({ name: r.name, ms: r.ms })) },
+      { stepMs: torch.stepMs, ops: torch.ops.map((o) => ({ name: o.name, ms: o.selfMs })) },
+      `PyTorch ${torch.torch} ${torch.config}, ${torch.threads} threads`,
+    );
+  }
+}
+
+/** What bench/pytorch_profile.py prints. */
+interface TorchProfile {
+  torch: string;
+  config: string;
+  threads: number;
+  stepMs: number;
+  ops: Array<{ name: string; calls: number; selfMs: number }>;
+}
+
+function profilePyTorch(python: string, args: string[]): TorchProfile {
+  const bench = path.join(__dirname, '..', '..', 'bench');
+  const result = spawnSync(python, [path.join(bench, 'pytorch_profile.py'), ...args], { cwd: bench, encoding: 'utf8', maxBuffer: 1 << 24 });
+  if (result.error) throw new Error(`cannot run ${python}: ${result.error.message} (give a Python with torch: --python PATH)`);
+  if (result.status !== 0) throw new Error(`${python} pytorch_profile.py failed:\n${result.stderr.slice(-2000)}`);
+  return JSON.parse(result.stdout.trim().split('\n').pop() as string) as TorchProfile;
+}
+
+interface StepProfile {
+  stepMs: number;
+  ops: Array<{ name: string; ms: number }>;
+}
+
+/** One row per part of the step: ms per step of each side and their ratio; time outside ops last. */
+function printSideBySide(reslab: StepProfile, torch: StepProfile, torchName: string): void {
+  const ours = byStepPart(reslab.ops);
+  const theirs = byStepPart(torch.ops);
+  const outside = (p: StepProfile) => p.stepMs - p.ops.reduce((sum, o) => sum + o.ms, 0);
+  const rows: Array<[string, number, number]> = [
+    ...STEP_PARTS.map((part): [string, number, number] => [part, ours.get(part) ?? 0, theirs.get(part) ?? 0]),
+    ['outside ops (JavaScript / Python, framework)', outside(reslab), outside(torch)],
+    ['whole step', reslab.stepMs, torch.stepMs],
+  ];
+  const width = Math.max(...rows.map((r) => r[0].length));
+  console.log(`\nside by side with ${torchName} (ms per training step; ratio > 1: reslab slower)`);
+  console.log(`${'part'.padEnd(width)}  ${'reslab'.padStart(8)}  ${'PyTorch'.padStart(8)}  ratio`);
+  for (const [part, a, b] of rows) {
+    const ratio = b > 0.05 ? (a / b).toFixed(2) : '-';
+    console.log(`${part.padEnd(width)}  ${a.toFixed(1).padStart(8)}  ${b.toFixed(1).padStart(8)}  ${ratio.padStart(5)}`);
   }
 }
 

@@ -67,7 +67,8 @@ class CifarNet(nn.Module):
 CONFIGS = ("eager", "channels_last", "compile")
 
 
-def measure(config, model_name, width, batch, steps, warmup):
+def steps_of(config, model_name, width, batch):
+    """The training and inference step of MODEL in CONFIG on a random batch: two functions."""
     match = re.fullmatch(r"(resnet|plain)(\d+)", model_name)
     torch.manual_seed(0)
     net = CifarNet(int(match.group(2)), match.group(1) == "resnet", width)
@@ -91,6 +92,12 @@ def measure(config, model_name, width, batch, steps, warmup):
             net.eval()
             forward(x).argmax(1).tolist()
             net.train()
+
+    return train, infer
+
+
+def measure(config, model_name, width, batch, steps, warmup):
+    train, infer = steps_of(config, model_name, width, batch)
 
     def timed(fn):
         for _ in range(warmup):
