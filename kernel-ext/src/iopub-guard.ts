@@ -16,7 +16,8 @@
  * A second way to lose messages: a publisher drops silently what does not fit in its queue
  * (1,000 messages) while a front end is slow to read, e.g. on a loaded machine. The guard turns
  * the iopub publisher's `noDrop` on, so such a send waits for room instead of vanishing; the
- * cell's output is delayed, never lost.
+ * cell's output is delayed, not lost (a front end that reads nothing for two minutes gets
+ * ZeroMQ's dropping back until it reads again, so the kernel's memory stays bounded).
  */
 import * as path from 'path';
 
@@ -26,7 +27,7 @@ interface SocketPrototype {
   __reslabSerialisedSends__?: true;
 }
 
-/** How long a publisher waits for room for one message before it drops it, as zeromq would have at once. */
+/** How long a publisher waits for room for one message before it stops waiting (see {@link serialiseSends}). */
 export const PUBLISHER_PATIENCE_MS = 120_000;
 
 /** Sends still pending per socket; a socket absent here has none. */
@@ -35,23 +36,41 @@ const pending = new WeakMap<object, Promise<void>>();
 /** Publishers whose `noDrop` the guard has turned on. */
 const waitingForRoom = new WeakSet<object>();
 
+/** Publishers whose front end has read nothing for a whole patience: they drop, as ZeroMQ does, until it reads again. */
+const stalled = new WeakSet<object>();
+
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+const isFull = (error: unknown) => (error as { code?: string }).code === 'EAGAIN';
 
 /**
  * Sends on a publisher with `noDrop`: zeromq refuses with EAGAIN while the subscriber's queue is
- * full (it offers no way to await room), so retry with a growing pause, up to
- * `PUBLISHER_PATIENCE_MS`; then drop this one message and say so on the kernel's stderr.
+ * full (it offers no way to await room), so retry with a growing pause, up to `patienceMs`. A
+ * front end that reads nothing for that long is stalled: this message and every later one that
+ * finds no room are dropped at once (ZeroMQ's own behaviour, so a kernel's memory stays bounded),
+ * until a send succeeds again. Both changes are said once on the kernel's stderr.
  */
-async function sendWhenThereIsRoom(send: Send, socket: object, message: unknown): Promise<void> {
+async function sendWhenThereIsRoom(send: Send, socket: object, message: unknown, patienceMs: number): Promise<void> {
+  if (stalled.has(socket)) {
+    try {
+      await send.call(socket, message);
+      stalled.delete(socket);
+      process.stderr.write('reslab-kernel: the front end reads iopub again; outputs wait for it again\n');
+    } catch (error) {
+      if (!isFull(error)) throw error;
+    }
+    return;
+  }
   const started = Date.now();
   for (let pause = 1; ; pause = Math.min(2 * pause, 50)) {
     try {
       return await send.call(socket, message);
     } catch (error) {
-      if ((error as { code?: string }).code !== 'EAGAIN') throw error;
-      if (Date.now() - started > PUBLISHER_PATIENCE_MS) {
+      if (!isFull(error)) throw error;
+      if (Date.now() - started > patienceMs) {
+        stalled.add(socket);
         process.stderr.write(
-          `reslab-kernel: the front end read no iopub message for ${PUBLISHER_PATIENCE_MS / 1000} s; one message dropped\n`,
+          `reslab-kernel: the front end read no iopub message for ${patienceMs / 1000} s; outputs are dropped until it reads again\n`,
         );
         return;
       }
@@ -61,19 +80,38 @@ async function sendWhenThereIsRoom(send: Send, socket: object, message: unknown)
 }
 
 /**
- * Wraps `send` so that each send starts only after the previous one on the same socket settled.
- * With `waitForRoom` (publishers), a full subscriber queue delays a send instead of dropping it.
+ * Sets `noDrop` on a socket that is already bound. zeromq warns that options set after a bind
+ * wait for the next one; ZMQ_XPUB_NODROP does not (it is read at every send, as the tests show),
+ * so that one warning is kept out of the kernel's output.
  */
-export function serialiseSends(proto: SocketPrototype, waitForRoom = false): void {
+function turnOnNoDrop(socket: { noDrop?: boolean }): void {
+  const emitWarning = process.emitWarning;
+  process.emitWarning = function (this: NodeJS.Process, warning: string | Error, ...rest: unknown[]) {
+    if (String(warning).startsWith('Socket option will not take effect until next connect/bind')) return;
+    (emitWarning as (...args: unknown[]) => void).call(this, warning, ...rest);
+  } as typeof process.emitWarning;
+  try {
+    socket.noDrop = true;
+  } finally {
+    process.emitWarning = emitWarning;
+  }
+}
+
+/**
+ * Wraps `send` so that each send starts only after the previous one on the same socket settled.
+ * With `patienceMs` (publishers), a full subscriber queue delays a send, up to that long, instead
+ * of dropping it (see {@link sendWhenThereIsRoom}).
+ */
+export function serialiseSends(proto: SocketPrototype, patienceMs?: number): void {
   if (proto.__reslabSerialisedSends__) return;
   const send = proto.send;
   const sendOnce = (socket: object, message: unknown): Promise<void> => {
-    if (!waitForRoom) return send.call(socket, message);
+    if (patienceMs === undefined) return send.call(socket, message);
     if (!waitingForRoom.has(socket)) {
       waitingForRoom.add(socket);
-      (socket as { noDrop?: boolean }).noDrop = true;
+      turnOnNoDrop(socket as { noDrop?: boolean });
     }
-    return sendWhenThereIsRoom(send, socket, message);
+    return sendWhenThereIsRoom(send, socket, message, patienceMs);
   };
   // The native `send` is a read-only property of zeromq's Socket prototype: define, do not assign.
   const serialisedSend = function (this: object, message: unknown): Promise<void> {
@@ -113,7 +151,7 @@ export function guardTslabIopub(): 'guarded' | 'already guarded' | 'no tslab zer
   if (!publisher || !router || typeof publisher.send !== 'function' || typeof router.send !== 'function') return 'no tslab zeromq';
   if (publisher.__reslabSerialisedSends__ && router.__reslabSerialisedSends__) return 'already guarded';
   try {
-    serialiseSends(publisher, true);
+    serialiseSends(publisher, PUBLISHER_PATIENCE_MS);
     serialiseSends(router);
   } catch {
     return 'no tslab zeromq';
