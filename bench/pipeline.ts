@@ -17,6 +17,7 @@ import {
   selectBackend,
   TrainingBatches,
   parseScriptFlags,
+  runScript,
 } from '../src';
 import { SgdMomentum } from '../src/train/optimizer';
 import { trainableVariables, trainStep } from '../src/train/step';
@@ -73,4 +74,4 @@ function main(): void {
   );
 }
 
-main();
+runScript(main);

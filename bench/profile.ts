@@ -12,11 +12,10 @@
  * `RESLAB_NATIVE=0` profiles tfjs's straightforward path, `RESLAB_NATIVE=portable` the native
  * step without oneDNN-specific kernels.
  */
-import { spawnSync } from 'child_process';
-import * as path from 'path';
-import { describeBackend, nativeUnsupportedReason, selectBackend, parseScriptFlags } from '../src';
+import { describeBackend, nativeUnsupportedReason, selectBackend, parseScriptFlags, runScript, UsageError } from '../src';
 import { logKernels } from './kernel-log';
 import { byStepPart, STEP_PARTS } from './op-categories';
+import { benchScript, runJson } from './run-json';
 import { workload } from './workload';
 
 function main(): void {
@@ -36,8 +35,8 @@ function main(): void {
     },
   );
   const [batch, steps, warmup] = [Number(values.batch), Number(values.steps), Number(values.warmup)];
-  if (values.mode !== 'train' && values.mode !== 'infer') throw new Error(`--mode must be train or infer, got ${values.mode}`);
-  if (values['vs-pytorch'] && values.mode !== 'train') throw new Error('--vs-pytorch profiles training steps (--mode train)');
+  if (values.mode !== 'train' && values.mode !== 'infer') throw new UsageError(`--mode must be train or infer, got ${values.mode}`);
+  if (values['vs-pytorch'] && values.mode !== 'train') throw new UsageError('--vs-pytorch profiles training steps (--mode train)');
   console.log(describeBackend(selectBackend()));
   const { model, train, infer } = workload(values.model as string, Number(values.width), batch);
   const step = values.mode === 'train' ? train : infer;
@@ -96,13 +95,8 @@ interface TorchProfile {
   ops: Array<{ name: string; calls: number; selfMs: number }>;
 }
 
-function profilePyTorch(python: string, args: string[]): TorchProfile {
-  const bench = path.join(__dirname, '..', '..', 'bench');
-  const result = spawnSync(python, [path.join(bench, 'pytorch_profile.py'), ...args], { cwd: bench, encoding: 'utf8', maxBuffer: 1 << 24 });
-  if (result.error) throw new Error(`cannot run ${python}: ${result.error.message} (give a Python with torch: --python PATH)`);
-  if (result.status !== 0) throw new Error(`${python} pytorch_profile.py failed:\n${result.stderr.slice(-2000)}`);
-  return JSON.parse(result.stdout.trim().split('\n').pop() as string) as TorchProfile;
-}
+/** bench/pytorch_profile.py imports pytorch_reference.py from its own folder (Python puts it on sys.path). */
+const profilePyTorch = (python: string, args: string[]) => runJson<TorchProfile>(python, [benchScript('pytorch_profile.py'), ...args]);
 
 interface StepProfile {
   /** Wall time of a step without the profiler. */
@@ -131,4 +125,4 @@ function printSideBySide(reslab: StepProfile, torch: StepProfile, torchName: str
   }
 }
 
-main();
+runScript(main);

@@ -16,13 +16,12 @@
  * round, and against each one. Kernel calls are the native TensorFlow kernels of one training
  * step. `RESLAB_NATIVE=0 npm run bench` measures tfjs's straightforward path instead.
  */
-import { spawnSync } from 'child_process';
 import * as os from 'os';
-import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { describeBackend, nativeUnsupportedReason, selectBackend, parseScriptFlags } from '../src';
+import { describeBackend, nativeUnsupportedReason, selectBackend, parseScriptFlags, runScript, UsageError } from '../src';
 import { logKernels } from './kernel-log';
 import { workload } from './workload';
+import { benchScript, runJson } from './run-json';
 
 interface Figures {
   trainImagesPerSecond: number;
@@ -73,12 +72,6 @@ async function measureHere(name: string, width: number, batch: number, steps: nu
     kernelsPerTrainStep: kernels,
     path,
   };
-}
-
-function runJson<T = Figures>(command: string, args: string[], env?: NodeJS.ProcessEnv): T {
-  const result = spawnSync(command, args, { encoding: 'utf8', env: env ?? process.env, maxBuffer: 1 << 24 });
-  if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed:\n${result.stderr.slice(-2000)}`);
-  return JSON.parse(result.stdout.trim().split('\n').pop() as string) as T;
 }
 
 /** One PyTorch configuration's figures (bench/pytorch_reference.py), or why it could not run. */
@@ -143,7 +136,7 @@ async function main(): Promise<void> {
   ];
   for (const [name, value] of Object.entries({ batch, steps, warmup, rounds })) {
     if (!Number.isInteger(value) || value < (name === 'warmup' ? 0 : 1))
-      throw new Error(`--${name} must be a positive integer, got ${String(values[name as keyof typeof values])}`);
+      throw new UsageError(`--${name} must be a positive integer, got ${String(values[name as keyof typeof values])}`);
   }
   if (values.single) {
     console.log(JSON.stringify(await measureHere(values.single, width, batch, steps, warmup)));
@@ -160,7 +153,7 @@ async function main(): Promise<void> {
   for (let round = 1; round <= rounds; round++) {
     for (const model of models) {
       // Interleaved: reslab, then PyTorch, for each model in turn, so both see the same machine state.
-      const reslab = runJson(process.execPath, [
+      const reslab = runJson<Figures>(process.execPath, [
         __filename,
         '--single',
         model,
@@ -175,7 +168,7 @@ async function main(): Promise<void> {
       ]);
       const pytorch = vsTorch
         ? runJson<TorchRun>(values.python as string, [
-            path.join(__dirname, '..', '..', 'bench', 'pytorch_reference.py'),
+            benchScript('pytorch_reference.py'),
             model,
             ...common,
             String(values.threads),
@@ -319,4 +312,4 @@ async function main(): Promise<void> {
   for (const row of rows) if (row.path && row.path !== 'native') console.log(`${row.model} ran on tfjs's autodiff path: ${row.path}`);
 }
 
-void main();
+runScript(main);

@@ -24,18 +24,8 @@ export { Trainer, TrainerOptions, StepProgress, DivergenceError } from './train/
 export { RunDirectory, readRunEvents, MetricsLog, RunRecord, recordOf, loadRuns, runSplit, RunSplit, SplitSettings } from './runs';
 export { SgdMomentum, SgdOptions } from './train/optimizer';
 export { RunLock, RunLockedError, LockOwner } from './train/run-lock';
-export { trainStep, autodiffTrainStep, countErrors, predictLogits, trainableVariables, StepResult } from './train/step';
-export {
-  nativeNetwork,
-  nativeUnsupportedReason,
-  releaseNativeNetwork,
-  stepEngine,
-  NativeNetwork,
-  GradientResult,
-  fusedBatchNormActive,
-  fusedBatchNormTraining,
-  withFusedBatchNorm,
-} from './train/step';
+// The training step and, through it, the native executor's public entry points.
+export * from './train/step';
 import './models/legacy-batch-norm';
 export { createProbe, blockTaps, layerResponses, Probe, BlockTaps } from './probes';
 export * from './experiments/grid';
@@ -46,4 +36,4 @@ export { TensorBoardLog, summaryValuesOf, tensorBoardFiles } from './tensorboard
 export { crc32c, maskedCrc32c } from './tensorboard/crc32c';
 export * from './experiments/claims';
 export * from 'reslab-protocol';
-export { parseScriptFlags } from './commands/command';
+export { parseScriptFlags, runScript, UsageError } from './commands/command';

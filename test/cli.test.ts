@@ -148,6 +148,34 @@ describe('reslab CLI', function () {
       assert.match(bad.stderr, /Unknown option '--bogus'\nusage: /);
       assert.doesNotMatch(bad.stderr, /\n\s+at /, `${script}: no stack trace`);
     }
+    // A bad value is a usage error (exit 2); a failure while running is one line and exit 1.
+    const profile = path.join(root, 'dist/bench/profile.js');
+    const badMode = spawnSync(process.execPath, [profile, '--mode', 'fly'], { encoding: 'utf8' });
+    assert.equal(badMode.status, 2);
+    assert.match(badMode.stderr, /profile\.js: --mode must be train or infer, got fly/);
+    const noPython = spawnSync(
+      process.execPath,
+      [
+        profile,
+        '--model',
+        'resnet8',
+        '--width',
+        '0.25',
+        '--steps',
+        '1',
+        '--warmup',
+        '0',
+        '--vs-pytorch',
+        '--python',
+        '/nonexistent/python',
+      ],
+      {
+        encoding: 'utf8',
+      },
+    );
+    assert.equal(noPython.status, 1);
+    assert.match(noPython.stderr, /profile\.js: error: cannot run \/nonexistent\/python/);
+    assert.doesNotMatch(noPython.stderr, /\n\s+at /, 'no stack trace');
   });
 
   it('a shard with no runs (more array tasks than runs) says so and exits 0 without loading data', () => {

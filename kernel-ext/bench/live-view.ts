@@ -7,7 +7,7 @@
  * a 27-block probe every 1,000) at `rate` iterations per second through a LiveView whose sink
  * builds the full Jupyter bundle (reslab MIME + static HTML + text), as the tslab sink does.
  */
-import { BlockProbe, parseScriptFlags, RUN_VIEW_MIME, RunEvent, RunViewPayload } from 'reslab';
+import { BlockProbe, parseScriptFlags, RUN_VIEW_MIME, RunEvent, RunViewPayload, runScript } from 'reslab';
 import { LiveView, staticHtml, textSummary, ViewSink } from '../src';
 
 class MeasuringSink implements ViewSink {
@@ -101,4 +101,4 @@ async function main(): Promise<void> {
   );
 }
 
-void main();
+runScript(main);

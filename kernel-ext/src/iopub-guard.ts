@@ -131,6 +131,13 @@ export function serialiseSends(proto: SocketPrototype, patienceMs?: number): voi
   Object.defineProperty(proto, '__reslabSerialisedSends__', { value: true });
 }
 
+/** The zeromq module tslab loads (its sockets are the kernel's); throws where tslab or its zeromq is missing. */
+export function tslabZeromq(): unknown {
+  const tslabDir = path.dirname(require.resolve('tslab/dist/jupyter'));
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require(require.resolve('zeromq', { paths: [tslabDir] }));
+}
+
 /**
  * Installs the guard on the zeromq module that the running tslab kernel uses. Returns what it
  * did, for the kernel's log and for tests; outside tslab, or with a zeromq it does not know,
@@ -139,9 +146,7 @@ export function serialiseSends(proto: SocketPrototype, patienceMs?: number): voi
 export function guardTslabIopub(): 'guarded' | 'already guarded' | 'no tslab zeromq' {
   let zeromq: Partial<Record<'Publisher' | 'Router', { prototype: SocketPrototype }>>;
   try {
-    const tslabDir = path.dirname(require.resolve('tslab/dist/jupyter'));
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    zeromq = require(require.resolve('zeromq', { paths: [tslabDir] })) as typeof zeromq;
+    zeromq = tslabZeromq() as typeof zeromq;
   } catch {
     return 'no tslab zeromq';
   }

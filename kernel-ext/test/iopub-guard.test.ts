@@ -1,6 +1,5 @@
 import { strict as assert } from 'assert';
-import * as path from 'path';
-import { serialiseSends } from '../src/iopub-guard';
+import { serialiseSends, tslabZeromq } from '../src/iopub-guard';
 
 /** The zeromq module tslab loads (the one the guard patches in a kernel). */
 interface Socket {
@@ -11,8 +10,7 @@ interface ZeroMq {
   Publisher: new () => Socket & { bind(address: string): Promise<void>; readonly lastEndpoint: string | null };
   Subscriber: new () => Socket & { connect(address: string): void; subscribe(): void; receive(): Promise<Buffer[]> };
 }
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const zeromq = require(require.resolve('zeromq', { paths: [path.dirname(require.resolve('tslab/dist/jupyter'))] })) as ZeroMq;
+const zeromq = tslabZeromq() as ZeroMq;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

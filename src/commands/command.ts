@@ -77,3 +77,19 @@ export function parseScriptFlags<T extends ScriptOptions>(
     process.exit(2);
   }
 }
+
+/**
+ * Runs a script's `main` (bench scripts): an error prints one `<script>: error: ...` message, without a
+ * stack trace (`RESLAB_DEBUG=1` adds it), and exits 1; a {@link UsageError} (a bad flag value) exits 2.
+ */
+export function runScript(main: () => unknown): void {
+  Promise.resolve()
+    .then(main)
+    .catch((error: unknown) => {
+      const name = (process.argv[1] ?? 'script').split('/').pop();
+      const usage = error instanceof UsageError;
+      console.error(`${name}: ${usage ? '' : 'error: '}${error instanceof Error ? error.message : String(error)}`);
+      if (process.env.RESLAB_DEBUG && error instanceof Error) console.error(error.stack);
+      process.exit(usage ? 2 : 1);
+    });
+}

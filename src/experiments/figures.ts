@@ -15,35 +15,22 @@ const percent = (values: number[]) => values.map((v) => Math.round(v * 10000) / 
 
 /** Training-error (dashed) and test-error (solid) traces of a run, on axes `xaxis`/`yaxis`. */
 function errorTraces(record: RunRecord, axes: { x: string; y: string }, seeds: boolean, which: 'both' | 'train' | 'test' = 'both') {
-  const colour = depthColour(record.run.depth);
-  const traces: Array<Record<string, unknown>> = [];
-  if (which !== 'test') {
-    traces.push({
-      type: 'scatter',
-      mode: 'lines',
-      name: `${label(record, seeds)} train`,
-      legendgroup: record.runId,
-      x: record.train.map((e) => e.iteration),
-      y: percent(record.train.map((e) => e.trainError)),
-      line: { color: colour, dash: ERROR_CURVES.train.dash, width: ERROR_CURVES.train.width },
-      xaxis: axes.x,
-      yaxis: axes.y,
-    });
-  }
-  if (which !== 'train') {
-    traces.push({
-      type: 'scatter',
-      mode: 'lines',
-      name: `${label(record, seeds)} test`,
-      legendgroup: record.runId,
-      x: record.eval.map((e) => e.iteration),
-      y: percent(record.eval.map((e) => e.testError)),
-      line: { color: colour, dash: ERROR_CURVES.test.dash, width: ERROR_CURVES.test.width },
-      xaxis: axes.x,
-      yaxis: axes.y,
-    });
-  }
-  return traces;
+  const curves = {
+    train: { x: record.train.map((e) => e.iteration), y: record.train.map((e) => e.trainError) },
+    test: { x: record.eval.map((e) => e.iteration), y: record.eval.map((e) => e.testError) },
+  };
+  const kinds = which === 'both' ? (['train', 'test'] as const) : ([which] as const);
+  return kinds.map((kind): Record<string, unknown> => ({
+    type: 'scatter',
+    mode: 'lines',
+    name: `${label(record, seeds)} ${kind}`,
+    legendgroup: record.runId,
+    x: curves[kind].x,
+    y: percent(curves[kind].y),
+    line: { color: depthColour(record.run.depth), dash: ERROR_CURVES[kind].dash, width: ERROR_CURVES[kind].width },
+    xaxis: axes.x,
+    yaxis: axes.y,
+  }));
 }
 
 const axisStyle = (title: string) => ({ title: { text: title }, zeroline: false });

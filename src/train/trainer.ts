@@ -79,7 +79,7 @@ export class Trainer {
   async run(): Promise<RunEndEvent> {
     // Everything that can fail on the settings fails before the run directory is touched.
     validateConfigForData(this.config, this.data.train.count, this.data.test.count);
-    const dir = this.options.runDir;
+    const dir = this.runDirectory?.dir;
     if (!dir) return this.train();
     fs.mkdirSync(dir, { recursive: true });
     const lock = RunLock.acquire(dir);
@@ -128,7 +128,7 @@ export class Trainer {
           elapsedSeconds: session.elapsed(),
         });
         if (due(config.logEvery)) this.emit({ ...this.stamp(), type: 'train', iteration: session.iteration, ...session.closeWindow(lr) });
-        if (session.iteration % config.probeEvery === 0) this.probe(session);
+        if (config.probeEvery > 0 && session.iteration % config.probeEvery === 0) this.probe(session);
         if (due(config.evalEvery)) this.evaluate(session);
         if (due(config.checkpointEvery)) this.checkpoint(session);
         await new Promise((resolve) => setImmediate(resolve)); // let signal handlers and I/O run between steps
