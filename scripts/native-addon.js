@@ -8,6 +8,7 @@
 const cp = require('child_process');
 const fs = require('fs');
 const path = require('path');
+const { addListAttributes } = require('./binding-patch');
 
 const ROOT = path.resolve(__dirname, '..');
 const CACHE = path.join(ROOT, '.cache');
@@ -100,13 +101,18 @@ function fetchTensorFlowWheel(distribution) {
  * fails, against the libtensorflow inside a TensorFlow wheel.
  */
 function installNativeAddon(name, wheelDistribution) {
-  if (addonLoads(name)) {
+  const dir = packageDir(name);
+  const listAttributes = addListAttributes(dir);
+  if (listAttributes !== 'patched' && listAttributes !== 'present') {
+    log(`${name}: list attributes not added to its binding (${listAttributes}); inference will run conv, add and ReLU as separate kernels`);
+  }
+  if (listAttributes !== 'patched' && addonLoads(name)) {
     log(`${name}: native addon already works`);
     return;
   }
-  const dir = packageDir(name);
+  // Built from source either way, so that the binding has the list attributes.
   log(`${name}: installing libtensorflow the package's own way (download)`);
-  const official = run('npm', ['rebuild', name, '--foreground-scripts'], { env: nodeGypEnv(false), timeoutMs: 15 * 60e3 });
+  const official = run('npm', ['rebuild', name, '--foreground-scripts'], { env: nodeGypEnv(true), timeoutMs: 15 * 60e3 });
   if (official.code === 0 && addonLoads(name)) {
     log(`${name}: ready (installed by its own install script)`);
     return;

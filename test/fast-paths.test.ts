@@ -18,6 +18,7 @@ import { nativeOps } from '../src/native/ops';
 import { exampleTensors } from '../src/data/tensors';
 import { bundledDataDir, loadCifar10 } from '../src/data/cifar';
 import { meanImage } from '../src/data/preprocess';
+import { KernelTotals, logKernels } from '../bench/kernel-log';
 
 const data = loadCifar10(bundledDataDir());
 const mean = meanImage(data.train);
@@ -270,6 +271,46 @@ describe('fast paths against the straightforward ones', () => {
     disposePasses(full, portable, noise);
     tf.dispose([full.logits, portable.logits]);
   });
+
+  // Inference folds each batch norm into the conv before it and, where the binding passes list
+  // attributes (reslab's setup adds them), runs conv + bias + residual add + ReLU as one oneDNN kernel.
+  const inferenceNets: Array<[string, ModelOptions & { name: string }]> = [
+    ['ResNet-20 (option A)', { name: 'resnet20' }],
+    ['plain-20', { name: 'plain20' }],
+    ['ResNet-20 option B (both branches of an add end in a batch norm)', { name: 'resnet20', shortcut: 'B' }],
+  ];
+  for (const [label, { name, ...options }] of inferenceNets) {
+    it(`${label}: inference runs each conv with its batch norm, residual add and ReLU as one kernel, with tfjs's logits`, () => {
+      const model = buildModel(name, { seed: 7, width: 0.5, ...options });
+      // Running statistics and affine parameters away from their initial values, so the folding shows.
+      let seed = 11;
+      for (const layer of model.layers.filter((l) => l.getClassName() === 'BatchNormalization')) {
+        const [gamma, beta, mean, variance] = layer.getWeights().map((w) => w.shape);
+        layer.setWeights([
+          tf.randomUniform(gamma, 0.5, 1.5, 'float32', seed++),
+          tf.randomUniform(beta, -0.2, 0.2, 'float32', seed++),
+          tf.randomUniform(mean, -0.3, 0.3, 'float32', seed++),
+          tf.randomUniform(variance, 0.5, 2, 'float32', seed++),
+        ]);
+      }
+      const network = nativeNetwork(model);
+      assert.ok(network);
+      let logits: tf.Tensor | undefined;
+      const kernels = logKernels(() => (logits = network.predict(images))) as Map<string, KernelTotals>;
+      const reference = model.predict(images) as tf.Tensor;
+      assert.ok(relativeL2(logits as tf.Tensor, reference) < 1e-5, `logits differ by ${relativeL2(logits as tf.Tensor, reference)}`);
+      const calls = (kernel: string) => kernels.get(kernel)?.calls ?? 0;
+      const convs = model.layers.filter((l) => l.getClassName() === 'Conv2D').length;
+      if (process.arch === 'x64') {
+        assert.equal(nativeOps()?.fusedConv, true, "setup compiles tfjs-node's binding with list attributes (scripts/binding-patch.js)");
+        assert.equal(calls('_MklNativeFusedConv2D'), convs, [...kernels.keys()].join(', '));
+        for (const separate of ['Relu', 'AddV2', 'AddN', 'FusedBatchNormV3', '_MklNativeFusedBatchNormEx', '_MklNativeConv2DWithBias'])
+          assert.equal(calls(separate), 0, `${separate} ran on its own`);
+      }
+      tf.dispose([logits as tf.Tensor, reference]);
+      model.dispose();
+    });
+  }
 
   it("the fused batch norm is at least as accurate as tfjs's own, against float64 (forward and input gradient)", () => {
     const ops = nativeOps();

@@ -59,6 +59,14 @@ export class NativeNetwork {
    */
   private readonly foldInto = new Map<number, number>();
   private readonly folded = new Map<number, FoldedConv>();
+  /**
+   * Inference only, with {@link NativeOps.fusedConv}: add node -> the folded conv + batch norm
+   * feeding it, computed at the add as one kernel with the other input as its residual (and the
+   * ReLU that is the add's only reader, which then passes its input on).
+   */
+  private readonly residualInto = new Map<number, { conv: number; batchNorm: number; residual: number; relu: boolean }>();
+  private readonly deferredConvs = new Set<number>();
+  private readonly fusedRelus = new Set<number>();
   /** Constants of {@link updateRunningAverages} per batch shape. */
   private readonly averaging = new Map<string, { factors: tf.Tensor1D; decays: tf.Tensor1D }>();
   /** Whether each node's output depends on a trainable parameter (needs a gradient). */
@@ -82,6 +90,26 @@ export class NativeNetwork {
       if (ops.oneDnn && node.op === 'batchNorm' && plan[node.inputs[0]].op === 'conv' && this.readers[node.inputs[0]] === 1) {
         this.foldInto.set(node.inputs[0], i);
       }
+    });
+    if (ops.fusedConv) this.planResidualFusion();
+  }
+
+  private planResidualFusion(): void {
+    const { plan, readers } = this;
+    plan.forEach((node, i) => {
+      if (node.op !== 'add' || node.inputs.length !== 2) return;
+      const side = node.inputs.findIndex((j) => {
+        const source = plan[j];
+        return source.op === 'batchNorm' && !source.relu && readers[j] === 1 && this.foldInto.get(source.inputs[0]) === j;
+      });
+      if (side < 0) return;
+      const batchNorm = node.inputs[side];
+      const conv = plan[batchNorm].inputs[0];
+      const reader = plan.findIndex((other) => other.inputs.includes(i));
+      const relu = readers[i] === 1 && plan[reader].op === 'relu';
+      this.residualInto.set(i, { conv, batchNorm, residual: node.inputs[1 - side], relu });
+      this.deferredConvs.add(conv);
+      if (relu) this.fusedRelus.add(reader);
     });
   }
 
@@ -216,9 +244,17 @@ export class NativeNetwork {
           case 'conv': {
             const attrs = this.convAttrs.get(i) as ConvAttrs;
             const foldedInto = training ? undefined : this.foldInto.get(i);
+            if (foldedInto !== undefined && this.deferredConvs.has(i)) {
+              y = x; // computed at the add it feeds, with the residual
+              break;
+            }
             if (foldedInto !== undefined) {
               const bn = plan[foldedInto] as BatchNormNode;
               const { kernel, bias } = this.foldedConv(i, node, bn);
+              if (ops.fusedConv) {
+                y = ops.conv2dFused(x as tf.Tensor4D, kernel, bias, attrs, { relu: bn.relu === true });
+                break;
+              }
               y = ops.conv2dWithBias(x as tf.Tensor4D, kernel, bias, attrs);
               if (bn.relu) {
                 const activated = ops.relu(y);
@@ -258,10 +294,23 @@ export class NativeNetwork {
             break;
           }
           case 'relu':
+            if (!training && this.fusedRelus.has(i)) {
+              y = x; // applied by the fused conv before it
+              break;
+            }
             y = ops.relu(x);
             save('output', y);
             break;
           case 'add': {
+            const fusion = training ? undefined : this.residualInto.get(i);
+            if (fusion) {
+              const conv = plan[fusion.conv] as ConvNode;
+              const { kernel, bias } = this.foldedConv(fusion.conv, conv, plan[fusion.batchNorm] as BatchNormNode);
+              const convInput = values[fusion.batchNorm] as tf.Tensor4D; // passed on unchanged by the deferred conv and its batch norm
+              const attrs = this.convAttrs.get(fusion.conv) as ConvAttrs;
+              y = ops.conv2dFused(convInput, kernel, bias, attrs, { residual: values[fusion.residual] as tf.Tensor4D, relu: fusion.relu });
+              break;
+            }
             const inputs = node.inputs.map((j) => values[j]);
             y = inputs.length === 2 ? ops.add(inputs[0], inputs[1]) : ops.addN(inputs);
             break;

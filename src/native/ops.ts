@@ -16,7 +16,7 @@ interface OpAttr {
 }
 
 interface NativeBackend {
-  binding: { TF_ATTR_FLOAT: number; TF_ATTR_BOOL: number; TF_ATTR_STRING: number; TF_ATTR_INT: number };
+  binding: { TF_ATTR_FLOAT: number; TF_ATTR_BOOL: number; TF_ATTR_STRING: number; TF_ATTR_INT: number; TF_ATTR_TYPE: number };
   executeMultipleOutputs(name: string, attrs: OpAttr[], inputs: tf.Tensor[], numOutputs: number): tf.Tensor[];
 }
 
@@ -59,6 +59,13 @@ export class NativeOps {
    * (Conv2D, BiasAdd, FusedBatchNormV3, Relu), which compute the same.
    */
   readonly oneDnn: boolean;
+  /**
+   * Whether oneDNN's convolution with fused post-ops (`_MklNativeFusedConv2D`: bias, residual add,
+   * ReLU in one kernel) runs here. Its attributes are lists of strings and types, which tfjs-node's
+   * binding passes only with reslab's setup patch (scripts/tfjs-node-binding.js); without it,
+   * inference runs the same computation in separate kernels.
+   */
+  readonly fusedConv: boolean;
 
   constructor(
     private readonly backend: NativeBackend,
@@ -68,6 +75,26 @@ export class NativeOps {
     this.floatT = typeAttr('T', 'float32');
     this.emptyStatistics = tf.keep(tf.tensor1d([], 'float32'));
     this.oneDnn = options.oneDnn && this.probeOneDnn();
+    this.fusedConv = this.oneDnn && this.probeFusedConv();
+  }
+
+  /** Runs the fused convolution once on a tiny input with every post-op and checks the answer. */
+  private probeFusedConv(): boolean {
+    return tf.tidy(() => {
+      try {
+        const x = tf.tensor4d([1, -2, 3, -4], [1, 2, 2, 1]);
+        const attrs = this.convAttrs(1, 'SAME');
+        // relu(2x + 0.5 + residual) with residual [1, 1, -10, 1]
+        const y = this.conv2dFused(x, tf.tensor4d([2], [1, 1, 1, 1]), tf.tensor1d([0.5]), attrs, {
+          residual: tf.tensor4d([1, 1, -10, 1], [1, 2, 2, 1]),
+          relu: true,
+        });
+        const values = y.dataSync();
+        return [3.5, 0, 0, 0].every((v, i) => Math.abs(values[i] - v) < 1e-6);
+      } catch {
+        return false;
+      }
+    });
   }
 
   /** Runs each oneDNN kernel once on a tiny input and checks its output against the known answer. */
@@ -184,6 +211,33 @@ export class NativeOps {
   conv2dWithBias(x: tf.Tensor4D, kernel: tf.Tensor4D, bias: tf.Tensor1D, attrs: ConvAttrs): tf.Tensor4D {
     if (!this.oneDnn) throw new Error('conv2dWithBias needs oneDNN kernels (NativeOps.oneDnn)');
     return this.one('_MklNativeConv2DWithBias', attrs.oneDnnForward, [x, kernel, bias]);
+  }
+
+  /**
+   * relu?(conv(x) + bias + residual?) in one oneDNN kernel (only with {@link fusedConv}): the
+   * residual is added by oneDNN's sum post-op and the ReLU by its eltwise post-op.
+   */
+  conv2dFused(
+    x: tf.Tensor4D,
+    kernel: tf.Tensor4D,
+    bias: tf.Tensor1D,
+    attrs: ConvAttrs,
+    post: { residual?: tf.Tensor4D; relu: boolean },
+  ): tf.Tensor4D {
+    const args = post.residual ? [bias, post.residual] : [bias];
+    const fusedOps = ['BiasAdd', ...(post.residual ? ['Add'] : []), ...(post.relu ? ['Relu'] : [])];
+    return this.one(
+      '_MklNativeFusedConv2D',
+      [
+        ...attrs.oneDnnForward,
+        this.int('num_args', args.length),
+        { name: 'TArgs', type: this.backend.binding.TF_ATTR_TYPE, value: args.map(() => this.floatT.value) },
+        { name: 'fused_ops', type: this.backend.binding.TF_ATTR_STRING, value: fusedOps },
+        this.float('epsilon', 0.0001),
+        this.float('leakyrelu_alpha', 0.2),
+      ],
+      [x, kernel, ...args],
+    );
   }
 
   conv2dBackpropInput(inputShape: number[], kernel: tf.Tensor4D, dy: tf.Tensor4D, attrs: ConvAttrs): tf.Tensor4D {
