@@ -31,6 +31,11 @@ describe('reslab doctor', function () {
     );
     assert.match(find('tfjs')[0].detail, /@tensorflow\/tfjs 4\.22\.0; @tensorflow\/tfjs-node 4\.22\.0; libtensorflow \d+\.\d+\.\d+/);
     assert.match(find('training step')[0].detail, /ResNet-20: native step/);
+    if (process.arch === 'x64')
+      assert.match(
+        find('inference')[0].detail,
+        /ResNet-20: native \(each conv with its batch norm, residual add and ReLU in one oneDNN kernel\)/,
+      );
     assert.match(find('gpu')[0].detail, /no NVIDIA GPU/);
     assert.equal(find('jupyterlab extension')[0].status, 'ok', find('jupyterlab extension')[0].detail);
     assert.match(find('jupyterlab extension')[0].detail, /reslab-jupyterlab .* enabled OK/);

@@ -11,7 +11,7 @@ import { BackendInfo, selectBackend } from '../backend';
 import { bundledDataDir } from '../data/cifar';
 import { defaultCacheDir } from '../data/download';
 import { buildModel } from '../models/zoo';
-import { stepEngine } from '../train/step';
+import { inferenceEngine, stepEngine } from '../train/step';
 
 export type Status = 'ok' | 'warn' | 'fail' | 'info';
 
@@ -179,6 +179,7 @@ export function diagnose(): Finding[] {
   });
   const model = buildModel('resnet20', { width: 0.25, seed: 0 });
   findings.push({ check: 'training step', status: 'info', detail: `ResNet-20: ${stepEngine(model)}` });
+  findings.push({ check: 'inference', status: 'info', detail: `ResNet-20: ${inferenceEngine(model)}` });
   model.dispose();
   const gpus = gpuDevices();
   findings.push(

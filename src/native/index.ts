@@ -59,6 +59,17 @@ export function stepEngine(model: tf.LayersModel): string {
   return nativeOps()?.oneDnn ? 'native step (oneDNN kernels)' : 'native step';
 }
 
+/** One line saying how `model`'s inference (predictions, evaluation) runs here. */
+export function inferenceEngine(model: tf.LayersModel): string {
+  const reason = nativeUnsupportedReason(model);
+  if (reason !== undefined) return `tfjs layers (${reason})`;
+  const ops = nativeOps();
+  if (ops?.fusedConv) return 'native (each conv with its batch norm, residual add and ReLU in one oneDNN kernel)';
+  if (ops?.oneDnn)
+    return "native (batch norm folded into the conv; add and ReLU as separate kernels: tfjs-node's binding lacks list attributes, which `npm run setup` compiles in)";
+  return 'native';
+}
+
 /** Frees what the native executors of `model` cache (folded inference weights); call before `model.dispose()`. */
 export function releaseNativeNetwork(model: tf.LayersModel): void {
   for (const entry of compiled.get(model)?.values() ?? []) if (typeof entry !== 'string') entry.dispose();

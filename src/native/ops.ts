@@ -62,7 +62,7 @@ export class NativeOps {
   /**
    * Whether oneDNN's convolution with fused post-ops (`_MklNativeFusedConv2D`: bias, residual add,
    * ReLU in one kernel) runs here. Its attributes are lists of strings and types, which tfjs-node's
-   * binding passes only with reslab's setup patch (scripts/tfjs-node-binding.js); without it,
+   * binding passes only with the addition reslab's setup compiles in (scripts/binding-patch.js); without it,
    * inference runs the same computation in separate kernels.
    */
   readonly fusedConv: boolean;

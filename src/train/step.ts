@@ -7,6 +7,7 @@ export {
   nativeUnsupportedReason,
   releaseNativeNetwork,
   stepEngine,
+  inferenceEngine,
   NativeNetwork,
   GradientResult,
   fusedBatchNormActive,
