@@ -20,8 +20,9 @@ export type StepPart = (typeof STEP_PARTS)[number];
 const TENSORFLOW: Record<string, StepPart> = {
   _MklNativeConv2D: 'conv forward',
   _MklNativeConv2DWithBias: 'conv forward',
+  _MklNativeFusedConv2D: 'conv forward',
   Conv2D: 'conv forward',
-  FusedConv2D: 'conv forward',
+  _FusedConv2D: 'conv forward',
   _MklNativeConv2DBackpropInput: 'conv gradients (input + filter)',
   Conv2DBackpropInput: 'conv gradients (input + filter)',
   _MklNativeConv2DBackpropFilter: 'conv gradients (input + filter)',
