@@ -10,7 +10,9 @@ import { BatchNormNode, ConvNode, PlanNode, variableName } from './plan';
  * function and the same gradients as `tf.variableGrads` over `model.apply` (tests compare them
  * within float32 noise), but in about a quarter of the kernel calls, with one native gradient
  * kernel per layer (ReluGrad, FusedBatchNormGradV3, Conv2DBackprop*, AvgPoolGrad, ...), and it
- * frees every activation as soon as nothing needs it any more.
+ * frees every activation as soon as nothing needs it any more. Inference folds each batch norm
+ * into the conv before it and, where oneDNN's fused convolution runs, applies the residual add and
+ * ReLU that follow inside that conv: one kernel per conv.
  *
  * Supported layers: Conv2D, (Fused)BatchNormalization over channels, Activation relu/linear,
  * Add, ShortcutA, ZeroPadding2D (folded into the next conv when it is its only reader),
@@ -65,7 +67,9 @@ export class NativeNetwork {
    * ReLU that is the add's only reader, which then passes its input on).
    */
   private readonly residualInto = new Map<number, { conv: number; batchNorm: number; residual: number; relu: boolean }>();
+  /** Convs of {@link residualInto}: at their own node they pass their input on. */
   private readonly deferredConvs = new Set<number>();
+  /** ReLUs applied inside a fused conv of {@link residualInto}: they pass their input on. */
   private readonly fusedRelus = new Set<number>();
   /** Constants of {@link updateRunningAverages} per batch shape. */
   private readonly averaging = new Map<string, { factors: tf.Tensor1D; decays: tf.Tensor1D }>();
@@ -94,6 +98,7 @@ export class NativeNetwork {
     if (ops.fusedConv) this.planResidualFusion();
   }
 
+  /** Finds each add fed by a folded conv + batch norm (and the ReLU after it) for {@link residualInto}. */
   private planResidualFusion(): void {
     const { plan, readers } = this;
     plan.forEach((node, i) => {

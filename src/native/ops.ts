@@ -224,6 +224,7 @@ export class NativeOps {
     attrs: ConvAttrs,
     post: { residual?: tf.Tensor4D; relu: boolean },
   ): tf.Tensor4D {
+    if (!this.oneDnn) throw new Error('conv2dFused needs oneDNN kernels (NativeOps.oneDnn)');
     const args = post.residual ? [bias, post.residual] : [bias];
     const fusedOps = ['BiasAdd', ...(post.residual ? ['Add'] : []), ...(post.relu ? ['Relu'] : [])];
     return this.one(
@@ -233,8 +234,6 @@ export class NativeOps {
         this.int('num_args', args.length),
         { name: 'TArgs', type: this.backend.binding.TF_ATTR_TYPE, value: args.map(() => this.floatT.value) },
         { name: 'fused_ops', type: this.backend.binding.TF_ATTR_STRING, value: fusedOps },
-        this.float('epsilon', 0.0001),
-        this.float('leakyrelu_alpha', 0.2),
       ],
       [x, kernel, ...args],
     );
