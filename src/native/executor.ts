@@ -66,7 +66,7 @@ export class NativeNetwork {
    * feeding it, computed at the add as one kernel with the other input as its residual (and the
    * ReLU that is the add's only reader, which then passes its input on).
    */
-  private readonly residualInto = new Map<number, { conv: number; batchNorm: number; residual: number; relu: boolean }>();
+  private readonly residualInto = new Map<number, { batchNorm: number; residual: number; relu: boolean }>();
   /** Convs of {@link residualInto}: at their own node they pass their input on. */
   private readonly deferredConvs = new Set<number>();
   /** ReLUs applied inside a fused conv of {@link residualInto}: they pass their input on. */
@@ -112,7 +112,7 @@ export class NativeNetwork {
       const conv = plan[batchNorm].inputs[0];
       const reader = plan.findIndex((other) => other.inputs.includes(i));
       const relu = readers[i] === 1 && plan[reader].op === 'relu';
-      this.residualInto.set(i, { conv, batchNorm, residual: node.inputs[1 - side], relu });
+      this.residualInto.set(i, { batchNorm, residual: node.inputs[1 - side], relu });
       this.deferredConvs.add(conv);
       if (relu) this.fusedRelus.add(reader);
     });
@@ -148,6 +148,23 @@ export class NativeNetwork {
     const entry = { sources, kernel, bias };
     this.folded.set(i, entry);
     return entry;
+  }
+
+  /**
+   * Inference: conv node `i` with the batch norm folded into it, then the residual (if any) and
+   * the ReLU (if asked): one oneDNN kernel with {@link NativeOps.fusedConv}, else conv-with-bias
+   * and ReLU (a residual is only planned with fusedConv, see {@link planResidualFusion}).
+   */
+  private foldedConvForward(i: number, x: tf.Tensor4D, post: { residual?: tf.Tensor4D; relu: boolean }): tf.Tensor4D {
+    const { ops, plan } = this;
+    const { kernel, bias } = this.foldedConv(i, plan[i] as ConvNode, plan[this.foldInto.get(i) as number] as BatchNormNode);
+    const attrs = this.convAttrs.get(i) as ConvAttrs;
+    if (ops.fusedConv) return ops.conv2dFused(x, kernel, bias, attrs, post);
+    const y = ops.conv2dWithBias(x, kernel, bias, attrs);
+    if (!post.relu) return y;
+    const activated = ops.relu(y);
+    y.dispose();
+    return activated;
   }
 
   /** Inference-mode logits (BN with running statistics). The caller owns the result. */
@@ -247,28 +264,15 @@ export class NativeNetwork {
             y = x;
             break;
           case 'conv': {
-            const attrs = this.convAttrs.get(i) as ConvAttrs;
             const foldedInto = training ? undefined : this.foldInto.get(i);
-            if (foldedInto !== undefined && this.deferredConvs.has(i)) {
-              y = x; // computed at the add it feeds, with the residual
-              break;
-            }
             if (foldedInto !== undefined) {
-              const bn = plan[foldedInto] as BatchNormNode;
-              const { kernel, bias } = this.foldedConv(i, node, bn);
-              if (ops.fusedConv) {
-                y = ops.conv2dFused(x as tf.Tensor4D, kernel, bias, attrs, { relu: bn.relu === true });
-                break;
-              }
-              y = ops.conv2dWithBias(x as tf.Tensor4D, kernel, bias, attrs);
-              if (bn.relu) {
-                const activated = ops.relu(y);
-                y.dispose();
-                y = activated;
-              }
+              // A deferred conv is computed at the add it feeds, with the residual.
+              y = this.deferredConvs.has(i)
+                ? x
+                : this.foldedConvForward(i, x as tf.Tensor4D, { relu: (plan[foldedInto] as BatchNormNode).relu === true });
               break;
             }
-            y = ops.conv2d(x as tf.Tensor4D, node.kernel.read() as tf.Tensor4D, attrs);
+            y = ops.conv2d(x as tf.Tensor4D, node.kernel.read() as tf.Tensor4D, this.convAttrs.get(i) as ConvAttrs);
             if (node.bias) y = this.withBias(y, node.bias);
             save('input', x);
             break;
@@ -309,11 +313,12 @@ export class NativeNetwork {
           case 'add': {
             const fusion = training ? undefined : this.residualInto.get(i);
             if (fusion) {
-              const conv = plan[fusion.conv] as ConvNode;
-              const { kernel, bias } = this.foldedConv(fusion.conv, conv, plan[fusion.batchNorm] as BatchNormNode);
-              const convInput = values[fusion.batchNorm] as tf.Tensor4D; // passed on unchanged by the deferred conv and its batch norm
-              const attrs = this.convAttrs.get(fusion.conv) as ConvAttrs;
-              y = ops.conv2dFused(convInput, kernel, bias, attrs, { residual: values[fusion.residual] as tf.Tensor4D, relu: fusion.relu });
+              // The deferred conv's input, passed on unchanged by it and its batch norm.
+              const convInput = values[fusion.batchNorm] as tf.Tensor4D;
+              y = this.foldedConvForward(plan[fusion.batchNorm].inputs[0], convInput, {
+                residual: values[fusion.residual] as tf.Tensor4D,
+                relu: fusion.relu,
+              });
               break;
             }
             const inputs = node.inputs.map((j) => values[j]);

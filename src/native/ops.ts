@@ -41,6 +41,8 @@ export interface ConvAttrs {
    * where they support the padding.
    */
   oneDnnBackward?: OpAttr[];
+  /** Attributes of the fused convolution per post-op list ({@link NativeOps.conv2dFused}), filled on first use. */
+  oneDnnFused: Map<string, OpAttr[]>;
 }
 
 /** The label that selects a oneDNN kernel registered under its `_MklNative*` name. */
@@ -200,7 +202,12 @@ export class NativeOps {
     // oneDNN's gradients cannot express an explicit padding that the stride leaves partly unused
     // (a 3x3/2 conv padded 1+1 on an even size reads only the first pad): TensorFlow's standard
     // kernels handle it (the native-vs-autodiff tests fail with oneDNN's there).
-    return { standard, oneDnnForward, oneDnnBackward: typeof padding === 'string' ? [...standard, label] : undefined };
+    return {
+      standard,
+      oneDnnForward,
+      oneDnnBackward: typeof padding === 'string' ? [...standard, label] : undefined,
+      oneDnnFused: new Map(),
+    };
   }
 
   conv2d(x: tf.Tensor4D, kernel: tf.Tensor4D, attrs: ConvAttrs): tf.Tensor4D {
@@ -227,16 +234,18 @@ export class NativeOps {
     if (!this.oneDnn) throw new Error('conv2dFused needs oneDNN kernels (NativeOps.oneDnn)');
     const args = post.residual ? [bias, post.residual] : [bias];
     const fusedOps = ['BiasAdd', ...(post.residual ? ['Add'] : []), ...(post.relu ? ['Relu'] : [])];
-    return this.one(
-      '_MklNativeFusedConv2D',
-      [
+    const key = fusedOps.join('+');
+    let fusedAttrs = attrs.oneDnnFused.get(key);
+    if (!fusedAttrs) {
+      fusedAttrs = [
         ...attrs.oneDnnForward,
         this.int('num_args', args.length),
         { name: 'TArgs', type: this.backend.binding.TF_ATTR_TYPE, value: args.map(() => this.floatT.value) },
         { name: 'fused_ops', type: this.backend.binding.TF_ATTR_STRING, value: fusedOps },
-      ],
-      [x, kernel, ...args],
-    );
+      ];
+      attrs.oneDnnFused.set(key, fusedAttrs);
+    }
+    return this.one('_MklNativeFusedConv2D', fusedAttrs, [x, kernel, ...args]);
   }
 
   conv2dBackpropInput(inputShape: number[], kernel: tf.Tensor4D, dy: tf.Tensor4D, attrs: ConvAttrs): tf.Tensor4D {
