@@ -2,6 +2,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
+import { applyKernelRoute, ensureKernelCheck } from './kernels';
+import { installKernelRoutes } from './kernels/routes';
 
 /** Which TensorFlow.js backend reslab runs on. */
 export type BackendKind = 'gpu' | 'cpu' | 'js';
@@ -89,12 +91,19 @@ function loadNative(kind: 'gpu' | 'cpu'): void {
   // Hide TensorFlow's C++ info and warning lines unless the user set a level.
   process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
   if (kind === 'gpu') preloadCudaLibraries();
+  if (kind === 'cpu') {
+    // Before TensorFlow loads: the settings the check may switch are read once, at load.
+    const report = ensureKernelCheck();
+    const switched = report && applyKernelRoute(report);
+    if (switched) process.stderr.write(`reslab: ${switched}\n`);
+  }
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   require(NATIVE_PACKAGES[kind]);
   if (!tf.findBackendFactory('tensorflow')) throw new Error(`${NATIVE_PACKAGES[kind]} loaded but registered no 'tensorflow' backend`);
   // Native backends initialize synchronously, so the switch is complete when setBackend returns.
   void tf.setBackend('tensorflow');
   if (tf.getBackend() !== 'tensorflow') throw new Error(`the 'tensorflow' backend of ${NATIVE_PACKAGES[kind]} failed to initialize`);
+  if (kind === 'cpu') installKernelRoutes();
 }
 
 function errorLine(error: unknown): string {

@@ -2,6 +2,7 @@ import { spawnSync } from 'child_process';
 import * as path from 'path';
 import { BackendKind } from '../backend';
 import { diagnose, Finding, gpuDevices } from '../doctor/checks';
+import { currentKernelCheck, ensureKernelCheck } from '../kernels';
 import { compareStepChecks, StepCheckResult, StepCheckSettings } from '../doctor/step-check';
 import { Command, numberFlag, UsageError } from './command';
 
@@ -40,10 +41,13 @@ function stepCheck(kind: BackendKind, settings: StepCheckSettings): StepCheckRes
 }
 
 export const doctorCommand: Command = {
-  usage: 'reslab doctor [--json] [--gpu-check | --compare-backends A,B] [--model resnet20] [--batch-size 128] [--steps 5] [--width 1]',
-  summary: 'what reslab runs on (Node, tfjs, libtensorflow, backend and why, GPUs, CUDA, Jupyter, data); --gpu-check proves the GPU path',
+  usage:
+    'reslab doctor [--json] [--kernel-check] [--gpu-check | --compare-backends A,B] [--model resnet20] [--batch-size 128] [--steps 5] [--width 1]',
+  summary:
+    'what reslab runs on (Node, CPU, tfjs, libtensorflow, backend and why, the kernel self-check, GPUs, CUDA, Jupyter, data); --gpu-check proves the GPU path',
   options: {
     json: { type: 'boolean' },
+    'kernel-check': { type: 'boolean' },
     'gpu-check': { type: 'boolean' },
     'compare-backends': { type: 'string' },
     model: { type: 'string' },
@@ -52,6 +56,10 @@ export const doctorCommand: Command = {
     width: { type: 'string' },
   },
   details: () =>
+    '--kernel-check runs the kernel self-check again now (it runs by itself once per CPU, library version and oneDNN\n' +
+    'setting): every convolution kind reslab uses, forward and both gradients, and its fused kernels, against a float64\n' +
+    'reference, in child processes; a kernel that crashes or computes wrong numbers switches reslab to a setting\n' +
+    'under which all are right. Exit 1 when none is.\n' +
     '--gpu-check trains a few ResNet-20 steps on the GPU and on the CPU from the same weights and data, in fresh\n' +
     `processes, and compares the losses (relative ${STEP_TOLERANCE.loss}) and the first weight update (relative L2 ${STEP_TOLERANCE.update});\n` +
     'it reports images/s of both. Exit 0 when they agree, 1 when they do not or when there is no GPU.\n' +
@@ -64,6 +72,7 @@ export const doctorCommand: Command = {
         : values['gpu-check']
           ? (['gpu', 'cpu'] as const)
           : undefined;
+    if (values['kernel-check']) ensureKernelCheck({ fresh: true });
     const findings = diagnose();
     let comparison: Record<string, unknown> | undefined;
     let agree = true;
@@ -106,7 +115,10 @@ export const doctorCommand: Command = {
       });
     }
     if (values.json) {
-      process.stdout.write(`${JSON.stringify({ findings, ...(comparison ? { comparison } : {}) })}\n`);
+      const kernelCheck = currentKernelCheck();
+      process.stdout.write(
+        `${JSON.stringify({ findings, ...(kernelCheck ? { kernelCheck } : {}), ...(comparison ? { comparison } : {}) })}\n`,
+      );
     } else {
       for (const f of findings) console.log(`${MARK[f.status]} ${f.check.padEnd(22)} ${f.detail}`);
     }

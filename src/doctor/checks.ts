@@ -10,6 +10,9 @@ import * as tf from '@tensorflow/tfjs';
 import { BackendInfo, selectBackend } from '../backend';
 import { bundledDataDir } from '../data/cifar';
 import { defaultCacheDir } from '../data/download';
+import { currentKernelCheck, describeCpu, describeResult, KernelCheckReport, summarizeCheck } from '../kernels';
+import { failuresOf } from '../kernels/check';
+import { oneDnnDisabled, requestedIsa } from '../kernels/onednn';
 import { buildModel } from '../models/zoo';
 import { inferenceEngine, stepEngine } from '../train/step';
 
@@ -146,6 +149,25 @@ function dataFindings(): Finding[] {
   ];
 }
 
+/** The kernel self-check: its two-line summary, then one line per kernel that failed. */
+function kernelCheckFindings(info: BackendInfo, report: KernelCheckReport | undefined): Finding[] {
+  if (!report)
+    return [
+      {
+        check: 'kernel self-check',
+        status: 'info',
+        detail: info.kind === 'cpu' ? 'not run in this process' : `not needed on the ${info.kind} backend (it checks oneDNN's CPU kernels)`,
+      },
+    ];
+  const [found, action] = summarizeCheck(report);
+  const failed = failuresOf(report.results);
+  const status: Status = report.route.kind === 'broken' ? 'fail' : report.route.kind === 'as is' ? 'ok' : 'warn';
+  return [
+    { check: 'kernel self-check', status, detail: `${found}; ${action} (checked ${report.checkedAt})` },
+    ...failed.map((r) => ({ check: 'kernel', status: 'info' as const, detail: `${r.id}: ${describeResult(r)}` })),
+  ];
+}
+
 /** Every finding of `reslab doctor`. */
 export function diagnose(): Finding[] {
   const findings: Finding[] = [];
@@ -168,15 +190,19 @@ export function diagnose(): Finding[] {
     status: 'info',
     detail: `@tensorflow/tfjs ${tf.version.tfjs}; ${info.package} ${tfNode ?? 'not installed'}; libtensorflow ${libtensorflowVersion(info) ?? 'not loaded'}`,
   });
+  findings.push({ check: 'cpu', status: 'info', detail: describeCpu() });
+  const report = currentKernelCheck();
   const onednn = process.env.TF_ENABLE_ONEDNN_OPTS;
+  const cap = requestedIsa();
   findings.push({
     check: 'oneDNN',
     status: 'info',
-    detail:
-      onednn === '0'
-        ? 'off (TF_ENABLE_ONEDNN_OPTS=0)'
-        : `on${onednn ? ` (TF_ENABLE_ONEDNN_OPTS=${onednn})` : ' (TensorFlow default on x86)'}`,
+    detail: oneDnnDisabled()
+      ? `off (TF_ENABLE_ONEDNN_OPTS=${onednn}): TensorFlow's standard kernels`
+      : `on${onednn ? ` (TF_ENABLE_ONEDNN_OPTS=${onednn})` : ' (TensorFlow default on x86)'}` +
+        `${report?.oneDnnIsa ? `, code path: ${report.oneDnnIsa}` : ''}${cap ? ` (ONEDNN_MAX_CPU_ISA=${cap})` : ''}`,
   });
+  findings.push(...kernelCheckFindings(info, report));
   const model = buildModel('resnet20', { width: 0.25, seed: 0 });
   findings.push({ check: 'training step', status: 'info', detail: `ResNet-20: ${stepEngine(model)}` });
   findings.push({ check: 'inference', status: 'info', detail: `ResNet-20: ${inferenceEngine(model)}` });

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { Holdings } from './holdings';
 import { BatchNormSaved, biasedVarianceFactor, ConvAttrs, NativeOps } from './ops';
 import { countReaders } from './passes';
+import { pointwiseBackward, pointwiseForward } from './pointwise';
 import { BatchNormNode, ConvNode, PlanNode, variableName } from './plan';
 
 /**
@@ -105,7 +106,9 @@ export class NativeNetwork {
       if (node.op !== 'add' || node.inputs.length !== 2) return;
       const side = node.inputs.findIndex((j) => {
         const source = plan[j];
-        return source.op === 'batchNorm' && !source.relu && readers[j] === 1 && this.foldInto.get(source.inputs[0]) === j;
+        // A 1x1 conv is a matrix product (see pointwiseAsMatMul), not a convolution kernel to fuse into.
+        const pointwise = (plan[source.inputs[0]] as ConvNode).pointwise === true;
+        return source.op === 'batchNorm' && !source.relu && readers[j] === 1 && this.foldInto.get(source.inputs[0]) === j && !pointwise;
       });
       if (side < 0) return;
       const batchNorm = node.inputs[side];
@@ -157,8 +160,14 @@ export class NativeNetwork {
    */
   private foldedConvForward(i: number, x: tf.Tensor4D, post: { residual?: tf.Tensor4D; relu: boolean }): tf.Tensor4D {
     const { ops, plan } = this;
-    const { kernel, bias } = this.foldedConv(i, plan[i] as ConvNode, plan[this.foldInto.get(i) as number] as BatchNormNode);
+    const node = plan[i] as ConvNode;
+    const { kernel, bias } = this.foldedConv(i, node, plan[this.foldInto.get(i) as number] as BatchNormNode);
     const attrs = this.convAttrs.get(i) as ConvAttrs;
+    if (node.pointwise)
+      return tf.tidy(() => {
+        const y = ops.biasAdd(pointwiseForward(ops, node.stride, x, kernel).y, bias);
+        return post.relu ? ops.relu(y) : y;
+      });
     if (ops.fusedConv) return ops.conv2dFused(x, kernel, bias, attrs, post);
     const y = ops.conv2dWithBias(x, kernel, bias, attrs);
     if (!post.relu) return y;
@@ -272,9 +281,16 @@ export class NativeNetwork {
                 : this.foldedConvForward(i, x as tf.Tensor4D, { relu: (plan[foldedInto] as BatchNormNode).relu === true });
               break;
             }
-            y = ops.conv2d(x as tf.Tensor4D, node.kernel.read() as tf.Tensor4D, this.convAttrs.get(i) as ConvAttrs);
+            const kernel = node.kernel.read() as tf.Tensor4D;
+            let input = x;
+            if (node.pointwise) {
+              // A subsampled input is this node's own: saved for the filter gradient, else freed now.
+              ({ y, input } = pointwiseForward(ops, node.stride, x as tf.Tensor4D, kernel));
+              if (!training && input !== x) input.dispose();
+              saved[i].inputShape = x.shape;
+            } else y = ops.conv2d(x as tf.Tensor4D, kernel, this.convAttrs.get(i) as ConvAttrs);
             if (node.bias) y = this.withBias(y, node.bias);
-            save('input', x);
+            save('input', input);
             break;
           }
           case 'batchNorm': {
@@ -328,7 +344,7 @@ export class NativeNetwork {
           case 'shortcutA': {
             const channels = x.shape[3] as number;
             saved[i].inputShape = x.shape;
-            y = node.stride > 1 ? ops.avgPool(x as tf.Tensor4D, [1, 1], node.stride, 'VALID') : x;
+            y = node.stride > 1 ? ops.subsample(x as tf.Tensor4D, node.stride) : x;
             if (node.outChannels > channels) {
               const padded = ops.pad(y, [
                 [0, 0],
@@ -474,8 +490,21 @@ export class NativeNetwork {
         const x = saved.input as tf.Tensor4D;
         const kernel = node.kernel.read() as tf.Tensor4D;
         const attrs = this.convAttrs.get(i) as ConvAttrs;
-        grads[variableName(node.kernel)] = ops.conv2dBackpropFilter(x, kernel.shape, dy as tf.Tensor4D, attrs);
         if (node.bias) grads[variableName(node.bias)] = ops.biasAddGrad(dy);
+        if (node.pointwise) {
+          const { dKernel, dx } = pointwiseBackward(
+            ops,
+            node.stride,
+            x,
+            kernel,
+            dy as tf.Tensor4D,
+            wantsInput ? saved.inputShape : undefined,
+          );
+          grads[variableName(node.kernel)] = dKernel;
+          if (dx) give(source, dx);
+          return;
+        }
+        grads[variableName(node.kernel)] = ops.conv2dBackpropFilter(x, kernel.shape, dy as tf.Tensor4D, attrs);
         if (wantsInput) give(source, ops.conv2dBackpropInput(x.shape, kernel, dy as tf.Tensor4D, attrs));
         return;
       }
@@ -503,7 +532,7 @@ export class NativeNetwork {
           g = ops.slice(dy, [0, 0, 0, 0], [batch, h, w, channels]);
         }
         if (node.stride > 1) {
-          const upsampled = ops.avgPoolGrad([batch, height, width, channels], g as tf.Tensor4D, [1, 1], node.stride, 'VALID');
+          const upsampled = ops.subsampleGrad([batch, height, width, channels], g as tf.Tensor4D, node.stride);
           if (g !== dy) g.dispose();
           g = upsampled;
         }

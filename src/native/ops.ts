@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { backendInfo } from '../backend';
+import { oneDnnDisabled } from '../kernels/onednn';
 
 /**
  * Typed access to native TensorFlow kernels through tfjs-node's backend (the one place in reslab
@@ -57,8 +58,8 @@ export class NativeOps {
    * convolution and its input gradient (6-15% faster than through TensorFlow's eager rewrite), its
    * filter gradient (the same oneDNN kernel TensorFlow's eager rewrite picks, 2-3% faster per call),
    * convolution with a fused bias, and batch norm with a fused ReLU. TensorFlow's x86 CPU builds
-   * have them; GPU builds, other CPUs and `RESLAB_NATIVE=portable` use the standard kernels
-   * (Conv2D, BiasAdd, FusedBatchNormV3, Relu), which compute the same.
+   * have them; GPU builds, other CPUs, `RESLAB_NATIVE=portable` and `TF_ENABLE_ONEDNN_OPTS=0` use
+   * the standard kernels (Conv2D, BiasAdd, FusedBatchNormV3, Relu), which compute the same.
    */
   readonly oneDnn: boolean;
   /**
@@ -394,6 +395,19 @@ export class NativeOps {
     return this.one('AvgPoolGrad', this.poolAttrs(window, stride, padding), [this.int32(inputShape), dy]);
   }
 
+  /**
+   * Every `stride`-th pixel in both spatial dimensions, starting at the first (a 1x1 average pool:
+   * an exact copy). Option-A shortcuts and strided 1x1 convolutions read their input through it.
+   */
+  subsample(x: tf.Tensor4D, stride: number): tf.Tensor4D {
+    return this.avgPool(x, [1, 1], stride, 'VALID');
+  }
+
+  /** Gradient of {@link subsample}: `dy` at the sampled pixels of an `inputShape` tensor, zeros elsewhere. */
+  subsampleGrad(inputShape: number[], dy: tf.Tensor4D, stride: number): tf.Tensor4D {
+    return this.avgPoolGrad(inputShape, dy, [1, 1], stride, 'VALID');
+  }
+
   maxPool(x: tf.Tensor4D, window: [number, number], stride: number, padding: 'SAME' | 'VALID'): tf.Tensor4D {
     return this.one('MaxPool', this.poolAttrs(window, stride, padding), [x]);
   }
@@ -515,7 +529,9 @@ export function nativeOps(): NativeOps | undefined {
     const typeAttr = (require(`${info.package}/dist/nodejs_kernel_backend`) as { createTensorsTypeOpAttr: TypeAttr })
       .createTensorsTypeOpAttr;
     // oneDNN kernels are CPU kernels: on the GPU they would pull every tensor back to the host.
-    ops = new NativeOps(tf.backend() as unknown as NativeBackend, typeAttr, { oneDnn: mode === 'full' && info.kind === 'cpu' });
+    // TF_ENABLE_ONEDNN_OPTS=0 asks TensorFlow for its standard kernels: reslab calls no oneDNN kernel by name either.
+    const oneDnn = mode === 'full' && info.kind === 'cpu' && !oneDnnDisabled();
+    ops = new NativeOps(tf.backend() as unknown as NativeBackend, typeAttr, { oneDnn });
     shared.set(mode, ops);
   }
   return ops;

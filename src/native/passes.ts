@@ -33,3 +33,18 @@ export function foldPadding(plan: PlanNode[]): void {
     plan[node.inputs[0]] = { op: 'identity', name: source.name, inputs: source.inputs };
   });
 }
+
+/**
+ * A 1x1 conv is a matrix product of its input's pixels (every s-th one for stride s) with the
+ * kernel: TensorFlow's MatMul computes it as fast or faster than its oneDNN 1x1 convolutions, which
+ * crash or compute wrong numbers on some CPUs (src/kernels/routes.ts says which, and routes tfjs's
+ * own kernels the same way).
+ */
+export function pointwiseAsMatMul(plan: PlanNode[]): void {
+  plan.forEach((node, i) => {
+    if (node.op !== 'conv') return;
+    const [height, width] = node.kernel.shape;
+    const unpadded = typeof node.padding === 'string' || node.padding.every((p) => p === 0);
+    if (height === 1 && width === 1 && unpadded) plan[i] = { ...node, pointwise: true };
+  });
+}

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Padding2D } from './ops';
-import { foldPadding, fuseBatchNormRelu } from './passes';
+import { foldPadding, fuseBatchNormRelu, pointwiseAsMatMul } from './passes';
 
 /**
  * The plan compiler: translates a LayersModel of reslab's layer vocabulary into a list of nodes
@@ -23,6 +23,8 @@ export interface ConvNode {
   bias?: LayerVariable;
   stride: number;
   padding: Padding2D;
+  /** A 1x1 conv, run as a matrix product of its (subsampled) input's pixels with the kernel: see pointwiseAsMatMul. */
+  pointwise?: boolean;
 }
 export interface BatchNormNode {
   op: 'batchNorm';
@@ -191,6 +193,7 @@ export function compileNetwork(model: tf.LayersModel): CompileResult {
   if (plan[plan.length - 1].op !== 'dense') return { unsupported: 'the output layer is not a Dense layer (logits)' };
   foldPadding(plan);
   fuseBatchNormRelu(plan);
+  pointwiseAsMatMul(plan);
   const inputShape = model.inputs[0].shape.slice(1);
   if (inputShape.length !== 3 || inputShape.some((d) => d === null))
     return { unsupported: `input shape [${model.inputs[0].shape.join(', ')}] (an image shape [height, width, channels] is needed)` };
