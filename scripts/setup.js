@@ -11,6 +11,9 @@
  * address is unreachable we stage the same C library from a TensorFlow wheel that pip can fetch
  * (pip may be configured with a local index) and compile the addon against it.
  *
+ * After the build it runs the kernel self-check once (src/kernels): TensorFlow's convolution
+ * kernels on this CPU against a float64 reference, in child processes.
+ *
  * First it checks what it needs from the system (scripts/prerequisites.js: python3 with pip and
  * venv, g++, make, and Chromium for the end-to-end test) and, as root with apt-get, installs what
  * is missing; RESLAB_SETUP_NO_APT=1 only checks.
@@ -84,6 +87,11 @@ function main() {
   installNativeAddon('@tensorflow/tfjs-node', 'tensorflow-cpu');
   if (wantGpu) installGpuBackend({ libtensorflowDir: libtensorflowDir() });
   mustRun('building reslab (tsc)', 'npm', ['run', 'build']);
+  // Once per CPU and library version: kernels that crash or compute wrong numbers here switch reslab to a safe setting.
+  mustRun("checking TensorFlow's kernels on this CPU (src/kernels: about 10 s)", process.execPath, [
+    '-e',
+    "require('./dist/src/kernels').ensureKernelCheck({ fresh: true })",
+  ]);
   if (wantJupyter) installJupyter();
   log(`done in ${((Date.now() - started) / 1000).toFixed(0)} s`);
 }

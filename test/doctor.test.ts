@@ -4,6 +4,9 @@ import * as path from 'path';
 import { STEP_TOLERANCE } from '../src/commands/doctor';
 import { Finding } from '../src/doctor/checks';
 import { compareStepChecks, StepCheckResult } from '../src/doctor/step-check';
+import { KernelCheckReport } from '../src/kernels';
+import { cpuInfo } from '../src/kernels/cpu';
+import { nativeOps } from '../src/native/ops';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -21,9 +24,19 @@ describe('reslab doctor', function () {
   it('--json reports the runtime, the backend and why, libtensorflow, the step engine, no GPU here, the Jupyter side and the data', () => {
     const { status, stdout, stderr } = reslab('--json');
     assert.equal(status, 0, stderr);
-    const { findings } = JSON.parse(stdout) as { findings: Finding[] };
+    const { findings, kernelCheck } = JSON.parse(stdout) as { findings: Finding[]; kernelCheck: KernelCheckReport };
     const find = (check: string) => findings.filter((f) => f.check === check);
     assert.equal(find('node')[0].status, 'ok');
+    // The CPU as /proc/cpuinfo has it, oneDNN's code path and the kernel self-check's verdict.
+    const cpu = cpuInfo();
+    assert.ok(find('cpu')[0].detail.startsWith(cpu.model), find('cpu')[0].detail);
+    for (const flag of cpu.isaFlags) assert.ok(find('cpu')[0].detail.includes(flag), `${flag} in ${find('cpu')[0].detail}`);
+    if (nativeOps()?.oneDnn) assert.match(find('oneDNN')[0].detail, /^on .*code path: Intel (AVX|SSE)/);
+    assert.equal(find('kernel self-check')[0].status, 'ok', find('kernel self-check')[0].detail);
+    assert.match(find('kernel self-check')[0].detail, /^(\d+) of \1 kernels reslab uses are right \(oneDNN /);
+    assert.equal(kernelCheck.route.kind, 'as is');
+    assert.ok(kernelCheck.results.filter((r) => !r.routedAround).every((r) => r.status === 'ok'));
+    assert.deepEqual(kernelCheck.identity.cpu.isaFlags, cpu.isaFlags);
     assert.match(find('backend')[0].detail, /native TensorFlow on the CPU via @tensorflow\/tfjs-node/);
     assert.ok(
       find('backend').some((f) => /not used: gpu: no NVIDIA GPU visible/.test(f.detail)),
@@ -31,7 +44,8 @@ describe('reslab doctor', function () {
     );
     assert.match(find('tfjs')[0].detail, /@tensorflow\/tfjs 4\.22\.0; @tensorflow\/tfjs-node 4\.22\.0; libtensorflow \d+\.\d+\.\d+/);
     assert.match(find('training step')[0].detail, /ResNet-20: native step/);
-    if (process.arch === 'x64')
+    // The same machine and setting as the doctor's process: it fuses where this one does.
+    if (nativeOps()?.fusedConv)
       assert.match(
         find('inference')[0].detail,
         /ResNet-20: native \(each conv with its batch norm, residual add and ReLU in one oneDNN kernel\)/,

@@ -3,10 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import {
   autodiffTrainStep,
   buildModel,
-  buildNetwork,
   fusedBatchNormActive,
-  imagenetSpec,
-  ModelOptions,
   nativeNetwork,
   nativeUnsupportedReason,
   SgdMomentum,
@@ -18,141 +15,11 @@ import { nativeOps } from '../src/native/ops';
 import { exampleTensors } from '../src/data/tensors';
 import { bundledDataDir, loadCifar10 } from '../src/data/cifar';
 import { meanImage } from '../src/data/preprocess';
-import { KernelTotals, logKernels } from '../bench/kernel-log';
+import { batchNormReference } from '../src/kernels/reference';
+import { assertSamePass, autodiffPass, disposePasses, maxDiff, relativeL2, withNative } from './helpers/passes';
 
 const data = loadCifar10(bundledDataDir());
 const mean = meanImage(data.train);
-
-/** Runs `fn` with reslab's native paths (fused BN, native network) on, off, or on with standard kernels only. */
-function withNative<T>(mode: boolean | 'portable', fn: () => T): T {
-  const previous = process.env.RESLAB_NATIVE;
-  process.env.RESLAB_NATIVE = mode === 'portable' ? 'portable' : mode ? '1' : '0';
-  try {
-    return fn();
-  } finally {
-    if (previous === undefined) delete process.env.RESLAB_NATIVE;
-    else process.env.RESLAB_NATIVE = previous;
-  }
-}
-
-function maxDiff(a: tf.Tensor, b: tf.Tensor): number {
-  return tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]);
-}
-
-/** Relative L2 distance of two tensors. */
-function relativeL2(a: tf.Tensor, b: tf.Tensor): number {
-  return tf.tidy(() => Math.sqrt(tf.sum(tf.square(tf.sub(a, b))).dataSync()[0] / Math.max(1e-30, tf.sum(tf.square(b)).dataSync()[0])));
-}
-
-/** A small ImageNet-style net (7x7/2 stem, max pool, two stages) on 32x32 CIFAR images. */
-function smallImagenetNet(depth: number, residual: boolean, options: ModelOptions = {}): tf.LayersModel {
-  const spec = imagenetSpec(depth, residual, { inputShape: [32, 32, 3], numClasses: 10, ...options });
-  return buildNetwork({
-    ...spec,
-    seed: 5,
-    stem: { kind: 'imagenet', filters: 8 },
-    stages: [
-      { filters: 8, blocks: 2, stride: 1 },
-      { filters: 16, blocks: 1, stride: 2 },
-    ],
-  });
-}
-
-/** Training-mode batch norm (gamma 1, beta 0) and its input gradient in float64, two-pass statistics. */
-function batchNormFloat64(
-  x: Float32Array | Int32Array | Uint8Array,
-  dy: Float32Array | Int32Array | Uint8Array,
-  channels: number,
-  epsilon: number,
-): { y: Float64Array; dx: Float64Array } {
-  const count = x.length / channels;
-  const mean = new Float64Array(channels);
-  const variance = new Float64Array(channels);
-  x.forEach((v, i) => (mean[i % channels] += v / count));
-  x.forEach((v, i) => (variance[i % channels] += (v - mean[i % channels]) ** 2 / count));
-  const y = new Float64Array(x.length);
-  const meanDy = new Float64Array(channels);
-  const meanDyY = new Float64Array(channels);
-  x.forEach((v, i) => {
-    const c = i % channels;
-    y[i] = (v - mean[c]) / Math.sqrt(variance[c] + epsilon);
-    meanDy[c] += dy[i] / count;
-    meanDyY[c] += (dy[i] * y[i]) / count;
-  });
-  const dx = y.map((v, i) => {
-    const c = i % channels;
-    return (dy[i] - meanDy[c] - v * meanDyY[c]) / Math.sqrt(variance[c] + epsilon);
-  });
-  return { y, dx };
-}
-
-interface Pass {
-  loss: number;
-  grads: tf.Tensor[];
-  stats: tf.Tensor[];
-}
-
-/** Loss, gradients (variable order) and BN running statistics after one training-mode pass through tfjs's autodiff (BN on the fused kernels where active). */
-function autodiffPass(model: tf.LayersModel, images: tf.Tensor4D, labels: tf.Tensor1D): Pass {
-  const variables = trainableVariables(model);
-  const { value, grads } = withFusedBatchNorm(model, () =>
-    tf.variableGrads(() => {
-      const logits = model.apply(images, { training: true }) as tf.Tensor2D;
-      return tf.losses.softmaxCrossEntropy(tf.oneHot(labels, 10), logits) as tf.Scalar;
-    }, variables),
-  );
-  const result = {
-    loss: value.dataSync()[0],
-    grads: variables.map((v) => grads[v.name]),
-    stats: model.nonTrainableWeights.map((w) => w.read().clone()),
-  };
-  value.dispose();
-  return result;
-}
-
-/** Loss, gradients, BN statistics and inference logits of one pass of the native network over `images`. */
-function nativePass(build: () => tf.LayersModel, images: tf.Tensor4D, labels: tf.Tensor1D): Pass & { logits: tf.Tensor } {
-  const model = build();
-  const network = nativeNetwork(model);
-  assert.ok(network, `not native: ${nativeUnsupportedReason(model)}`);
-  const variables = trainableVariables(model);
-  const result = network.gradients(images, labels);
-  assert.equal(Object.keys(result.grads).length, variables.length, 'one gradient per trainable variable');
-  const pass = {
-    loss: result.loss,
-    grads: variables.map((v) => result.grads[v.name]),
-    stats: model.nonTrainableWeights.map((w) => w.read().clone()),
-  };
-  const logits = network.predict(images);
-  model.dispose();
-  return { ...pass, logits };
-}
-
-/**
- * Asserts that `fast` matches `straight` (the straightforward path) within the float32 noise of
- * the straightforward path itself, measured by running it on the batch in reverse order: the same
- * computation with another summation order, whose differences grow from the last layer to the
- * first (and dominate gradients that are nearly zero, such as a BN gamma before another BN).
- */
-function assertSamePass(fast: Pass, straight: Pass, noise: Pass): void {
-  assert.ok(Math.abs(fast.loss - straight.loss) < 1e-5, `loss ${fast.loss} vs ${straight.loss}`);
-  const floor = Math.max(1e-6, ...noise.grads.map((g, i) => relativeL2(g, straight.grads[i])));
-  fast.grads.forEach((g, i) => {
-    const difference = relativeL2(g, straight.grads[i]);
-    assert.ok(
-      difference <= 3 * floor,
-      `gradient ${i}: relative difference ${difference.toExponential(2)}, float32 noise up to ${floor.toExponential(2)}`,
-    );
-  });
-  // The classifier sees no BN after it: there the paths agree to float32 precision.
-  assert.ok(relativeL2(fast.grads[fast.grads.length - 2], straight.grads[straight.grads.length - 2]) < 1e-4);
-  assert.equal(fast.stats.length, straight.stats.length);
-  fast.stats.forEach((s, i) => assert.ok(maxDiff(s, straight.stats[i]) < 1e-5, `running statistic ${i}: ${maxDiff(s, straight.stats[i])}`));
-}
-
-function disposePasses(...passes: Pass[]): void {
-  tf.dispose(passes.flatMap((p) => [...p.grads, ...p.stats]));
-}
 
 describe('fast paths against the straightforward ones', () => {
   const { images, labels } = exampleTensors(data.train, mean, 32);
@@ -217,103 +84,8 @@ describe('fast paths against the straightforward ones', () => {
     });
   }
 
-  // The reference is tfjs's autodiff over the same model with the same batch-norm kernels (the
-  // fused batch norm above): everything else (convolutions, ReLU, additions, shortcuts, pooling, the
-  // classifier, the loss and all their gradients) is tfjs's own code. Against tfjs's moments-based
-  // batch norm the gradients of the first layers of option-B nets differ by up to ~0.5% in float32
-  // (projection shortcuts make early gradients sums with heavy cancellation); the fused kernel is
-  // the more accurate of the two (see the float64 test below).
-  const architectures: Array<[string, () => tf.LayersModel]> = [
-    ['ResNet-20 (option A)', () => buildModel('resnet20', { seed: 5, width: 0.5 })],
-    ['plain-20', () => buildModel('plain20', { seed: 5, width: 0.5 })],
-    ['ResNet-20 option B', () => buildModel('resnet20', { seed: 5, width: 0.5, shortcut: 'B' })],
-    ['ResNet-20 option C, pre-activation', () => buildModel('resnet20', { seed: 5, width: 0.5, shortcut: 'C', order: 'pre' })],
-    ['ImageNet-style basic ResNet (7x7/2 stem, max pool)', () => smallImagenetNet(18, true)],
-    [
-      'ImageNet-style bottleneck ResNet, pre-activation, 3x3 stride, option B',
-      () => smallImagenetNet(50, true, { order: 'pre', bottleneckStride: '3x3', shortcut: 'B' }),
-    ],
-  ];
-  for (const [label, build] of architectures) {
-    it(`${label}: the native network's loss, gradients, BN statistics and logits match tfjs's autodiff`, () => {
-      const autodiff = (x: tf.Tensor4D, y: tf.Tensor1D) => {
-        const model = build();
-        const pass = autodiffPass(model, x, y);
-        const logits = model.apply(images, { training: false }) as tf.Tensor;
-        model.dispose();
-        return { ...pass, logits };
-      };
-      const fast = nativePass(build, images, labels);
-      const straight = autodiff(images, labels);
-      const noise = autodiff(reversedImages, reversedLabels);
-      assertSamePass(fast, straight, noise);
-      // Inference after the training pass: BN (folded into the convs where possible) uses the equal running statistics.
-      assert.ok(relativeL2(fast.logits, straight.logits) < 1e-4, `logits differ by ${relativeL2(fast.logits, straight.logits)}`);
-      disposePasses(fast, straight, noise);
-      tf.dispose([fast.logits, straight.logits, noise.logits]);
-    });
-  }
-
-  it('with RESLAB_NATIVE=portable (standard TensorFlow kernels only, as on GPUs) the native network computes the same', () => {
-    const run = () => nativePass(() => buildModel('resnet20', { seed: 5, width: 0.5 }), images, labels);
-    const full = run();
-    if (process.arch === 'x64') assert.equal(nativeOps()?.oneDnn, true, "TensorFlow's x86-64 builds run oneDNN kernels");
-    const portable = withNative('portable', () => {
-      assert.equal(nativeOps()?.oneDnn, false);
-      return run();
-    });
-    // Float32 noise: the straightforward path on the reversed batch, against the oneDNN run.
-    const model = buildModel('resnet20', { seed: 5, width: 0.5 });
-    const noise = autodiffPass(model, reversedImages, reversedLabels);
-    model.dispose();
-    assertSamePass(portable, full, noise);
-    assert.ok(relativeL2(portable.logits, full.logits) < 1e-4);
-    disposePasses(full, portable, noise);
-    tf.dispose([full.logits, portable.logits]);
-  });
-
-  // Inference folds each batch norm into the conv before it and, where the binding passes list
-  // attributes (reslab's setup adds them), runs conv + bias + residual add + ReLU as one oneDNN kernel.
-  const inferenceNets: Array<[string, ModelOptions & { name: string }]> = [
-    ['ResNet-20 (option A)', { name: 'resnet20' }],
-    ['plain-20', { name: 'plain20' }],
-    ['ResNet-20 option B (both branches of an add end in a batch norm)', { name: 'resnet20', shortcut: 'B' }],
-  ];
-  for (const [label, { name, ...options }] of inferenceNets) {
-    it(`${label}: inference runs each conv with its batch norm, residual add and ReLU as one kernel, with tfjs's logits`, () => {
-      const model = buildModel(name, { seed: 7, width: 0.5, ...options });
-      // Running statistics and affine parameters away from their initial values, so the folding shows.
-      let seed = 11;
-      for (const layer of model.layers.filter((l) => l.getClassName() === 'BatchNormalization')) {
-        const [gamma, beta, mean, variance] = layer.getWeights().map((w) => w.shape);
-        layer.setWeights([
-          tf.randomUniform(gamma, 0.5, 1.5, 'float32', seed++),
-          tf.randomUniform(beta, -0.2, 0.2, 'float32', seed++),
-          tf.randomUniform(mean, -0.3, 0.3, 'float32', seed++),
-          tf.randomUniform(variance, 0.5, 2, 'float32', seed++),
-        ]);
-      }
-      const network = nativeNetwork(model);
-      assert.ok(network);
-      let logits: tf.Tensor | undefined;
-      const kernels = logKernels(() => (logits = network.predict(images))) as Map<string, KernelTotals>;
-      const reference = model.predict(images) as tf.Tensor;
-      assert.ok(relativeL2(logits as tf.Tensor, reference) < 1e-5, `logits differ by ${relativeL2(logits as tf.Tensor, reference)}`);
-      const calls = (kernel: string) => kernels.get(kernel)?.calls ?? 0;
-      const convLayers = model.layers.filter((l) => l.getClassName() === 'Conv2D');
-      // 1x1 convs (option B's projections) are matrix products, with the dense layer's.
-      const pointwise = convLayers.filter((l) => l.getWeights()[0].shape[0] === 1).length;
-      assert.equal(calls('MatMul'), pointwise + 1, [...kernels.keys()].join(', '));
-      if (nativeOps()?.oneDnn) {
-        assert.equal(nativeOps()?.fusedConv, true, "setup compiles tfjs-node's binding with list attributes (scripts/binding-patch.js)");
-        assert.equal(calls('_MklNativeFusedConv2D'), convLayers.length - pointwise, [...kernels.keys()].join(', '));
-        for (const separate of ['Relu', 'AddV2', 'AddN', 'FusedBatchNormV3', '_MklNativeFusedBatchNormEx', '_MklNativeConv2DWithBias'])
-          assert.equal(calls(separate), 0, `${separate} ran on its own`);
-      }
-      tf.dispose([logits as tf.Tensor, reference]);
-      model.dispose();
-    });
-  }
+  // The native step against tfjs's autodiff for every architecture and block style runs in child
+  // processes under each oneDNN setting: test/cpu-matrix.test.ts.
 
   it("the fused batch norm is at least as accurate as tfjs's own, against float64 (forward and input gradient)", () => {
     const ops = nativeOps();
@@ -331,7 +103,7 @@ describe('fast paths against the straightforward ones', () => {
       const dy = tf.randomNormal([batch, size, size, channels], 0, 1, 'float32', 2) as tf.Tensor4D;
       const gamma = tf.ones([channels]) as tf.Tensor1D;
       const beta = tf.zeros([channels]) as tf.Tensor1D;
-      const reference = batchNormFloat64(x.dataSync(), dy.dataSync(), channels, 1e-5);
+      const reference = batchNormReference(x.dataSync(), dy.dataSync(), channels, 1e-5);
       const fused = ops.batchNormTraining(x, gamma, beta, 1e-5);
       const fusedGrad = ops.batchNormGrad(dy, fused.saved, gamma, 1e-5);
       const moments = (input: tf.Tensor4D) => {

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { mixSeed, mulberry32 } from '../data/rng';
 import type { NativeOps } from '../native/ops';
-import { pointwiseBackward, pointwiseForward } from '../native/pointwise';
+import { pointwiseFilterGradient, pointwiseForward, pointwiseInputGradient } from '../native/pointwise';
 import { ConvPart, KernelCase } from './cases';
 import { batchNormReference, convFilterGradient, convForward, convInputGradient, ConvShape, outputSize, relativeError } from './reference';
 
@@ -62,8 +62,9 @@ function nativeConv(ops: NativeOps, s: ConvShape, part: ConvPart, x: tf.Tensor4D
   if (s.kernel === 1) {
     const { y, input } = pointwiseForward(ops, s.stride, x, w);
     if (part === 'forward') return y;
-    const { dKernel, dx } = pointwiseBackward(ops, s.stride, input, w, dy, x.shape);
-    return part === 'filter gradient' ? dKernel : (dx as tf.Tensor);
+    return part === 'filter gradient'
+      ? pointwiseFilterGradient(ops, input, w.shape, dy)
+      : pointwiseInputGradient(ops, s.stride, x.shape, w, dy);
   }
   const p = s.pad[0];
   const attrs = ops.convAttrs(s.stride, s.stride === 1 ? 'SAME' : [p, p, p, p]);

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { Holdings } from './holdings';
 import { BatchNormSaved, biasedVarianceFactor, ConvAttrs, NativeOps } from './ops';
 import { countReaders } from './passes';
-import { pointwiseBackward, pointwiseForward } from './pointwise';
+import { pointwiseFilterGradient, pointwiseForward, pointwiseInputGradient } from './pointwise';
 import { BatchNormNode, ConvNode, PlanNode, variableName } from './plan';
 
 /**
@@ -492,16 +492,8 @@ export class NativeNetwork {
         const attrs = this.convAttrs.get(i) as ConvAttrs;
         if (node.bias) grads[variableName(node.bias)] = ops.biasAddGrad(dy);
         if (node.pointwise) {
-          const { dKernel, dx } = pointwiseBackward(
-            ops,
-            node.stride,
-            x,
-            kernel,
-            dy as tf.Tensor4D,
-            wantsInput ? saved.inputShape : undefined,
-          );
-          grads[variableName(node.kernel)] = dKernel;
-          if (dx) give(source, dx);
+          grads[variableName(node.kernel)] = pointwiseFilterGradient(ops, x, kernel.shape, dy as tf.Tensor4D);
+          if (wantsInput) give(source, pointwiseInputGradient(ops, node.stride, saved.inputShape as number[], kernel, dy as tf.Tensor4D));
           return;
         }
         grads[variableName(node.kernel)] = ops.conv2dBackpropFilter(x, kernel.shape, dy as tf.Tensor4D, attrs);

@@ -21,25 +21,29 @@ export function pointwiseForward(
   });
 }
 
-/**
- * Both gradients of {@link pointwiseForward} given the tensor it multiplied: the kernel's, and the
- * original input's (of shape `inputShape`) when that is given.
- */
-export function pointwiseBackward(
-  ops: NativeOps,
-  stride: number,
-  input: tf.Tensor4D,
-  kernel: tf.Tensor4D,
-  dy: tf.Tensor4D,
-  inputShape?: number[],
-): { dKernel: tf.Tensor4D; dx?: tf.Tensor4D } {
+/** The kernel's gradient of {@link pointwiseForward}, given the tensor it multiplied. */
+export function pointwiseFilterGradient(ops: NativeOps, input: tf.Tensor4D, kernelShape: number[], dy: tf.Tensor4D): tf.Tensor4D {
   return tf.tidy(() => {
     const [n, h, w, ci] = input.shape;
-    const co = kernel.shape[3];
-    const dyRows = ops.reshape<tf.Tensor2D>(dy, [n * h * w, co]);
-    const dKernel = ops.reshape<tf.Tensor4D>(ops.matMul(ops.reshape(input, [n * h * w, ci]), dyRows, true, false), kernel.shape);
-    if (!inputShape) return { dKernel };
-    const dInput = ops.reshape<tf.Tensor4D>(ops.matMul(dyRows, ops.reshape(kernel, [ci, co]), false, true), input.shape);
-    return { dKernel, dx: stride > 1 ? ops.subsampleGrad(inputShape, dInput, stride) : dInput };
+    const rows = n * h * w;
+    const product = ops.matMul(ops.reshape(input, [rows, ci]), ops.reshape(dy, [rows, kernelShape[3]]), true, false);
+    return ops.reshape<tf.Tensor4D>(product, kernelShape);
+  });
+}
+
+/** The input's gradient of {@link pointwiseForward} (an input of shape `inputShape`). */
+export function pointwiseInputGradient(
+  ops: NativeOps,
+  stride: number,
+  inputShape: number[],
+  kernel: tf.Tensor4D,
+  dy: tf.Tensor4D,
+): tf.Tensor4D {
+  return tf.tidy(() => {
+    const [n, h, w, co] = dy.shape;
+    const ci = kernel.shape[2];
+    const product = ops.matMul(ops.reshape(dy, [n * h * w, co]), ops.reshape(kernel, [ci, co]), false, true);
+    const sampled = ops.reshape<tf.Tensor4D>(product, [n, h, w, ci]);
+    return stride > 1 ? ops.subsampleGrad(inputShape, sampled, stride) : sampled;
   });
 }
