@@ -2,6 +2,7 @@ import { parseArgs } from 'util';
 import { describeBackend, selectBackend } from './backend';
 import { buildModel } from './models/zoo';
 import { formatSummary, summarize } from './models/summary';
+import { SettingsError } from './train/config';
 
 import { Command, commandHelp, FlagValues, UsageError } from './commands/command';
 import { modelOptionFlags, modelOptionsFrom } from './commands/model-flags';
@@ -65,7 +66,8 @@ export async function main(argv: string[]): Promise<number> {
     return (await command.run(positionals, values as FlagValues)) ?? 0;
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    const isUsage = error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+    const isUsage =
+      error instanceof UsageError || error instanceof SettingsError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
     console.error(`reslab ${name}: ${isUsage ? '' : 'error: '}${message}`);
     if (!isUsage && process.env.RESLAB_DEBUG && error instanceof Error) console.error(error.stack);
     return isUsage ? 2 : 1;

@@ -5,7 +5,8 @@ import * as path from 'path';
 import { bundledDataDir, loadCifar10 } from '../src/data/cifar';
 import { figure1, figure6, table6 } from '../src/experiments/figures';
 import { loadRuns, readRunEvents } from '../src/runs';
-import { gridConfigs, GridSpec, parseShard, runGrid, shardOf } from '../src/experiments/grid';
+import { gridConfigs, GridSpec, parseShard, runSweep, shardOf } from '../src/experiments/grid';
+import { RunsRoot } from '../src/runs';
 import { writeReport } from '../src/experiments/report';
 import { figure7, responseCurves } from '../src/experiments/figure7';
 import { EvalEvent } from 'reslab-protocol';
@@ -33,7 +34,7 @@ describe('degradation grid', function () {
 
   before(async () => {
     runsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'reslab-grid-'));
-    await runGrid({ ...spec, depths: [8] }, { outDir: runsDir, data });
+    await runSweep(gridConfigs({ ...spec, depths: [8] }), data, new RunsRoot(runsDir));
   });
 
   it('enumerates {plain, resnet} x depths x seeds in a stable order with stable ids', () => {
@@ -64,14 +65,16 @@ describe('degradation grid', function () {
     const sizes = () => fs.readdirSync(runsDir).map((id) => fs.statSync(path.join(runsDir, id, 'metrics.jsonl')).size);
     const before = sizes();
     const skipped: string[] = [];
-    await runGrid({ ...spec, depths: [8] }, { outDir: runsDir, data, onRunEnd: (id, _end, wasSkipped) => wasSkipped && skipped.push(id) });
+    await runSweep(gridConfigs({ ...spec, depths: [8] }), data, new RunsRoot(runsDir), {
+      onRunEnd: ({ run, alreadyFinished }) => alreadyFinished && skipped.push(run.runId),
+    });
     assert.deepEqual(skipped.sort(), ['plain8-w0.25-s0', 'plain8-w0.25-s1', 'resnet8-w0.25-s0', 'resnet8-w0.25-s1']);
     assert.deepEqual(sizes(), before);
   });
 
   it('a shard runs only its own runs into the shared directory', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'reslab-shard-'));
-    await runGrid({ ...spec, depths: [8], seeds: [0] }, { outDir: dir, data, shard: { index: 1, count: 2 } });
+    await runSweep(shardOf(gridConfigs({ ...spec, depths: [8], seeds: [0] }), { index: 1, count: 2 }), data, new RunsRoot(dir));
     assert.deepEqual(fs.readdirSync(dir), ['resnet8-w0.25-s0']);
   });
 

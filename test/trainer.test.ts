@@ -9,7 +9,7 @@ import { RunEvent, TrainEvent, parseMetricsJsonl } from 'reslab-protocol';
 import { configFromPreset, learningRate, TrainConfig } from '../src/train/config';
 import { DivergenceError, Trainer } from '../src/train/trainer';
 import { hasCheckpoint, loadCheckpoint } from '../src/train/checkpoint';
-import { loadRuns, readRunEvents } from '../src/runs';
+import { loadRuns, readRunEvents, RunDirectory } from '../src/runs';
 import { nativeOps } from '../src/native/ops';
 import { TensorBoardLog, tensorBoardFiles } from '../src/tensorboard/run-log';
 
@@ -56,11 +56,11 @@ const TINY_FLAGS = [
 
 /** Every value in the run's kept checkpoint (weights, BN statistics, velocities) is finite. */
 function assertFiniteCheckpoint(runDir: string): void {
-  if (!hasCheckpoint(runDir)) return;
+  if (!hasCheckpoint(new RunDirectory(runDir))) return;
   const state = JSON.parse(fs.readFileSync(path.join(runDir, 'checkpoint', 'state.json'), 'utf8')) as {
     tensors: Array<{ name: string; shape: number[] }>;
   };
-  const { values } = loadCheckpoint(runDir, state.tensors);
+  const { values } = loadCheckpoint(new RunDirectory(runDir), state.tensors);
   values.forEach((v, i) => assert.ok(v.every(Number.isFinite), `${state.tensors[i].name} holds non-finite values`));
 }
 
@@ -330,7 +330,7 @@ describe('trainer', function () {
         return true;
       });
       assert.equal(fs.existsSync(path.join(runDir, 'checkpoint.tmp')), false, 'no half-written checkpoint left behind');
-      assert.ok(hasCheckpoint(runDir), 'the previous checkpoint is still there');
+      assert.ok(hasCheckpoint(new RunDirectory(runDir)), 'the previous checkpoint is still there');
       assertFiniteCheckpoint(runDir);
       assert.equal(fs.existsSync(path.join(runDir, 'lock')), false, 'the lock is released');
     } finally {

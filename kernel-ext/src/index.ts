@@ -10,7 +10,6 @@
  * JupyterLab plugin), static HTML with SVG charts (plain JupyterLab, nbconvert, GitHub), and
  * text. Outside tslab the same calls print a compact progress line instead.
  */
-import * as path from 'path';
 import {
   backendInfo,
   bundledDataDir,
@@ -18,6 +17,8 @@ import {
   configFromPreset,
   describeBackend,
   GridSpec,
+  gridConfigs,
+  launchRun,
   loadCifar10,
   PlotlyFigure,
   PRESET_DEPTHS,
@@ -27,9 +28,10 @@ import {
   RunEvent,
   RunViewBuilder,
   RunViewPayload,
-  runGrid,
-  readRunEvents,
+  runSweep,
   runIdOf,
+  RunsRoot,
+  StopSignal,
   Trainer,
   TrainConfig,
 } from 'reslab';
@@ -258,13 +260,13 @@ function dataset(dir: string | undefined): CifarDataset {
 }
 
 /**
- * Stops training at the next step on the notebook's interrupt (SIGINT): the trainer writes a
- * checkpoint and the kernel stays alive. tslab runs our handler next to its own, which ends the
+ * Requests `stop` on the notebook's interrupt (SIGINT): the run writes a checkpoint after its
+ * current step and the kernel stays alive. tslab runs our handler next to its own, which ends the
  * waiting cell; registering after the first await keeps Node from exiting on SIGINT.
  */
-async function withInterrupt<T>(stop: () => void, work: () => Promise<T>): Promise<T> {
+async function withInterrupt<T>(stop: StopSignal, work: () => Promise<T>): Promise<T> {
   await new Promise((resolve) => setImmediate(resolve));
-  const onSigint = () => stop();
+  const onSigint = () => stop.request('interrupted');
   process.on('SIGINT', onSigint);
   try {
     return await work();
@@ -278,27 +280,36 @@ function track<T>(promise: Promise<T>): Promise<T> {
   return promise;
 }
 
-/** Trains one CIFAR net with a live view; resumes from `out/<run id>` if a checkpoint exists. */
+/**
+ * Trains one CIFAR net with a live view; resumes from `out/<run id>` if a checkpoint exists. A run
+ * that finished before is not trained again: the view shows it from its files.
+ */
 export function train(model: string, options: RunOptions = {}): Promise<RunEndEvent> {
   const config = configFromPreset(model, options.preset ?? 'demo', options.overrides);
-  const trainer = new Trainer(config, dataset(options.dataDir), { runDir: path.join(options.out ?? 'runs', runIdOf(config)) });
-  const view = new LiveView({ title: `reslab: ${config.model} (${config.preset})`, ...options.view });
-  view.attach(trainer);
+  const root = new RunsRoot(options.out ?? 'runs');
+  const finished = root.run(runIdOf(config)).completed() !== undefined;
+  const view = new LiveView({
+    title: `reslab: ${config.model} (${config.preset})${finished ? ': finished before, shown from its files' : ''}`,
+    ...options.view,
+  });
+  const stop = new StopSignal();
   return track(
-    withInterrupt(
-      () => trainer.stop('interrupted'),
-      async () => {
-        try {
-          return await trainer.run();
-        } finally {
-          view.close();
-        }
-      },
-    ),
+    withInterrupt(stop, async () => {
+      try {
+        const launched = await launchRun(config, dataset(options.dataDir), root, {
+          listeners: [(event) => view.push(event)],
+          stop,
+          replayFinished: true,
+        });
+        return launched.end;
+      } finally {
+        view.close();
+      }
+    }),
   );
 }
 
-/** Runs the degradation grid {plain, resnet} x depths x seeds with one live view of all runs. */
+/** Runs the degradation grid {plain, resnet} x depths x seeds with one live view of all runs (finished ones shown from their files). */
 export function degradation(
   options: RunOptions & Partial<Pick<GridSpec, 'nets' | 'depths'>> & { seeds?: number } = {},
 ): Promise<RunEndEvent[]> {
@@ -313,34 +324,19 @@ export function degradation(
     title: `reslab: degradation ${spec.nets.join('/')} x ${spec.depths.join(',')} (${spec.preset})`,
     ...options.view,
   });
-  const outDir = options.out ?? 'runs';
-  let current: Trainer | undefined;
-  let stopped = false;
+  const stop = new StopSignal();
+  const listeners = [(event: RunEvent) => view.push(event)];
   return track(
-    withInterrupt(
-      () => {
-        stopped = true;
-        current?.stop('interrupted');
-      },
-      async () => {
-        try {
-          return await runGrid(spec, {
-            outDir,
-            data: dataset(options.dataDir),
-            onRun: (trainer) => {
-              current = trainer;
-              view.attach(trainer);
-            },
-            onRunEnd: (runId, _end, skipped) => {
-              // Finished runs are skipped by the grid: show them from their files.
-              if (skipped) for (const event of readRunEvents(path.join(outDir, runId))) view.push(event);
-            },
-            shouldStop: () => stopped,
-          });
-        } finally {
-          view.close();
-        }
-      },
-    ),
+    withInterrupt(stop, async () => {
+      try {
+        const launched = await runSweep(gridConfigs(spec), dataset(options.dataDir), new RunsRoot(options.out ?? 'runs'), {
+          stop,
+          perRun: () => ({ listeners, replayFinished: true }),
+        });
+        return launched.map((l) => l.end);
+      } finally {
+        view.close();
+      }
+    }),
   );
 }

@@ -1,12 +1,14 @@
 import * as path from 'path';
 import { verdictLines } from '../experiments/claims';
 import { table6Markdown } from '../experiments/figures';
-import { gridConfigs, parseShard, runGrid, shardOf } from '../experiments/grid';
+import { gridConfigs, parseShard, runSweep, shardOf } from '../experiments/grid';
 import { writeReport } from '../experiments/report';
-import { PRESET_DEPTHS, runIdOf, validateConfigForData } from '../train/config';
+import { RunsRoot } from '../runs';
+import { PRESET_DEPTHS, runIdOf } from '../train/config';
+import { Launched, StopSignal } from '../train/launch';
 import { Command, listFlag, numberFlag, UsageError } from './command';
-import { attach } from './progress';
-import { datasetFrom, overridesFrom, presetOf, presetTable, settingsOrUsageError, trainingFlags } from './training-flags';
+import { runProgress, stopOnSignals } from './progress';
+import { datasetFrom, overridesFrom, presetOf, presetTable, trainingFlags } from './training-flags';
 
 export const degradationCommand: Command = {
   usage:
@@ -30,11 +32,11 @@ export const degradationCommand: Command = {
     if (!Number.isInteger(seedCount) || seedCount < 1) throw new UsageError(`--seeds expects a positive count, got ${seedCount}`);
     const seeds = Array.from({ length: seedCount }, (_, i) => i);
     const shard = typeof values.shard === 'string' ? parseShard(values.shard) : undefined;
-    const outDir = (values.out as string | undefined) ?? 'runs';
+    const root = new RunsRoot((values.out as string | undefined) ?? 'runs');
     // Every run's settings are checked before the data loads or any run directory is created.
-    const spec = { nets, depths, seeds, preset, overrides: overridesFrom(values) };
-    const all = settingsOrUsageError(() => gridConfigs(spec));
-    if (shard && shardOf(all, shard).length === 0) {
+    const all = gridConfigs({ nets, depths, seeds, preset, overrides: overridesFrom(values) });
+    const mine = shardOf(all, shard);
+    if (shard && mine.length === 0) {
       // Array jobs may have more tasks than runs: say so, and succeed (nothing failed).
       console.error(
         `shard ${shard.index}/${shard.count} has no runs: the sweep has only ${all.length} (${all.map(runIdOf).join(', ')}); nothing to do`,
@@ -42,35 +44,33 @@ export const degradationCommand: Command = {
       return 0;
     }
     const data = await datasetFrom(values);
-    for (const config of gridConfigs(spec)) settingsOrUsageError(() => validateConfigForData(config, data.train.count, data.test.count));
-    let hooks: ReturnType<typeof attach> | undefined;
-    let stopped = false;
     console.error(
-      `degradation sweep: ${nets.join(',')} x depths ${depths.join(',')} x ${seedCount} seed(s), ${preset} preset, data ${data.source}${shard ? `, shard ${shard.index}/${shard.count}` : ''} → ${outDir}`,
+      `degradation sweep: ${nets.join(',')} x depths ${depths.join(',')} x ${seedCount} seed(s), ${preset} preset, data ${data.source}${shard ? `, shard ${shard.index}/${shard.count}` : ''} → ${root.dir}`,
     );
-    const ends = await runGrid(spec, {
-      outDir,
-      data,
-      shard,
-      trainer: { onStep: (p) => hooks?.progress(p) },
-      onRun: (trainer, index, total) => {
-        hooks?.detach();
-        hooks = attach(trainer, `[${index + 1}/${total}] ${trainer.runId}`, values.quiet === true);
-      },
-      onRunEnd: (runId, end, skipped) => {
-        if (skipped) console.error(`${runId}: already finished, skipped`);
-        if (end.status === 'stopped') stopped = true;
-      },
-      shouldStop: () => stopped,
-    });
-    hooks?.detach();
-    if (stopped || ends.some((e) => e.status !== 'completed')) {
+    const stop = new StopSignal();
+    const detach = stopOnSignals(stop);
+    let launched: Launched[] = [];
+    try {
+      launched = await runSweep(mine, data, root, {
+        stop,
+        perRun: (config, index, total) => {
+          const progress = runProgress(`[${index + 1}/${total}] ${runIdOf(config)}`, config.batchSize, values.quiet === true);
+          return { listeners: [progress.listener], onStep: progress.onStep };
+        },
+        onRunEnd: ({ run, alreadyFinished }) => {
+          if (alreadyFinished) console.error(`${run.runId}: already finished, skipped`);
+        },
+      });
+    } finally {
+      detach();
+    }
+    if (stop.requested || launched.length < mine.length || launched.some((l) => l.end.status !== 'completed')) {
       console.error('sweep stopped; run the same command again to resume');
       return 130;
     }
     const reportDir = values.report as string | undefined;
     if (reportDir) {
-      const { rows, verdicts, scale } = writeReport(outDir, reportDir);
+      const { rows, verdicts, scale } = writeReport(root.dir, reportDir);
       console.log(table6Markdown(rows));
       console.log(`\n${verdictLines(verdicts, scale).join('\n')}`);
       console.error(`report: ${path.join(reportDir, 'index.html')}`);

@@ -1,6 +1,7 @@
-/** The CLI's progress line and signal handling around a trainer. */
+/** The CLI's progress line for a run, and its signal handling. */
 import { RunEvent } from 'reslab-protocol';
-import { StepProgress, Trainer } from '../train/trainer';
+import { StopSignal } from '../train/launch';
+import { StepProgress } from '../train/trainer';
 
 /** One status line on stderr, rewritten in place on a terminal, printed every 15 s otherwise. */
 export class ProgressLine {
@@ -30,13 +31,17 @@ function formatSeconds(seconds: number): string {
     : `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
 }
 
-export /** Attaches a progress bar and signal handling to a trainer. */
-function attach(trainer: Trainer, prefix: string, quiet: boolean): { progress: (p: StepProgress) => void; detach: () => void } {
+/** A run's progress line: the listener of its events and the receiver of its steps' progress. */
+export function runProgress(
+  prefix: string,
+  batchSize: number,
+  quiet: boolean,
+): { listener: (event: RunEvent) => void; onStep: (p: StepProgress) => void } {
   const line = new ProgressLine();
   let trainError = NaN;
   let testError = NaN;
   let rate = NaN;
-  const unsubscribe = trainer.on((event: RunEvent) => {
+  const listener = (event: RunEvent) => {
     if (event.type === 'run_start' && !quiet)
       line.done(
         `${prefix}: ${event.backend} backend, ${event.engine ?? 'tfjs autodiff'}${event.iteration > 0 ? `, resuming at iteration ${event.iteration}` : ''}`,
@@ -47,34 +52,38 @@ function attach(trainer: Trainer, prefix: string, quiet: boolean): { progress: (
       line.done(
         `${prefix} ${event.status} at iteration ${event.iteration} in ${formatSeconds(event.wallSeconds)}${event.message ? `: ${event.message}` : ''}`,
       );
-  });
-  let interrupts = 0;
-  const onSignal = (signal: NodeJS.Signals) => {
-    interrupts += 1;
-    if (interrupts > 1) process.exit(signal === 'SIGINT' ? 130 : 143);
-    line.done(`${prefix}: ${signal} received, stopping after this step and writing a checkpoint (again to quit at once)`);
-    trainer.stop(signal);
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  const progress = (p: StepProgress) => {
+  const onStep = (p: StepProgress) => {
     if (quiet) return;
     rate = Number.isFinite(rate) ? 0.9 * rate + 0.1 * p.imagesPerSecond : p.imagesPerSecond;
     const width = 24;
     const filled = Math.round((p.iteration / p.iterations) * width);
-    const eta = ((p.iterations - p.iteration) * trainer.config.batchSize) / rate;
+    const eta = ((p.iterations - p.iteration) * batchSize) / rate;
     const pct = (v: number) => (Number.isFinite(v) ? `${(v * 100).toFixed(1)}%` : '–');
     line.update(
       `${prefix} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${p.iteration}/${p.iterations} ` +
         `loss ${p.loss.toFixed(3)} train err ${pct(trainError)} test err ${pct(testError)} ${rate.toFixed(0)} img/s ETA ${formatSeconds(eta)}`,
     );
   };
-  return {
-    progress,
-    detach: () => {
-      unsubscribe();
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-    },
+  return { listener, onStep };
+}
+
+/**
+ * SIGINT and SIGTERM request `stop` (the run checkpoints after its current step and ends
+ * `stopped`); a second one quits at once. Returns the function that removes the handlers.
+ */
+export function stopOnSignals(stop: StopSignal): () => void {
+  let interrupts = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    interrupts += 1;
+    if (interrupts > 1) process.exit(signal === 'SIGINT' ? 130 : 143);
+    new ProgressLine().done(`${signal} received, stopping after this step and writing a checkpoint (again to quit at once)`);
+    stop.request(signal);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return () => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
   };
 }

@@ -1,5 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
+import { RunDirectory, RunsRoot } from '../runs';
 import { TensorBoardLog } from '../tensorboard/run-log';
 import { Command, UsageError } from './command';
 
@@ -12,19 +13,19 @@ export const tensorBoardExportCommand: Command = {
     '--logdir); new runs write theirs while they train. Then: tensorboard --logdir <runs-dir or DIR>',
   run(positionals, values) {
     if (positionals.length !== 1) throw new UsageError(`expected the runs directory\nusage: ${tensorBoardExportCommand.usage}`);
-    const runsDir = positionals[0];
-    if (!fs.existsSync(runsDir) || !fs.statSync(runsDir).isDirectory())
-      throw new UsageError(`runs directory ${runsDir} does not exist or is not a directory`);
+    const root = new RunsRoot(positionals[0]);
     const logdir = values.logdir as string | undefined;
-    const runs = fs
-      .readdirSync(runsDir)
-      .filter((name) => fs.existsSync(path.join(runsDir, name, 'metrics.jsonl')))
-      .sort();
-    if (runs.length === 0) throw new Error(`no runs (directories with a metrics.jsonl) in ${runsDir}`);
-    for (const name of runs) {
-      const log = TensorBoardLog.fromRunDir(path.join(runsDir, name), logdir ? path.join(logdir, name) : undefined);
-      console.log(`${name.padEnd(24)} ${log.file} (${fs.statSync(log.file).size} bytes)`);
+    let runs: RunDirectory[];
+    try {
+      runs = root.runs();
+    } catch (error) {
+      throw new UsageError((error as Error).message);
     }
-    console.error(`${runs.length} run(s); view them with: tensorboard --logdir ${logdir ?? runsDir}`);
+    if (runs.length === 0) throw new Error(`no runs (directories with a metrics.jsonl) in ${root.dir}`);
+    for (const run of runs) {
+      const log = TensorBoardLog.fromRunDir(run.dir, logdir ? path.join(logdir, run.runId) : undefined);
+      console.log(`${run.runId.padEnd(24)} ${log.file} (${fs.statSync(log.file).size} bytes)`);
+    }
+    console.error(`${runs.length} run(s); view them with: tensorboard --logdir ${logdir ?? root.dir}`);
   },
 };

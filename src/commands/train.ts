@@ -1,11 +1,9 @@
-import * as path from 'path';
-import { completedEnd } from '../experiments/grid';
-import { configFromPreset, runIdOf, validateConfigForData } from '../train/config';
-import { readRunEvents } from '../runs';
-import { Trainer } from '../train/trainer';
+import { RunsRoot } from '../runs';
+import { configFromPreset, runIdOf } from '../train/config';
+import { launchRun, StopSignal } from '../train/launch';
 import { Command, defined, numberFlag, UsageError } from './command';
-import { attach } from './progress';
-import { datasetFrom, overridesFrom, presetOf, presetTable, settingsOrUsageError, trainingFlags } from './training-flags';
+import { runProgress, stopOnSignals } from './progress';
+import { datasetFrom, overridesFrom, presetOf, presetTable, trainingFlags } from './training-flags';
 
 export const trainCommand: Command = {
   usage:
@@ -15,34 +13,46 @@ export const trainCommand: Command = {
   options: { ...trainingFlags, seed: { type: 'string' } },
   async run(positionals, values) {
     if (positionals.length !== 1) throw new UsageError(`expected one model name, e.g. resnet20\nusage: ${trainCommand.usage}`);
-    const config = settingsOrUsageError(() =>
-      configFromPreset(positionals[0], presetOf(values, 'cpu'), {
-        ...overridesFrom(values),
-        ...defined({ seed: numberFlag(values, 'seed') }),
-      }),
-    );
+    const config = configFromPreset(positionals[0], presetOf(values, 'cpu'), {
+      ...overridesFrom(values),
+      ...defined({ seed: numberFlag(values, 'seed') }),
+    });
     const data = await datasetFrom(values);
-    settingsOrUsageError(() => validateConfigForData(config, data.train.count, data.test.count));
-    const runDir = path.join((values.out as string | undefined) ?? 'runs', runIdOf(config));
-    const finished = completedEnd(readRunEvents(runDir));
-    if (finished) {
+    const root = new RunsRoot((values.out as string | undefined) ?? 'runs');
+    const run = root.run(runIdOf(config));
+    const quiet = values.quiet === true;
+    const progress = runProgress(run.runId, config.batchSize, quiet);
+    const stop = new StopSignal();
+    const detach = stopOnSignals(stop);
+    let announced = false;
+    const announce = () => {
+      if (announced) return;
+      announced = true;
       console.error(
-        `${runDir} is already finished (iteration ${finished.iteration}); nothing to do. Delete it, or use another --out or --seed, to train again.`,
+        `training ${config.model} (${config.preset} preset, ${config.iterations} iterations) on ${data.source}: ${data.train.count} training, ${data.test.count} test images → ${run.dir}`,
       );
-      return 0;
-    }
-    let hooks: ReturnType<typeof attach> | undefined;
-    const trainer = new Trainer(config, data, { runDir, onStep: (p) => hooks?.progress(p) });
-    hooks = attach(trainer, runIdOf(config), values.quiet === true);
-    console.error(
-      `training ${config.model} (${config.preset} preset, ${config.iterations} iterations) on ${data.source}: ${data.train.count} training, ${data.test.count} test images → ${runDir}`,
-    );
-    if (values.quiet !== true) console.error(`config: ${JSON.stringify(config)}`);
+      if (!quiet) console.error(`config: ${JSON.stringify(config)}`);
+    };
     try {
-      const end = await trainer.run();
-      return end.status === 'stopped' ? 130 : 0;
+      const launched = await launchRun(config, data, root, {
+        listeners: [
+          (event) => {
+            if (event.type === 'run_start') announce();
+            progress.listener(event);
+          },
+        ],
+        onStep: progress.onStep,
+        stop,
+      });
+      if (launched.alreadyFinished) {
+        console.error(
+          `${run.dir} is already finished (iteration ${launched.end.iteration}); nothing to do. Delete it, or use another --out or --seed, to train again.`,
+        );
+        return 0;
+      }
+      return launched.end.status === 'stopped' ? 130 : 0;
     } finally {
-      hooks.detach();
+      detach();
     }
   },
 };

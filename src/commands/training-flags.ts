@@ -89,8 +89,8 @@ function warmupFlag(values: FlagValues): { warmup?: TrainConfig['warmup'] } {
   return { warmup: { lr, untilTrainError: until } };
 }
 
-export /** Config overrides from `--config` and flags (flags win; absent ones keep the preset's values). */
-function overridesFrom(values: FlagValues): Partial<TrainConfig> {
+/** Config overrides from `--config` and flags (flags win; absent ones keep the preset's values). */
+export function overridesFrom(values: FlagValues): Partial<TrainConfig> {
   const fromFile = configFile(values);
   const modelOptions = { ...fromFile.modelOptions, ...modelOptionsFrom(values) };
   return {
@@ -120,8 +120,8 @@ function overridesFrom(values: FlagValues): Partial<TrainConfig> {
   };
 }
 
-export /** The presets' settings side by side, for `--help`. */
-function presetTable(): string {
+/** The presets' settings side by side, for `--help`. */
+export function presetTable(): string {
   const names = Object.keys(PRESETS) as PresetName[];
   const row = (label: string, value: (p: (typeof PRESETS)[PresetName], name: PresetName) => unknown) =>
     `  ${label.padEnd(20)}${names.map((n) => String(value(PRESETS[n], n) ?? 'all').padEnd(16)).join('')}`;
@@ -150,17 +150,8 @@ function presetTable(): string {
   ].join('\n');
 }
 
-export /** A bad setting (flag value) is a usage error: one line, exit 2, nothing created. */
-function settingsOrUsageError<T>(make: () => T): T {
-  try {
-    return make();
-  } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : String(error));
-  }
-}
-
-export /** The dataset: --data-dir, else --download (official archive, cached), else the bundled subset. */
-async function datasetFrom(values: FlagValues): Promise<CifarDataset> {
+/** The dataset: --data-dir, else --download (official archive, cached), else the bundled subset. */
+export async function datasetFrom(values: FlagValues): Promise<CifarDataset> {
   if (typeof values['data-dir'] === 'string') return loadCifar10(values['data-dir']);
   if (values.download) {
     const bar = new ProgressLine();

@@ -1,5 +1,4 @@
 import * as fs from 'fs';
-import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import '../blocks/shortcut-a'; // registers the custom layer before models are loaded
 import { CifarDataset } from '../data/cifar';
@@ -7,7 +6,7 @@ import { exampleTensors } from '../data/tensors';
 import { PlotlyFigure } from './figures';
 import { netName, depthColour } from 'reslab-protocol';
 import { createProbe, layerResponses } from '../probes';
-import { RunDirectory, RunRecord, runSplit } from '../runs';
+import { RunRecord, RunsRoot, runSplit } from '../runs';
 import { TrainConfig } from '../train/config';
 import '../models/legacy-batch-norm'; // runs saved by earlier versions
 
@@ -35,7 +34,7 @@ export async function responseCurves(
 ): Promise<ResponseCurve[]> {
   const curves: ResponseCurve[] = [];
   for (const record of records) {
-    const run = new RunDirectory(path.join(runsDir, record.runId));
+    const run = new RunsRoot(runsDir).run(record.runId);
     const { family, depth } = record.run;
     if (data && fs.existsSync(run.modelFile)) {
       // The mean the run trained with: the same split as the trainer's, by construction.

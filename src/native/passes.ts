@@ -1,4 +1,4 @@
-import type { PlanNode } from './plan';
+import type { FoldedConvNode, PlanNode } from './plan';
 
 /** Optimisation passes over a compiled plan; each rewrites nodes in place and keeps indices. */
 
@@ -47,4 +47,52 @@ export function pointwiseAsMatMul(plan: PlanNode[]): void {
     const unpadded = typeof node.padding === 'string' || node.padding.every((p) => p === 0);
     if (height === 1 && width === 1 && unpadded) plan[i] = { ...node, pointwise: true };
   });
+}
+
+/**
+ * The inference plan of a training plan: each batch norm that is a conv's only reader is folded
+ * into that conv (w' = w·s, b' = β + (b − μ)·s, s = γ/√(σ² + ε); one conv-with-bias kernel), where
+ * oneDNN's kernels run. Where its fused convolution runs too, an add fed by such a conv (not a
+ * 1x1 one, which is a matrix product) takes the conv in, with the add's other input as residual,
+ * and so does the ReLU that is the add's only reader: one kernel per conv. The nodes taken in pass
+ * their input on, so every index keeps its meaning.
+ */
+export function fuseForInference(training: PlanNode[], kernels: { oneDnn: boolean; fusedConv: boolean }): PlanNode[] {
+  const plan = training.slice();
+  if (!kernels.oneDnn) return plan;
+  const readers = countReaders(training);
+  const passOn = (i: number): PlanNode => ({ op: 'identity', name: training[i].name, inputs: training[i].inputs });
+  training.forEach((node, j) => {
+    const i = node.inputs[0];
+    const conv = training[i];
+    if (node.op !== 'batchNorm' || conv?.op !== 'conv' || readers[i] !== 1) return;
+    plan[i] = passOn(i);
+    plan[j] = {
+      op: 'foldedConv',
+      name: node.name,
+      inputs: [i],
+      conv,
+      batchNorm: node,
+      source: i,
+      residual: false,
+      relu: node.relu === true,
+    };
+  });
+  if (!kernels.fusedConv) return plan;
+  training.forEach((node, a) => {
+    if (node.op !== 'add' || node.inputs.length !== 2) return;
+    const side = node.inputs.findIndex((j) => {
+      const folded = plan[j];
+      return folded.op === 'foldedConv' && !folded.relu && !folded.conv.pointwise && readers[j] === 1;
+    });
+    if (side < 0) return;
+    const j = node.inputs[side];
+    const folded = plan[j] as FoldedConvNode;
+    const reader = training.findIndex((other) => other.inputs.includes(a));
+    const relu = readers[a] === 1 && training[reader].op === 'relu';
+    plan[j] = passOn(j);
+    plan[a] = { ...folded, name: node.name, inputs: [j, node.inputs[1 - side]], residual: true, relu };
+    if (relu) plan[reader] = passOn(reader);
+  });
+  return plan;
 }

@@ -37,25 +37,39 @@ export interface BatchNormNode {
   epsilon: number;
   momentum: number;
 }
-interface DenseNode {
+export interface DenseNode {
   op: 'dense';
   kernel: LayerVariable;
   bias?: LayerVariable;
 }
-interface ShortcutANode {
+export interface ShortcutANode {
   op: 'shortcutA';
   stride: number;
   outChannels: number;
 }
-interface PadNode {
+export interface PadNode {
   op: 'pad';
   paddings: [[number, number], [number, number]];
 }
-interface MaxPoolNode {
+export interface MaxPoolNode {
   op: 'maxPool';
   window: [number, number];
   stride: number;
   padding: 'SAME' | 'VALID';
+}
+/**
+ * Inference only (see fuseForInference): a conv with the batch norm after it folded into its kernel
+ * and bias, and, when fused, the residual add after it (its second input) and the ReLU after that.
+ */
+export interface FoldedConvNode {
+  op: 'foldedConv';
+  conv: ConvNode;
+  batchNorm: BatchNormNode;
+  /** The conv's index in the plan: the key of its folded weights and attributes. */
+  source: number;
+  /** `inputs[1]` is added inside the conv (oneDNN's sum post-op). */
+  residual: boolean;
+  relu: boolean;
 }
 type NodeOp =
   | { op: 'input' }
@@ -68,10 +82,14 @@ type NodeOp =
   | DenseNode
   | ShortcutANode
   | PadNode
-  | MaxPoolNode;
+  | MaxPoolNode
+  | FoldedConvNode;
 
 /** One layer of the compiled graph; `inputs` index earlier nodes. */
 export type PlanNode = NodeOp & { name: string; inputs: number[] };
+
+/** The plan node of op `K`. */
+export type NodeOf<K extends PlanNode['op']> = Extract<PlanNode, { op: K }>;
 
 /** Result of {@link compileNetwork}: a plan and the model's input shape (without the batch), or why the model cannot run natively. */
 export type CompileResult = { plan: PlanNode[]; inputShape: number[] } | { unsupported: string };

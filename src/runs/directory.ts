@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { parseMetricsJsonl, RunEvent } from 'reslab-protocol';
+import { parseMetricsJsonl, RunEndEvent, RunEvent } from 'reslab-protocol';
 
 /**
  * One run's directory, the one place that knows its layout:
@@ -8,11 +8,26 @@ import { parseMetricsJsonl, RunEvent } from 'reslab-protocol';
  *   config.json      the resolved training config (a rerun with another config is refused)
  *   metrics.jsonl    the event stream, one JSON event per line (protocol/, the reslab-protocol package)
  *   events.out.tfevents.*.reslab   the same scalars for TensorBoard (src/tensorboard)
+ *   lock             held by the process training the run (src/train/run-lock.ts)
  *   checkpoint/      the last good checkpoint (src/train/checkpoint.ts)
  *   model/           the trained model (tfjs LayersModel format) once the run completed
  */
 export class RunDirectory {
   constructor(readonly dir: string) {}
+
+  /** The run id: the directory's name (see {@link RunsRoot}). */
+  get runId(): string {
+    return path.basename(this.dir);
+  }
+
+  get lockFile(): string {
+    return path.join(this.dir, 'lock');
+  }
+
+  /** The last good checkpoint; a swap in progress writes `checkpoint.tmp` and keeps `checkpoint.old` beside it. */
+  get checkpointDir(): string {
+    return path.join(this.dir, 'checkpoint');
+  }
 
   get metricsFile(): string {
     return path.join(this.dir, 'metrics.jsonl');
@@ -34,6 +49,13 @@ export class RunDirectory {
   readEvents(): RunEvent[] {
     if (!fs.existsSync(this.metricsFile)) return [];
     return parseMetricsJsonl(fs.readFileSync(this.metricsFile, 'utf8'), this.metricsFile);
+  }
+
+  /** The run_end event of the run if it completed (a finished run is not trained again). */
+  completed(): RunEndEvent | undefined {
+    const events = this.readEvents();
+    const last = events[events.length - 1];
+    return last && last.type === 'run_end' && last.status === 'completed' ? last : undefined;
   }
 
   /** The config the run was started with. */

@@ -1,9 +1,10 @@
 /**
- * Run directories: their layout and readers (./directory.ts), the listener that writes a run's
+ * Run directories: a runs directory's runs (./root.ts), one run's layout and readers (./directory.ts), the listener that writes a run's
  * events (./metrics-log.ts), a run's curves and the runs of a directory (./records.ts), and the
  * one definition of a run's data split and mean image (./split.ts).
  */
 export { RunDirectory, readRunEvents } from './directory';
+export { RunsRoot } from './root';
 export { MetricsLog } from './metrics-log';
 export { RunRecord, recordOf, loadRuns } from './records';
 export { runSplit, RunSplit, SplitSettings } from './split';

@@ -1,7 +1,5 @@
-import * as fs from 'fs';
-import * as path from 'path';
 import { EvalEvent, ProbeEvent, RunDescriptor, RunEndEvent, RunEvent, TrainEvent } from 'reslab-protocol';
-import { RunDirectory } from './directory';
+import { RunsRoot } from './root';
 
 /** One run's curves, read from its metrics.jsonl. */
 export interface RunRecord {
@@ -44,12 +42,8 @@ export function recordOf(events: RunEvent[], source = 'metrics.jsonl'): RunRecor
 
 /** Every run under `runsDir` (one sub-directory each), sorted by family, depth, seed. */
 export function loadRuns(runsDir: string): RunRecord[] {
-  if (!fs.existsSync(runsDir)) throw new Error(`runs directory ${runsDir} does not exist`);
   const records: RunRecord[] = [];
-  for (const name of fs.readdirSync(runsDir)) {
-    const dir = path.join(runsDir, name);
-    if (!fs.statSync(dir).isDirectory()) continue;
-    const run = new RunDirectory(dir);
+  for (const run of new RunsRoot(runsDir).runs()) {
     const record = recordOf(run.readEvents(), run.metricsFile);
     if (record) records.push(record);
   }

@@ -10,7 +10,8 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { parseMetricsJsonl, RunEvent } from 'reslab-protocol';
+import { RunEvent } from 'reslab-protocol';
+import { RunDirectory } from '../runs/directory';
 import { fileVersionEvent, summaryEvent, SummaryValue, tfRecord } from './event-file';
 
 /** Event files reslab writes end with this, so that it never touches files of other writers. */
@@ -86,8 +87,7 @@ export class TensorBoardLog {
 
   /** Rebuilds the log of the run in `runDir` from its metrics.jsonl. */
   static fromRunDir(runDir: string, outDir = runDir): TensorBoardLog {
-    const metrics = path.join(runDir, 'metrics.jsonl');
-    return TensorBoardLog.rebuild(outDir, parseMetricsJsonl(fs.readFileSync(metrics, 'utf8'), metrics));
+    return TensorBoardLog.rebuild(outDir, new RunDirectory(runDir).readEvents());
   }
 
   append(event: RunEvent): void {

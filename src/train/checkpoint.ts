@@ -1,8 +1,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
+import type { RunDirectory } from '../runs';
 
-/** Training state besides tensors. */
 /** Sums over the steps since the last train event. */
 export interface RunningWindow {
   errors: number;
@@ -12,6 +12,7 @@ export interface RunningWindow {
   seconds: number;
 }
 
+/** Training state besides tensors. */
 export interface CheckpointState {
   iteration: number;
   /** Size of metrics.jsonl when the checkpoint was taken: a resume truncates to it. */
@@ -27,7 +28,6 @@ export interface CheckpointState {
   tensors: Array<{ name: string; shape: number[] }>;
 }
 
-const DIR = 'checkpoint';
 const WEIGHTS = 'tensors.bin';
 const STATE = 'state.json';
 
@@ -38,14 +38,13 @@ function fsyncFile(file: string): void {
 }
 
 /**
- * Writes `tensors` (model weights incl. BN statistics, optimizer velocities) and `state` to
- * `runDir/checkpoint`, atomically: into a temporary directory, fsynced, then swapped in, so a
+ * Writes `tensors` (model weights incl. BN statistics, optimizer velocities) and `state` to the
+ * run's checkpoint directory, atomically: into a temporary directory, fsynced, then swapped in, so a
  * kill at any moment leaves the previous checkpoint or the new one, never a mix.
  */
-export function saveCheckpoint(runDir: string, tensors: tf.Tensor[], names: string[], state: Omit<CheckpointState, 'tensors'>): void {
-  const tmp = path.join(runDir, `${DIR}.tmp`);
-  const final = path.join(runDir, DIR);
-  const old = path.join(runDir, `${DIR}.old`);
+export function saveCheckpoint(run: RunDirectory, tensors: tf.Tensor[], names: string[], state: Omit<CheckpointState, 'tensors'>): void {
+  const final = run.checkpointDir;
+  const [tmp, old] = [`${final}.tmp`, `${final}.old`];
   fs.rmSync(tmp, { recursive: true, force: true });
   try {
     writeInto(tmp, tensors, names, state);
@@ -86,15 +85,15 @@ function writeInto(tmp: string, tensors: tf.Tensor[], names: string[], state: Om
  * Finishes or undoes a checkpoint swap that a kill cut short: a complete `checkpoint/` wins and the
  * leftovers (`.old`, `.tmp`) go; without one, a complete `.old` becomes `checkpoint/` again.
  */
-export function tidyCheckpoints(runDir: string): void {
-  const final = path.join(runDir, DIR);
-  const old = path.join(runDir, `${DIR}.old`);
+export function tidyCheckpoints(run: RunDirectory): void {
+  const final = run.checkpointDir;
+  const old = `${final}.old`;
   if (!complete(final) && complete(old)) {
     fs.rmSync(final, { recursive: true, force: true });
     fs.renameSync(old, final);
   }
   fs.rmSync(old, { recursive: true, force: true });
-  fs.rmSync(path.join(runDir, `${DIR}.tmp`), { recursive: true, force: true });
+  fs.rmSync(`${final}.tmp`, { recursive: true, force: true });
 }
 
 /** A checkpoint directory that holds both of its files. */
@@ -103,25 +102,21 @@ function complete(dir: string): boolean {
 }
 
 /** The checkpoint directory to resume from, if any (a swap cut short leaves `.old`). */
-function checkpointDir(runDir: string): string | undefined {
-  for (const name of [DIR, `${DIR}.old`]) {
-    const dir = path.join(runDir, name);
-    if (complete(dir)) return dir;
-  }
-  return undefined;
+function checkpointDir(run: RunDirectory): string | undefined {
+  return [run.checkpointDir, `${run.checkpointDir}.old`].find(complete);
 }
 
-export function hasCheckpoint(runDir: string): boolean {
-  return checkpointDir(runDir) !== undefined;
+export function hasCheckpoint(run: RunDirectory): boolean {
+  return checkpointDir(run) !== undefined;
 }
 
 /** Reads a checkpoint; validates it against the expected tensor names and shapes. */
 export function loadCheckpoint(
-  runDir: string,
+  run: RunDirectory,
   expected: Array<{ name: string; shape: number[] }>,
 ): { state: CheckpointState; values: Float32Array[] } {
-  const dir = checkpointDir(runDir);
-  if (!dir) throw new Error(`no checkpoint in ${runDir}`);
+  const dir = checkpointDir(run);
+  if (!dir) throw new Error(`no checkpoint in ${run.dir}`);
   const state = JSON.parse(fs.readFileSync(path.join(dir, STATE), 'utf8')) as CheckpointState;
   if (state.tensors.length !== expected.length) {
     throw new Error(

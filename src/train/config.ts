@@ -1,5 +1,21 @@
 import { modelSpec, ModelOptions, parseModelName } from '../models/zoo';
 
+/**
+ * A setting that cannot be trained: a bad value, or a config that does not fit the data. Thrown
+ * before anything is written; the CLI prints it in one line and exits 2.
+ */
+export class SettingsError extends Error {}
+
+/** Runs `check`, turning what it throws into a {@link SettingsError} (the model builders' own checks). */
+function asSettings<T>(check: () => T): T {
+  try {
+    return check();
+  } catch (error) {
+    if (error instanceof SettingsError) throw error;
+    throw new SettingsError(error instanceof Error ? error.message : String(error), { cause: error });
+  }
+}
+
 /** Everything that defines a training run; saved as the run's config.json. */
 export interface TrainConfig {
   /** Model name, e.g. `resnet56` or `plain20`. */
@@ -140,8 +156,8 @@ export type PresetName = keyof typeof PRESETS;
 /** A full config for `model` from a preset, with overrides. ResNet-110+ get the paper's warm-up. */
 export function configFromPreset(model: string, preset: PresetName, overrides: Partial<TrainConfig> = {}): TrainConfig {
   const base = PRESETS[preset];
-  if (!base) throw new Error(`unknown preset '${String(preset)}': expected one of ${Object.keys(PRESETS).join(', ')}`);
-  const id = parseModelName(model);
+  if (!base) throw new SettingsError(`unknown preset '${String(preset)}': expected one of ${Object.keys(PRESETS).join(', ')}`);
+  const id = asSettings(() => parseModelName(model));
   const warmup = id.dataset === 'cifar' && id.depth >= 110 ? { lr: base.lr / 10, untilTrainError: 0.8 } : undefined;
   const config: TrainConfig = {
     ...base,
@@ -155,12 +171,12 @@ export function configFromPreset(model: string, preset: PresetName, overrides: P
 }
 
 function positiveInteger(value: number, name: string): void {
-  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a positive integer, got ${value}`);
+  if (!Number.isInteger(value) || value < 1) throw new SettingsError(`${name} must be a positive integer, got ${value}`);
 }
 
 function optionalCount(value: number | undefined, name: string, min: number): void {
   if (value !== undefined && (!Number.isInteger(value) || value < min))
-    throw new Error(`${name} must be an integer >= ${min}, got ${value}`);
+    throw new SettingsError(`${name} must be an integer >= ${min}, got ${value}`);
 }
 
 /** CIFAR-10 labels are 0-9: a classifier of any other size cannot be trained on them. */
@@ -171,12 +187,12 @@ const CIFAR10_CLASSES = 10;
  * data, so that a bad flag fails before a run directory is created.
  */
 export function validateConfig(config: TrainConfig): void {
-  const id = parseModelName(config.model);
-  if (id.dataset !== 'cifar') throw new Error(`${config.model} is an ImageNet model; training runs on CIFAR-10 nets (depth 6n+2)`);
-  modelSpec(config.model, config.modelOptions); // width, shortcut, order, classes: the builders' own checks
+  const id = asSettings(() => parseModelName(config.model));
+  if (id.dataset !== 'cifar') throw new SettingsError(`${config.model} is an ImageNet model; training runs on CIFAR-10 nets (depth 6n+2)`);
+  asSettings(() => modelSpec(config.model, config.modelOptions)); // width, shortcut, order, classes: the builders' own checks
   const classes = config.modelOptions.numClasses ?? CIFAR10_CLASSES;
   if (classes !== CIFAR10_CLASSES)
-    throw new Error(
+    throw new SettingsError(
       `CIFAR-10 has ${CIFAR10_CLASSES} classes (labels 0-9), so the classifier needs ${CIFAR10_CLASSES} outputs, got ${classes}`,
     );
   positiveInteger(config.iterations, 'iterations');
@@ -191,32 +207,32 @@ export function validateConfig(config: TrainConfig): void {
   optionalCount(config.trainEvalImages, 'trainEvalImages', 0);
   optionalCount(config.validationImages, 'the validation split', 0);
   if (config.trainLimit !== undefined && config.trainLimit - config.validationImages < config.batchSize) {
-    throw new Error(
+    throw new SettingsError(
       `a training set of ${config.trainLimit - config.validationImages} images is smaller than one batch of ${config.batchSize}`,
     );
   }
-  if (!(config.lr > 0) || !Number.isFinite(config.lr)) throw new Error(`learning rate must be a positive number, got ${config.lr}`);
+  if (!(config.lr > 0) || !Number.isFinite(config.lr)) throw new SettingsError(`learning rate must be a positive number, got ${config.lr}`);
   if (!(config.lrFactor > 0) || !Number.isFinite(config.lrFactor))
-    throw new Error(`lrFactor must be a positive number, got ${config.lrFactor}`);
+    throw new SettingsError(`lrFactor must be a positive number, got ${config.lrFactor}`);
   if (!config.lrMilestones.every((m, i) => Number.isInteger(m) && m > 0 && (i === 0 || m > config.lrMilestones[i - 1]))) {
-    throw new Error(`lrMilestones must be increasing positive iterations, got ${JSON.stringify(config.lrMilestones)}`);
+    throw new SettingsError(`lrMilestones must be increasing positive iterations, got ${JSON.stringify(config.lrMilestones)}`);
   }
   if (!(config.weightDecay >= 0) || !(config.momentum >= 0 && config.momentum < 1)) {
-    throw new Error('weight decay must be >= 0 and momentum in [0, 1)');
+    throw new SettingsError('weight decay must be >= 0 and momentum in [0, 1)');
   }
-  if (!Number.isInteger(config.seed)) throw new Error(`seed must be an integer, got ${config.seed}`);
+  if (!Number.isInteger(config.seed)) throw new SettingsError(`seed must be an integer, got ${config.seed}`);
 }
 
 /** Checks the config against the data it will train on (sizes); throws before anything is written. */
 export function validateConfigForData(config: TrainConfig, trainImages: number, testImages: number): void {
   const usable = Math.min(trainImages, config.trainLimit ?? Infinity) - config.validationImages;
   if (usable < config.batchSize) {
-    throw new Error(
+    throw new SettingsError(
       `batch size ${config.batchSize} is larger than the ${usable} training images available` +
         `${config.validationImages ? ` after the validation split of ${config.validationImages}` : ''}`,
     );
   }
-  if (config.validationImages === 0 && testImages < 1) throw new Error('the data has no test images to evaluate on');
+  if (config.validationImages === 0 && testImages < 1) throw new SettingsError('the data has no test images to evaluate on');
 }
 
 /** Stable run id within a runs directory: model, width and seed. */

@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as os from 'os';
-import * as path from 'path';
+import type { RunDirectory } from '../runs';
 
 /** Who holds a run directory. */
 export interface LockOwner {
@@ -78,9 +78,10 @@ export class RunLock {
     this.timer.unref();
   }
 
-  /** Takes the lock of `runDir` or throws {@link RunLockedError} naming its holder. */
-  static acquire(runDir: string): RunLock {
-    const file = path.join(runDir, 'lock');
+  /** Takes the lock of `run` or throws {@link RunLockedError} naming its holder. */
+  static acquire(run: RunDirectory): RunLock {
+    const file = run.lockFile;
+    const runDir = run.dir;
     const owner: LockOwner = {
       pid: process.pid,
       host: os.hostname(),

@@ -6,7 +6,7 @@ import { summarize } from '../models/summary';
 import { buildModel, parseModelName } from '../models/zoo';
 import { BlockProbe, EvalEvent, RunDescriptor, TrainEvent } from 'reslab-protocol';
 import { createProbe, Probe } from '../probes';
-import { runSplit } from '../runs';
+import { RunDirectory, runSplit } from '../runs';
 import { hasCheckpoint, loadCheckpoint, RunningWindow, saveCheckpoint } from './checkpoint';
 import { learningRate, TrainConfig } from './config';
 import { SgdMomentum } from './optimizer';
@@ -99,11 +99,11 @@ export class TrainingSession {
   }
 
   /** Restores weights, velocities and progress from the run directory's checkpoint; returns the metrics.jsonl size it recorded, or undefined without one. */
-  restore(runDir: string): number | undefined {
-    if (!hasCheckpoint(runDir)) return undefined;
+  restore(run: RunDirectory): number | undefined {
+    if (!hasCheckpoint(run)) return undefined;
     const shapes = [...this.weights, ...this.optimizer.variables].map((t) => t.shape);
     const { state, values } = loadCheckpoint(
-      runDir,
+      run,
       shapes.map((shape, i) => ({ name: this.stateNames[i], shape })),
     );
     const restored = values.map((v, i) => tf.tensor(v, shapes[i]));
@@ -176,9 +176,9 @@ export class TrainingSession {
   }
 
   /** Writes the checkpoint: weights, velocities and progress, with the size of metrics.jsonl so far. */
-  saveCheckpoint(runDir: string, metricsBytes: number): void {
+  saveCheckpoint(run: RunDirectory, metricsBytes: number): void {
     this.withVelocities((velocities) =>
-      saveCheckpoint(runDir, [...this.weights, ...velocities], this.stateNames, {
+      saveCheckpoint(run, [...this.weights, ...velocities], this.stateNames, {
         iteration: this.iteration,
         metricsBytes,
         warmingUp: this.warmingUp,

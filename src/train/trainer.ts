@@ -79,15 +79,15 @@ export class Trainer {
   async run(): Promise<RunEndEvent> {
     // Everything that can fail on the settings fails before the run directory is touched.
     validateConfigForData(this.config, this.data.train.count, this.data.test.count);
-    const dir = this.runDirectory?.dir;
-    if (!dir) return this.train();
-    fs.mkdirSync(dir, { recursive: true });
-    const lock = RunLock.acquire(dir);
+    const run = this.runDirectory;
+    if (!run) return this.train();
+    fs.mkdirSync(run.dir, { recursive: true });
+    const lock = RunLock.acquire(run);
     try {
-      tidyCheckpoints(dir); // only the lock holder may touch the checkpoints
+      tidyCheckpoints(run); // only the lock holder may touch the checkpoints
       return await this.train();
     } finally {
-      if (fs.existsSync(dir)) tidyCheckpoints(dir);
+      if (fs.existsSync(run.dir)) tidyCheckpoints(run);
       lock.release();
     }
   }
@@ -143,7 +143,7 @@ export class Trainer {
   /** Resumes from the run directory's checkpoint; events after it are regenerated, so metrics.jsonl is cut back to it. */
   private resume(session: TrainingSession): void {
     if (!this.runDirectory) return;
-    const metricsBytes = session.restore(this.runDirectory.dir);
+    const metricsBytes = session.restore(this.runDirectory);
     this.runDirectory.truncateMetrics(metricsBytes ?? 0); // no checkpoint yet: start over
   }
 
@@ -153,8 +153,8 @@ export class Trainer {
 
   /** Ends the run as failed and throws {@link DivergenceError}; the last good checkpoint stays. */
   private diverged(session: TrainingSession, what: string): never {
-    const dir = this.runDirectory?.dir;
-    const kept = dir && hasCheckpoint(dir) ? ` The last good checkpoint in ${dir} is kept.` : '';
+    const run = this.runDirectory;
+    const kept = run && hasCheckpoint(run) ? ` The last good checkpoint in ${run.dir} is kept.` : '';
     const message = `${what}: training diverged.${kept}`;
     this.finish(session, 'failed', message);
     throw new DivergenceError(message);
@@ -181,7 +181,7 @@ export class Trainer {
     if (!this.runDirectory) return;
     this.assertFinite(session, 'writing a checkpoint');
     this.emit({ ...this.stamp(), type: 'checkpoint', iteration: session.iteration });
-    session.saveCheckpoint(this.runDirectory.dir, this.runDirectory.metricsBytes());
+    session.saveCheckpoint(this.runDirectory, this.runDirectory.metricsBytes());
   }
 
   private finish(session: TrainingSession, status: RunEndEvent['status'], message?: string): RunEndEvent {
