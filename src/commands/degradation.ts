@@ -5,7 +5,7 @@ import { gridConfigs, parseShard, runSweep, shardOf } from '../experiments/grid'
 import { writeReport } from '../experiments/report';
 import { RunsRoot } from '../runs';
 import { PRESET_DEPTHS, runIdOf } from '../train/config';
-import { Launched, StopSignal } from '../train/launch';
+import { StopSignal } from '../train/launch';
 import { Command, listFlag, numberFlag, UsageError } from './command';
 import { runProgress, stopOnSignals } from './progress';
 import { datasetFrom, overridesFrom, presetOf, presetTable, trainingFlags } from './training-flags';
@@ -49,21 +49,16 @@ export const degradationCommand: Command = {
     );
     const stop = new StopSignal();
     const detach = stopOnSignals(stop);
-    let launched: Launched[] = [];
-    try {
-      launched = await runSweep(mine, data, root, {
-        stop,
-        perRun: (config, index, total) => {
-          const progress = runProgress(`[${index + 1}/${total}] ${runIdOf(config)}`, config.batchSize, values.quiet === true);
-          return { listeners: [progress.listener], onStep: progress.onStep };
-        },
-        onRunEnd: ({ run, alreadyFinished }) => {
-          if (alreadyFinished) console.error(`${run.runId}: already finished, skipped`);
-        },
-      });
-    } finally {
-      detach();
-    }
+    const launched = await runSweep(mine, data, root, {
+      stop,
+      perRun: (config, index, total) => {
+        const progress = runProgress(`[${index + 1}/${total}] ${runIdOf(config)}`, config.batchSize, values.quiet === true);
+        return { listeners: [progress.listener], onStep: progress.onStep };
+      },
+      onRunEnd: ({ run, alreadyFinished }) => {
+        if (alreadyFinished) console.error(`${run.runId}: already finished, skipped`);
+      },
+    }).finally(detach);
     if (stop.requested || launched.length < mine.length || launched.some((l) => l.end.status !== 'completed')) {
       console.error('sweep stopped; run the same command again to resume');
       return 130;
