@@ -22,7 +22,18 @@ export { exampleTensors, ExampleTensors } from './data/tensors';
 export * from './train/config';
 export { Trainer, TrainerOptions, StepProgress, DivergenceError } from './train/trainer';
 export { launchRun, LaunchOptions, Launched, StopSignal } from './train/launch';
-export { RunDirectory, RunsRoot, readRunEvents, MetricsLog, RunRecord, recordOf, loadRuns, runSplit, RunSplit, SplitSettings } from './runs';
+export {
+  RunDirectory,
+  RunsRoot,
+  readRunEvents,
+  MetricsLog,
+  RunRecord,
+  recordOf,
+  loadRuns,
+  runSplit,
+  RunSplit,
+  SplitSettings,
+} from './runs';
 export { SgdMomentum, SgdOptions } from './train/optimizer';
 export { RunLock, RunLockedError, LockOwner } from './train/run-lock';
 // The training step and, through it, the native executor's public entry points.

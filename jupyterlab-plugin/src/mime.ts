@@ -1,5 +1,6 @@
 import { IRenderMime } from '@jupyterlab/rendermime-interfaces';
 import { Widget } from '@lumino/widgets';
+import { PLOTLY_MIME } from 'reslab-protocol';
 import { Chart, errorChart, heatmapChart, RUN_VIEW_MIME, RunsModel } from './model';
 import { draw } from './plot';
 
@@ -43,8 +44,6 @@ const rendererFactory: IRenderMime.IRendererFactory = {
   defaultRank: 20,
   createRenderer: () => new RunViewRenderer(),
 };
-
-const PLOTLY_MIME = 'application/vnd.plotly.v1+json';
 
 /** Renders reslab's figures (Plotly specs sent by reslab-kernel's showFigure) interactively. */
 class FigureRenderer extends Widget implements IRenderMime.IRenderer {

@@ -8,8 +8,11 @@ import {
   RunViewPayload,
   validateRunViewPayload,
   depthColour,
-  ERROR_CURVES,
+  errorLines,
   PAPER_TABLE6,
+  Panel,
+  panelsOf,
+  plotlyErrorTrace,
   runLabel as labelOf,
 } from 'reslab-protocol';
 import { folderKey } from './folder';
@@ -327,12 +330,13 @@ export class RunsModel {
   }
 }
 
-/** Display name of a run: `plain-56`, `ResNet-110 (seed 1)`. */
-export function runLabel(run: RunView): string {
-  return labelOf(run.run);
+/** Display name of a run among the runs `shown` with it: `plain-56`, `ResNet-110 (seed 1)` (reslab-protocol's runLabel). */
+export function runLabel(run: RunView, shown: RunView[] = [run]): string {
+  return labelOf(
+    run.run,
+    shown.map((r) => r.run),
+  );
 }
-
-const toPercent = (values: number[]) => values.map((v) => v * 100);
 
 /**
  * Training (thin, dashed) and test (bold, solid) error of every run, as in the paper's figures
@@ -341,64 +345,29 @@ const toPercent = (values: number[]) => values.map((v) => v * 100);
  * reference line with its value. With `smoothing`, the training error is drawn smoothed over its
  * faint raw curve.
  */
-export function errorChart(runs: RunView[], logScale: boolean, smoothing = 0, label: (run: RunView) => string = runLabel): Chart {
-  const families = (['plain', 'resnet'] as const).filter((family) => runs.some((r) => r.run.family === family));
-  const axisOf = (family: 'plain' | 'resnet') => {
+export function errorChart(runs: RunView[], logScale: boolean, smoothing = 0, label?: (run: RunView) => string): Chart {
+  const families = panelsOf(runs);
+  const axisOf = (family: Panel) => {
     const i = families.indexOf(family) + 1;
     return i === 1 ? { x: 'x', y: 'y', xKey: 'xaxis', yKey: 'yaxis' } : { x: `x${i}`, y: `y${i}`, xKey: `xaxis${i}`, yKey: `yaxis${i}` };
   };
   const data: PlotData[] = [];
-  for (const run of runs) {
-    const colour = depthColour(run.run.depth);
-    const axes = axisOf(run.run.family);
-    const name = label(run);
-    // One legend group per run: two runs can share a label (widths, sources), never a group.
-    const group = `${name}\u0000${run.runId}`;
-    const train = toPercent(run.trainError.value);
-    const trainLine = { color: colour, dash: ERROR_CURVES.train.dash, width: ERROR_CURVES.train.width };
-    if (smoothing > 0) {
-      // The raw curve stays, faint, beneath the smoothed one (as in TensorBoard).
-      data.push({
-        type: 'scatter',
-        mode: 'lines',
-        name: plotlyText(`${name} train (raw)`),
-        legendgroup: group,
-        showlegend: false,
-        opacity: 0.25,
-        x: run.trainError.iteration,
-        y: train,
-        line: trainLine,
-        hoverinfo: 'skip',
-        xaxis: axes.x,
-        yaxis: axes.y,
-      });
+  for (const line of errorLines(runs, { label })) {
+    const trace = { ...plotlyErrorTrace(line, axisOf(line.panel)), name: plotlyText(`${line.label} ${line.kind}`) };
+    if (line.kind === 'test') {
+      data.push({ ...trace, hovertemplate: '%{y:.1f}% at %{x}<extra>%{fullData.name}</extra>' });
+      continue;
     }
+    // The raw training curve stays, faint, beneath the smoothed one (as in TensorBoard).
+    if (smoothing > 0)
+      data.push({ ...trace, name: plotlyText(`${line.label} train (raw)`), showlegend: false, opacity: 0.25, hoverinfo: 'skip' });
     data.push({
-      type: 'scatter',
-      mode: 'lines',
-      name: plotlyText(`${name} train`),
-      legendgroup: group,
-      x: run.trainError.iteration,
-      y: smoothing > 0 ? debiasedEma(train, smoothing) : train,
-      line: trainLine,
-      xaxis: axes.x,
-      yaxis: axes.y,
+      ...trace,
+      y: smoothing > 0 ? debiasedEma(line.y, smoothing) : line.y,
       hovertemplate:
         smoothing > 0
           ? `%{y:.1f}% at %{x} (smoothed ${smoothing})<extra>%{fullData.name}</extra>`
           : '%{y:.1f}% at %{x}<extra>%{fullData.name}</extra>',
-    });
-    data.push({
-      type: 'scatter',
-      mode: 'lines',
-      name: plotlyText(`${name} test`),
-      legendgroup: group,
-      x: run.testError.iteration,
-      y: toPercent(run.testError.value),
-      line: { color: colour, dash: ERROR_CURVES.test.dash, width: ERROR_CURVES.test.width },
-      xaxis: axes.x,
-      yaxis: axes.y,
-      hovertemplate: '%{y:.1f}% at %{x}<extra>%{fullData.name}</extra>',
     });
   }
   const maxIteration = maxOf(

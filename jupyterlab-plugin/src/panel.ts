@@ -163,7 +163,9 @@ export class ResLabPanel extends Widget {
     // Across sources the same run id can appear twice: say where each comes from.
     const several = new Set(sourced.map((r) => r.source)).size > 1;
     const sourceOf = new Map(sourced.map((r) => [r.view, r.source]));
-    const label = (view: RunView) => (several ? `${runLabel(view)} · ${sourceName(sourceOf.get(view) ?? '')}` : runLabel(view));
+    const shown = sourced.map((r) => r.view);
+    const label = (view: RunView) =>
+      several ? `${runLabel(view, shown)} · ${sourceName(sourceOf.get(view) ?? '')}` : runLabel(view, shown);
     this.runList.replaceChildren(
       ...sourced.map(({ view: r, key }) => {
         const last = (values: number[]) => (values.length ? `${(values[values.length - 1] * 100).toFixed(1)}%` : '–');

@@ -3,9 +3,7 @@
  * type for interactive renderers (the reslab JupyterLab extension renders it) plus a static SVG
  * of its line traces for every other viewer (nbconvert, GitHub, plain JupyterLab).
  */
-import { escapeHtml as escape, PlotlyFigure } from 'reslab';
-
-const PLOTLY_MIME = 'application/vnd.plotly.v1+json';
+import { escapeHtml as escape, PLOTLY_MIME, PlotlyFigure } from 'reslab';
 
 interface LineTrace {
   name?: string;

@@ -2,12 +2,17 @@
  * Static renderings of a run view: SVG inside HTML (no scripts), so an executed notebook shows
  * its figures without the JupyterLab plugin — in plain JupyterLab, nbconvert's HTML and GitHub.
  */
-import { depthColour, ERROR_CURVES, escapeHtml as escape, RunView, RunViewPayload, runLabel } from 'reslab';
+import { depthColour, ERROR_CURVES, ErrorLine, errorLines, escapeHtml as escape, RunView, RunViewPayload, runLabel } from 'reslab';
 
 const pct = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? '–' : `${(v * 100).toFixed(1)}%`);
 const lastOf = (values: number[]) => values[values.length - 1];
 
-const label = (view: RunView) => runLabel(view.run);
+/** Each run's label among the runs of its payload (reslab-protocol's runLabel). */
+const labeller = (payload: RunViewPayload) => (view: RunView) =>
+  runLabel(
+    view.run,
+    payload.runs.map((r) => r.run),
+  );
 
 const WIDTH = 640;
 const HEIGHT = 300;
@@ -18,15 +23,15 @@ function errorChart(payload: RunViewPayload): string {
   const plotW = WIDTH - MARGIN.left - MARGIN.right;
   const plotH = HEIGHT - MARGIN.top - MARGIN.bottom;
   const x = (i: number) => Math.round((MARGIN.left + (i / maxIteration) * plotW) * 10) / 10;
-  const y = (e: number) => Math.round((MARGIN.top + (1 - e) * plotH) * 10) / 10;
-  const line = (iterations: number[], values: number[], colour: string, dash: boolean) =>
-    iterations.length === 0
+  const y = (percent: number) => Math.round((MARGIN.top + (1 - percent / 100) * plotH) * 10) / 10;
+  const polyline = (line: ErrorLine) =>
+    line.x.length === 0
       ? ''
-      : `<polyline fill="none" stroke="${colour}" stroke-width="${dash ? ERROR_CURVES.train.width : ERROR_CURVES.test.width}"${dash ? ` stroke-dasharray="${ERROR_CURVES.train.svgDasharray}"` : ''} points="${iterations.map((it, k) => `${x(it).toFixed(1)},${y(values[k]).toFixed(1)}`).join(' ')}"/>`;
-  const grid = [0, 0.2, 0.4, 0.6, 0.8, 1]
+      : `<polyline fill="none" stroke="${line.colour}" stroke-width="${line.width}"${line.kind === 'train' ? ` stroke-dasharray="${ERROR_CURVES.train.svgDasharray}"` : ''} points="${line.x.map((it, k) => `${x(it).toFixed(1)},${y(line.y[k]).toFixed(1)}`).join(' ')}"/>`;
+  const grid = [0, 20, 40, 60, 80, 100]
     .map(
       (e) =>
-        `<line x1="${MARGIN.left}" x2="${WIDTH - MARGIN.right}" y1="${y(e)}" y2="${y(e)}" stroke="#ddd"/><text x="${MARGIN.left - 6}" y="${y(e) + 4}" text-anchor="end" font-size="11">${e * 100}%</text>`,
+        `<line x1="${MARGIN.left}" x2="${WIDTH - MARGIN.right}" y1="${y(e)}" y2="${y(e)}" stroke="#ddd"/><text x="${MARGIN.left - 6}" y="${y(e) + 4}" text-anchor="end" font-size="11">${e}%</text>`,
     )
     .join('');
   const ticks = [0, 0.25, 0.5, 0.75, 1]
@@ -35,12 +40,7 @@ function errorChart(payload: RunViewPayload): string {
         `<text x="${x(f * maxIteration)}" y="${HEIGHT - 18}" text-anchor="middle" font-size="11">${Math.round(f * maxIteration)}</text>`,
     )
     .join('');
-  const curves = payload.runs
-    .map((r) => {
-      const colour = depthColour(r.run.depth);
-      return line(r.trainError.iteration, r.trainError.value, colour, true) + line(r.testError.iteration, r.testError.value, colour, false);
-    })
-    .join('');
+  const curves = errorLines(payload.runs).map(polyline).join('');
   return (
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}" font-family="sans-serif">` +
     `${grid}${ticks}<text x="${MARGIN.left + plotW / 2}" y="${HEIGHT - 3}" text-anchor="middle" font-size="12">iteration</text>${curves}</svg>`
@@ -48,7 +48,7 @@ function errorChart(payload: RunViewPayload): string {
 }
 
 /** Latest ||F(x)|| / ||x|| of every block as bars (the plugin shows the full history as a heatmap). */
-function blockBars(view: RunView): string {
+function blockBars(view: RunView, label: (view: RunView) => string): string {
   const latest = view.probes?.latest;
   if (!latest || latest.length === 0) return '';
   const max = Math.max(1e-9, ...latest.map((b) => b.branchRatio).filter(Number.isFinite));
@@ -68,6 +68,7 @@ function blockBars(view: RunView): string {
 
 /** The whole view as self-contained HTML (inline SVG, no scripts). */
 export function staticHtml(payload: RunViewPayload): string {
+  const label = labeller(payload);
   const legend = payload.runs
     .map((r) => `<span style="color:${depthColour(r.run.depth)};margin-right:1em">━ ${escape(label(r))}</span>`)
     .join('');
@@ -82,12 +83,13 @@ export function staticHtml(payload: RunViewPayload): string {
     `<div class="reslab-static"><b>${escape(payload.title)}</b>${payload.backend ? ` <small>(${escape(payload.backend)})</small>` : ''}<br>` +
     `${errorChart(payload)}<div>${legend}<small>${ERROR_CURVES.legend} (training error: running, augmented)</small></div>` +
     `<table><tr><th>net</th><th>status</th><th>iteration</th><th>train error</th><th>test error</th><th>img/s</th></tr>${rows}</table>` +
-    `${payload.runs.map(blockBars).join('')}</div>`
+    `${payload.runs.map((r) => blockBars(r, label)).join('')}</div>`
   );
 }
 
 /** One line per run, for text/plain and terminals. */
 export function textSummary(payload: RunViewPayload): string {
+  const label = labeller(payload);
   return payload.runs
     .map(
       (r) =>

@@ -6,9 +6,12 @@ export function netName(run: Pick<RunDescriptor, 'family' | 'depth'>): string {
   return `${run.family === 'plain' ? 'plain' : 'ResNet'}-${run.depth}`;
 }
 
-/** A run's display label: the net's name, with the seed when it is not 0. */
-export function runLabel(run: Pick<RunDescriptor, 'family' | 'depth' | 'seed'>): string {
-  return run.seed ? `${netName(run)} (seed ${run.seed})` : netName(run);
+/**
+ * A run's display label, the one rule of every view: the net's name, with the seed when any of the
+ * runs shown with it (`shown`, default: itself) has a seed other than 0.
+ */
+export function runLabel(run: Pick<RunDescriptor, 'family' | 'depth' | 'seed'>, shown: Array<Pick<RunDescriptor, 'seed'>> = [run]): string {
+  return shown.some((r) => r.seed !== 0) ? `${netName(run)} (seed ${run.seed})` : netName(run);
 }
 
 /** Text safe inside HTML elements and attributes. */

@@ -1,4 +1,14 @@
-import { netName, depthColour, ERROR_CURVES, PAPER_TABLE6 } from 'reslab-protocol';
+import {
+  ERROR_CURVES,
+  ErrorKind,
+  errorLines,
+  netName,
+  PAPER_TABLE6,
+  Panel,
+  plotlyErrorTrace,
+  RunCurves,
+  testErrorText,
+} from 'reslab-protocol';
 import { RunRecord } from '../runs';
 
 /** A Plotly figure: traces and layout, as JSON (rendered by plotly.js in the report and plugin). */
@@ -7,30 +17,23 @@ export interface PlotlyFigure {
   layout: Record<string, unknown>;
 }
 
-function label(record: RunRecord, seeds: boolean): string {
-  return seeds ? `${netName(record.run)} (seed ${record.run.seed})` : netName(record.run);
-}
+/** A record's curves in the form every view draws (reslab-protocol's errorLines). */
+const curvesOf = (record: RunRecord): RunCurves => ({
+  runId: record.runId,
+  run: record.run,
+  trainError: { iteration: record.train.map((e) => e.iteration), value: record.train.map((e) => e.trainError) },
+  testError: { iteration: record.eval.map((e) => e.iteration), value: record.eval.map((e) => e.testError) },
+});
 
-const percent = (values: number[]) => values.map((v) => Math.round(v * 10000) / 100);
-
-/** Training-error (dashed) and test-error (solid) traces of a run, on axes `xaxis`/`yaxis`. */
-function errorTraces(record: RunRecord, axes: { x: string; y: string }, seeds: boolean, which: 'both' | 'train' | 'test' = 'both') {
-  const curves = {
-    train: { x: record.train.map((e) => e.iteration), y: record.train.map((e) => e.trainError) },
-    test: { x: record.eval.map((e) => e.iteration), y: record.eval.map((e) => e.testError) },
-  };
-  const kinds = which === 'both' ? (['train', 'test'] as const) : ([which] as const);
-  return kinds.map((kind): Record<string, unknown> => ({
-    type: 'scatter',
-    mode: 'lines',
-    name: `${label(record, seeds)} ${kind}`,
-    legendgroup: record.runId,
-    x: curves[kind].x,
-    y: percent(curves[kind].y),
-    line: { color: depthColour(record.run.depth), dash: ERROR_CURVES[kind].dash, width: ERROR_CURVES[kind].width },
-    xaxis: axes.x,
-    yaxis: axes.y,
-  }));
+/** Plotly traces of the error lines of `records`, each in its family's panel (`axes`); percentages to 0.01 (the report's size). */
+function errorTraces(
+  records: RunRecord[],
+  axes: Record<Panel, { x: string; y: string }>,
+  kinds?: ErrorKind[],
+): Array<Record<string, unknown>> {
+  return errorLines(records.map(curvesOf), { kinds }).map((line) =>
+    plotlyErrorTrace({ ...line, y: line.y.map((v) => Math.round(v * 100) / 100) }, axes[line.panel]),
+  );
 }
 
 const axisStyle = (title: string) => ({ title: { text: title }, zeroline: false });
@@ -47,12 +50,10 @@ export function figure1(records: RunRecord[]): PlotlyFigure {
     depths.length && shallow !== deep
       ? records.filter((r) => r.run.family === 'plain' && (r.run.depth === shallow || r.run.depth === deep))
       : [];
-  const seeds = new Set(plain.map((r) => r.run.seed)).size > 1;
+  const left = { plain: { x: 'x', y: 'y' }, resnet: { x: 'x', y: 'y' } };
+  const right = { plain: { x: 'x2', y: 'y2' }, resnet: { x: 'x2', y: 'y2' } };
   return {
-    data: plain.flatMap((r) => [
-      ...errorTraces(r, { x: 'x', y: 'y' }, seeds, 'train'),
-      ...errorTraces(r, { x: 'x2', y: 'y2' }, seeds, 'test').map((t) => ({ ...t, showlegend: false })),
-    ]),
+    data: [...errorTraces(plain, left, ['train']), ...errorTraces(plain, right, ['test']).map((t) => ({ ...t, showlegend: false }))],
     layout: {
       title: { text: `Figure 1: plain-${shallow} vs plain-${deep} on CIFAR-10` },
       grid: { rows: 1, columns: 2, pattern: 'independent' },
@@ -68,14 +69,8 @@ export function figure1(records: RunRecord[]): PlotlyFigure {
 
 /** Paper Fig. 6 left (plain) and middle (ResNet): dashed training error, bold test error. */
 export function figure6(records: RunRecord[]): PlotlyFigure {
-  const seeds = new Set(records.map((r) => r.run.seed)).size > 1;
-  const plain = records.filter((r) => r.run.family === 'plain');
-  const resnet = records.filter((r) => r.run.family === 'resnet');
   return {
-    data: [
-      ...plain.flatMap((r) => errorTraces(r, { x: 'x', y: 'y' }, seeds)),
-      ...resnet.flatMap((r) => errorTraces(r, { x: 'x2', y: 'y2' }, seeds)),
-    ],
+    data: errorTraces(records, { plain: { x: 'x', y: 'y' }, resnet: { x: 'x2', y: 'y2' } }),
     layout: {
       title: { text: `Figure 6: plain nets (left) and ResNets (right) on CIFAR-10 — ${ERROR_CURVES.legend}` },
       grid: { rows: 1, columns: 2, pattern: 'independent' },
@@ -178,7 +173,7 @@ export function table6Markdown(rows: Table6Row[]): string {
     '|---|---|---|---|---|---|---|---|---|',
   ];
   for (const r of rows) {
-    const test = r.seeds > 1 ? `${r.testError.mean.toFixed(2)} ± ${r.testError.std.toFixed(2)}` : r.testError.mean.toFixed(2);
+    const test = testErrorText(r.testError, r.seeds);
     lines.push(
       `| ${r.net} | ${(r.params / 1e6).toFixed(2)}M | ${r.iterations} | ${r.trainError.toFixed(1)}% | ${r.trainEvalError === undefined ? '–' : `${r.trainEvalError.toFixed(1)}%`} | ${test}% | ${r.paper === undefined ? '–' : `${r.paper}%`} | ${Number.isFinite(r.wallSeconds) ? `${r.wallSeconds.toFixed(0)} s` : '–'} | ${r.imagesPerSecond.toFixed(0)} |`,
     );

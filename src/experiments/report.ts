@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { escapeHtml } from 'reslab-protocol';
+import { escapeHtml, testErrorText } from 'reslab-protocol';
 import { figure7, ResponseCurve, responseCurvesFromProbes, responsesCsv } from './figure7';
 import { assessClaims, ClaimVerdict, describeScale, NOISE_POINTS, scaleOf, Scale, verdictHeadline } from './claims';
 import { loadRuns, RunRecord } from '../runs';
@@ -25,7 +25,7 @@ function plotlySource(): string {
 function tableHtml(rows: Table6Row[]): string {
   const body = rows
     .map((r) => {
-      const test = r.seeds > 1 ? `${r.testError.mean.toFixed(2)} ± ${r.testError.std.toFixed(2)}` : r.testError.mean.toFixed(2);
+      const test = testErrorText(r.testError, r.seeds);
       return (
         `<tr><td>${escapeHtml(r.net)}</td><td>${(r.params / 1e6).toFixed(2)}M</td><td>${r.seeds}</td><td>${r.iterations}</td>` +
         `<td>${r.trainError.toFixed(1)}</td><td>${r.trainEvalError === undefined ? '–' : r.trainEvalError.toFixed(1)}</td>` +
