@@ -11,14 +11,13 @@ import {
   createProbe,
   describeBackend,
   exampleTensors,
-  IMAGE_BYTES,
   loadCifar10,
   meanImage,
   selectBackend,
   TrainingBatches,
-  parseScriptFlags,
-  runScript,
 } from '../src';
+import { parseScriptFlags, runScript } from '../src/scripts';
+import { IMAGE_BYTES } from '../src/data/cifar';
 import { SgdMomentum } from '../src/train/optimizer';
 import { trainableVariables, trainStep } from '../src/train/step';
 

@@ -8,7 +8,8 @@
  */
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { parseScriptFlags, runScript, selectBackend } from '../src';
+import { selectBackend } from '../src';
+import { parseScriptFlags, runScript } from '../src/scripts';
 import { describeCpu } from '../src/kernels/cpu';
 import { runIsolated, serveCases } from '../src/kernels/isolated';
 import { nativeOps } from '../src/native/ops';

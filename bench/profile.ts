@@ -9,10 +9,11 @@
  * With --vs-pytorch (training steps), the same step of PyTorch profiled by torch.profiler
  * (bench/pytorch_profile.py) next to it, both grouped into the same parts (conv forward, conv
  * gradients, batch norm forward and backward, ReLU and its gradient, adds, optimizer, ...).
- * `RESLAB_NATIVE=0` profiles tfjs's straightforward path, `RESLAB_NATIVE=portable` the native
+ * `RESLAB_NATIVE=0` profiles tfjs's autodiff path, `RESLAB_NATIVE=portable` the native
  * step without oneDNN-specific kernels.
  */
-import { describeBackend, nativeUnsupportedReason, selectBackend, parseScriptFlags, runScript, UsageError } from '../src';
+import { describeBackend, nativeUnsupportedReason, selectBackend } from '../src';
+import { parseScriptFlags, runScript, UsageError } from '../src/scripts';
 import { logKernels } from './kernel-log';
 import { byStepPart, STEP_PARTS } from './op-categories';
 import { benchScript, runJson } from './run-json';

@@ -14,11 +14,12 @@
  * rather than as a wrong ratio. PyTorch is measured in each configuration a CPU user would try
  * (eager NCHW, channels_last, torch.compile); the ratios are against the fastest of them in each
  * round, and against each one. Kernel calls are the native TensorFlow kernels of one training
- * step. `RESLAB_NATIVE=0 npm run bench` measures tfjs's straightforward path instead.
+ * step. `RESLAB_NATIVE=0 npm run bench` measures tfjs's autodiff path instead.
  */
 import * as os from 'os';
 import * as tf from '@tensorflow/tfjs';
-import { describeBackend, nativeUnsupportedReason, selectBackend, parseScriptFlags, runScript, UsageError } from '../src';
+import { describeBackend, nativeUnsupportedReason, selectBackend } from '../src';
+import { parseScriptFlags, runScript, UsageError } from '../src/scripts';
 import { logKernels } from './kernel-log';
 import { workload } from './workload';
 import { benchScript, runJson } from './run-json';

@@ -186,11 +186,6 @@ export function selectBackend(): BackendInfo {
   return selected;
 }
 
-/** The backend in use, selecting it first if needed. */
-export function backendInfo(): BackendInfo {
-  return selectBackend();
-}
-
 /** A one-line description such as `backend: native TensorFlow on the CPU (@tensorflow/tfjs-node 4.22.0)`. */
 export function describeBackend(info: BackendInfo = selectBackend()): string {
   return `backend: ${info.description} (${info.package} ${tf.version.tfjs})`;

@@ -11,7 +11,7 @@ function inFreshProcess(code: string, env: Record<string, string>): { status: nu
 }
 
 const REPORT = `const r = require('./dist/src'); const tf = require('@tensorflow/tfjs');
-console.log(JSON.stringify({ kind: r.backendInfo().kind, tf: tf.getBackend() }));`;
+console.log(JSON.stringify({ kind: r.selectBackend().kind, tf: tf.getBackend() }));`;
 
 describe('backend selection', function () {
   this.timeout(60_000);

@@ -4,7 +4,9 @@ import * as os from 'os';
 import * as path from 'path';
 import { bundledDataDir, loadCifar10 } from '../src/data/cifar';
 import { figure1, figure6, table6 } from '../src/experiments/figures';
-import { loadRuns, readRunEvents } from '../src/runs';
+import * as tf from '@tensorflow/tfjs';
+import { exampleTensors } from '../src/data/tensors';
+import { loadRuns, readRunEvents, runSplit } from '../src/runs';
 import { gridConfigs, GridSpec, parseShard, runSweep, shardOf } from '../src/experiments/grid';
 import { RunsRoot } from '../src/runs';
 import { writeReport } from '../src/experiments/report';
@@ -103,8 +105,28 @@ describe('degradation grid', function () {
     const records = loadRuns(runsDir);
     assert.equal(figure1(records).data.length, 0, 'one plain depth only');
     const fig6 = figure6(records);
-    const traces = fig6.data as Array<{ name: string; xaxis: string; line: { dash?: string } }>;
-    assert.equal(traces.length, 8);
+    const traces = fig6.data as Array<{ name: string; xaxis: string; line: { dash?: string }; x: number[]; y: number[] }>;
+    assert.deepEqual(
+      traces.map((t) => t.name),
+      ['plain-8 (seed 0) train', 'plain-8 (seed 0) test', 'plain-8 (seed 1) train', 'plain-8 (seed 1) test'].concat([
+        'ResNet-8 (seed 0) train',
+        'ResNet-8 (seed 0) test',
+        'ResNet-8 (seed 1) train',
+        'ResNet-8 (seed 1) test',
+      ]),
+    );
+    // The values are the runs' own, in percent: the running training error of each logged window, the test error of each evaluation.
+    const seed1 = readRunEvents(path.join(runsDir, 'resnet8-w0.25-s1'));
+    const trainOf = seed1.flatMap((e) => (e.type === 'train' ? [[e.iteration, Math.round(e.trainError * 10000) / 100]] : []));
+    const testOf = seed1.flatMap((e) => (e.type === 'eval' ? [[e.iteration, Math.round(e.testError * 10000) / 100]] : []));
+    assert.deepEqual(
+      traces[6].x.map((it, k) => [it, traces[6].y[k]]),
+      trainOf,
+    );
+    assert.deepEqual(
+      traces[7].x.map((it, k) => [it, traces[7].y[k]]),
+      testOf,
+    );
     assert.ok(traces.filter((t) => t.name.startsWith('plain')).every((t) => t.xaxis === 'x'));
     assert.ok(traces.filter((t) => t.name.startsWith('ResNet')).every((t) => t.xaxis === 'x2'));
     assert.ok(traces.filter((t) => t.name.endsWith('train')).every((t) => t.line.dash === 'dash'));
@@ -115,7 +137,7 @@ describe('degradation grid', function () {
     const out = fs.mkdtempSync(path.join(os.tmpdir(), 'reslab-report-'));
     writeReport(runsDir, out);
     const html = fs.readFileSync(path.join(out, 'index.html'), 'utf8');
-    assert.ok(html.length > 1_000_000, 'plotly.js is inlined');
+    assert.ok(html.includes(fs.readFileSync(require.resolve('plotly.js-dist-min'), 'utf8')), 'plotly.js is inlined, whole');
     assert.ok(!/<script[^>]+src=/.test(html), 'no external scripts: opens offline');
     assert.match(html, /Plotly\.newPlot/);
     assert.match(html, /<td>ResNet-8<\/td>/);
@@ -163,15 +185,32 @@ describe('degradation grid', function () {
     for (const c of curves) {
       assert.equal(c.source, 'model');
       assert.equal(c.stds.length, 6, 'ResNet-8: 3 blocks x 2 convs');
-      assert.ok(c.stds.every((s) => s > 0 && Number.isFinite(s)));
     }
+    // Independently: the trained ResNet-8 (seed 0) cut at its first 3x3 layer's batch norm, on the
+    // same 100 test images minus the run's training mean, and the population std of all its values in float64.
+    const runDir = path.join(runsDir, 'resnet8-w0.25-s0');
+    const model = await tf.loadLayersModel(`file://${path.join(runDir, 'model', 'model.json')}`);
+    const cut = tf.model({ inputs: model.inputs, outputs: model.getLayer('stage1_block1_bn1').output as tf.SymbolicTensor });
+    const { mean } = runSplit(data, JSON.parse(fs.readFileSync(path.join(runDir, 'config.json'), 'utf8')));
+    const { images, labels } = exampleTensors(data.test, mean, 100);
+    const values = Array.from((cut.predict(images) as tf.Tensor).dataSync());
+    const average = values.reduce((a, v) => a + v, 0) / values.length;
+    const expected = Math.sqrt(values.reduce((a, v) => a + (v - average) ** 2, 0) / values.length);
+    const resnet8 = curves.find((c) => c.runId === 'resnet8-w0.25-s0');
+    assert.ok(resnet8 && Math.abs(resnet8.stds[0] - expected) < 1e-4 * expected, `${resnet8?.stds[0]} vs ${expected}`);
+    tf.dispose([images, labels]);
+    model.dispose();
     const figure = figure7(curves);
-    assert.equal(figure.data.length, 8);
-    const sorted = (figure.data[1] as { y: number[] }).y;
-    assert.deepEqual(
-      sorted,
-      [...curves[0].stds].sort((a, b) => b - a),
-    );
+    // Per run: its stds in layer order (left) and sorted by magnitude (right).
+    curves.forEach((c, k) => {
+      const [ordered, sorted] = figure.data.slice(2 * k, 2 * k + 2) as Array<{ name: string; y: number[]; xaxis: string }>;
+      assert.deepEqual([ordered.name, ordered.xaxis, sorted.xaxis], [`${c.family === 'plain' ? 'plain' : 'ResNet'}-${c.depth}`, 'x', 'x2']);
+      assert.deepEqual(ordered.y, c.stds);
+      assert.deepEqual(
+        sorted.y,
+        [...c.stds].sort((a, b) => b - a),
+      );
+    });
     const out = fs.mkdtempSync(path.join(os.tmpdir(), 'reslab-fig7-'));
     writeReport(runsDir, out, curves);
     assert.match(fs.readFileSync(path.join(out, 'index.html'), 'utf8'), /Figure 7/);

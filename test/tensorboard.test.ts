@@ -3,7 +3,9 @@ import { ChildProcess, spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { crc32c, EvalEvent, maskedCrc32c, ProbeEvent, readRunEvents, TensorBoardLog, tensorBoardFiles, TrainEvent } from '../src';
+import { EvalEvent, ProbeEvent, readRunEvents, TensorBoardLog, TrainEvent } from '../src';
+import { crc32c, maskedCrc32c } from '../src/tensorboard/crc32c';
+import { tensorBoardFiles } from '../src/tensorboard/run-log';
 import { ROOT, VENV_BIN } from './helpers/jupyter';
 import { freePort } from './helpers/net';
 

@@ -1,4 +1,4 @@
-import { ILabShell, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
+import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { InputDialog } from '@jupyterlab/apputils';
 import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
 import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
@@ -39,11 +39,10 @@ const sidebar: JupyterFrontEndPlugin<void> = {
   description: 'ResLab sidebar: live training curves and block-wise activation norms of notebooks and runs directories.',
   autoStart: true,
   requires: [INotebookTracker],
-  optional: [ILabShell, IStateDB, IDefaultFileBrowser],
+  optional: [IStateDB, IDefaultFileBrowser],
   activate(
     app: JupyterFrontEnd,
     tracker: INotebookTracker,
-    _shell: ILabShell | null,
     state: IStateDB | null,
     browser: IDefaultFileBrowser | null,
   ) {

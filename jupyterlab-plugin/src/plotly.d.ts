@@ -1,5 +1,5 @@
 /** The part of plotly.js that the views use. */
-declare module 'plotly.js-dist' {
+declare module 'plotly.js-dist-min' {
   type Data = Record<string, unknown>;
   const Plotly: {
     react(root: HTMLElement, data: Data[], layout: Data, config?: Data): Promise<HTMLElement>;

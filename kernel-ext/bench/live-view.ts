@@ -7,7 +7,8 @@
  * a 27-block probe every 1,000) at `rate` iterations per second through a LiveView whose sink
  * builds the full Jupyter bundle (reslab MIME + static HTML + text), as the tslab sink does.
  */
-import { BlockProbe, parseScriptFlags, RUN_VIEW_MIME, RunEvent, RunViewPayload, runScript } from 'reslab';
+import { BlockProbe, RUN_VIEW_MIME, RunEvent, RunViewPayload } from 'reslab-protocol';
+import { parseScriptFlags, runScript } from 'reslab/dist/src/scripts';
 import { LiveView, staticHtml, textSummary, ViewSink } from '../src';
 
 class MeasuringSink implements ViewSink {

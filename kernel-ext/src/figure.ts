@@ -3,7 +3,8 @@
  * type for interactive renderers (the reslab JupyterLab extension renders it) plus a static SVG
  * of its line traces for every other viewer (nbconvert, GitHub, plain JupyterLab).
  */
-import { escapeHtml as escape, PLOTLY_MIME, PlotlyFigure } from 'reslab';
+import { PlotlyFigure } from 'reslab';
+import { escapeHtml as escape, PLOTLY_MIME } from 'reslab-protocol';
 
 interface LineTrace {
   name?: string;

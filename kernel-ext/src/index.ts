@@ -11,7 +11,7 @@
  * text. Outside tslab the same calls print a compact progress line instead.
  */
 import {
-  backendInfo,
+  selectBackend,
   bundledDataDir,
   CifarDataset,
   configFromPreset,
@@ -23,11 +23,6 @@ import {
   PlotlyFigure,
   PRESET_DEPTHS,
   PresetName,
-  RUN_VIEW_MIME,
-  RunEndEvent,
-  RunEvent,
-  RunViewBuilder,
-  RunViewPayload,
   runSweep,
   runIdOf,
   RunsRoot,
@@ -35,6 +30,7 @@ import {
   Trainer,
   TrainConfig,
 } from 'reslab';
+import { RUN_VIEW_MIME, RunEndEvent, RunEvent, RunViewBuilder, RunViewPayload } from 'reslab-protocol';
 import { figureBundle, figureHtml, figureSvg } from './figure';
 import { guardTslabIopub } from './iopub-guard';
 import { staticHtml, textSummary } from './static';
@@ -188,7 +184,7 @@ export class LiveView {
   private dirty = false;
 
   constructor(options: LiveViewOptions = {}) {
-    this.builder = new RunViewBuilder(options.title ?? 'reslab', describeBackend(backendInfo()));
+    this.builder = new RunViewBuilder(options.title ?? 'reslab', describeBackend(selectBackend()));
     this.minIntervalMs = checkedOption('minIntervalMs', options.minIntervalMs ?? 250, 0, false);
     this.maxPoints = checkedOption('maxPoints', options.maxPoints ?? 400, 2, true);
     this.maxProbes = checkedOption('maxProbes', options.maxProbes ?? 100, 1, true);

@@ -2,7 +2,7 @@
  * Static renderings of a run view: SVG inside HTML (no scripts), so an executed notebook shows
  * its figures without the JupyterLab plugin — in plain JupyterLab, nbconvert's HTML and GitHub.
  */
-import { depthColour, ERROR_CURVES, ErrorLine, errorLines, escapeHtml as escape, RunView, RunViewPayload, runLabel } from 'reslab';
+import { depthColour, ERROR_CURVES, ErrorLine, errorLines, escapeHtml as escape, RunView, RunViewPayload, runLabel } from 'reslab-protocol';
 
 const pct = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? '–' : `${(v * 100).toFixed(1)}%`);
 const lastOf = (values: number[]) => values[values.length - 1];

@@ -1,5 +1,5 @@
 import { strict as assert } from 'assert';
-import { BlockProbe, downsample, RunEvent, RunViewPayload, validateRunViewPayload } from 'reslab';
+import { BlockProbe, downsample, RunEvent, RunViewPayload, validateRunViewPayload } from 'reslab-protocol';
 import { LiveView, staticHtml, ViewSink } from '../src';
 
 /** Records what a view sends. */

@@ -144,7 +144,7 @@ function shortcut(x: Tensor, preActivated: Tensor, outChannels: number, args: Bl
   return new ShortcutA({ stride, outChannels, name: `${name}_shortcut_a` }).apply(x) as Tensor;
 }
 
-/** One conv unit of a branch in either order; returns the unit's output. */
+/** One conv of a branch: conv-BN(-ReLU) in post order, BN-ReLU-conv in pre order (see buildBlock). */
 interface BranchLayer {
   filters: number;
   kernel: number;

@@ -7,7 +7,6 @@ export const RECORD_BYTES = 3073;
 export const IMAGE_BYTES = 3072;
 export const IMAGE_SIZE = 32;
 export const RECORDS_PER_OFFICIAL_BATCH = 10_000;
-export const CLASS_NAMES = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'] as const;
 
 /** Images and labels of one split, pixels as stored in the file (CHW per image, bytes). */
 export interface CifarSplit {
@@ -78,18 +77,6 @@ export function takeFirst(split: CifarSplit, limit?: number): CifarSplit {
   if (limit === undefined || limit >= split.count) return split;
   if (!Number.isInteger(limit) || limit < 1) throw new Error(`an example limit must be a positive integer, got ${limit}`);
   return { pixels: split.pixels.subarray(0, limit * IMAGE_BYTES), labels: split.labels.subarray(0, limit), count: limit };
-}
-
-/** Examples at the given indices (a copy). */
-export function pick(split: CifarSplit, indices: ArrayLike<number>): CifarSplit {
-  const pixels = new Uint8Array(indices.length * IMAGE_BYTES);
-  const labels = new Uint8Array(indices.length);
-  for (let i = 0; i < indices.length; i++) {
-    const j = indices[i];
-    pixels.set(split.pixels.subarray(j * IMAGE_BYTES, (j + 1) * IMAGE_BYTES), i * IMAGE_BYTES);
-    labels[i] = split.labels[j];
-  }
-  return { pixels, labels, count: indices.length };
 }
 
 /** The CIFAR-10 subset shipped with reslab (4,000 training and 1,000 test images, byte-exact). */

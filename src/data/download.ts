@@ -12,9 +12,13 @@ export const CIFAR10_MD5 = 'c32a1d4ab5d03f1284b67883e8d87530';
 const EXTRACTED_DIR = 'cifar-10-batches-bin';
 const COMPLETE_MARKER = '.complete';
 
-/** Where downloads are cached: $RESLAB_DATA, else $XDG_CACHE_HOME/reslab, else ~/.cache/reslab. */
+/**
+ * reslab's cache (the CIFAR-10 download, the kernel self-check's results): $RESLAB_CACHE, else
+ * $XDG_CACHE_HOME/reslab, else ~/.cache/reslab. (The data a run trains on is `--data-dir` or
+ * RESLAB_DATA_DIR in the notebooks.)
+ */
 export function defaultCacheDir(): string {
-  if (process.env.RESLAB_DATA) return process.env.RESLAB_DATA;
+  if (process.env.RESLAB_CACHE) return process.env.RESLAB_CACHE;
   const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
   return path.join(base, 'reslab');
 }

@@ -144,7 +144,7 @@ function dataFindings(): Finding[] {
       : {
           check: 'data cache',
           status: 'info',
-          detail: `${cache} holds no CIFAR-10 yet (\`--download\` fetches it once; RESLAB_DATA moves the cache)`,
+          detail: `${cache} holds no CIFAR-10 yet (\`--download\` fetches it once; RESLAB_CACHE moves the cache)`,
         },
   ];
 }

@@ -114,7 +114,7 @@ export function figure7(curves: ResponseCurve[]): PlotlyFigure {
   };
 }
 
-/** The curves as CSV: run, family, depth, layer, std. */
+/** The curves as CSV: run, family, depth, source (the trained model or the last probe), layer, std. */
 export function responsesCsv(curves: ResponseCurve[]): string {
   const lines = ['run,family,depth,source,layer,std'];
   for (const c of curves) c.stds.forEach((s, i) => lines.push(`${c.runId},${c.family},${c.depth},${c.source},${i + 1},${s}`));

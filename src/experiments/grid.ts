@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import { CifarDataset } from '../data/cifar';
-import { IMAGENET_DEPTHS } from '../models/zoo';
+import { modelName } from '../models/zoo';
 import { configFromPreset, PresetName, SettingsError, TrainConfig, validateConfigForData } from '../train/config';
 import { RunsRoot } from '../runs';
 import { launchRun, Launched, LaunchOptions, StopSignal } from '../train/launch';
@@ -42,8 +42,7 @@ export function gridConfigs(spec: GridSpec): TrainConfig[] {
   for (const net of spec.nets) {
     for (const depth of spec.depths) {
       for (const seed of spec.seeds) {
-        // 'cifar-' keeps 6n+2 depths that are also ImageNet depths (50, 152) on CIFAR.
-        const model = depth in IMAGENET_DEPTHS ? `cifar-${net}${depth}` : `${net}${depth}`;
+        const model = modelName({ family: net, depth, dataset: 'cifar' });
         configs.push(configFromPreset(model, spec.preset, { ...spec.overrides, seed }));
       }
     }

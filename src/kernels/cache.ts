@@ -1,7 +1,7 @@
 import * as crypto from 'crypto';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
+import { defaultCacheDir } from '../data/download';
 import { CheckSettings, KernelCheckOutcome } from './check';
 import { CpuInfo, cpuInfo } from './cpu';
 
@@ -88,10 +88,9 @@ export function keyOf(identity: KernelCheckIdentity): string {
   return crypto.createHash('sha256').update(JSON.stringify(identity)).digest('hex').slice(0, 16);
 }
 
-/** $XDG_CACHE_HOME/reslab/kernel-check, else ~/.cache/reslab/kernel-check. */
+/** `kernel-check/` in reslab's cache (see defaultCacheDir). */
 export function kernelCheckDir(): string {
-  const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
-  return path.join(base, 'reslab', 'kernel-check');
+  return path.join(defaultCacheDir(), 'kernel-check');
 }
 
 /** The stored result for `identity`, or undefined when there is none (never checked, or checked for something else). */

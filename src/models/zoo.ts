@@ -40,9 +40,6 @@ export const IMAGENET_DEPTHS: Record<number, { block: 'basic' | 'bottleneck'; bl
   152: { block: 'bottleneck', blocks: [3, 8, 36, 3] },
 };
 
-/** The CIFAR depths of the paper's Table 6. */
-export const CIFAR_PAPER_DEPTHS = [20, 32, 44, 56, 110, 1202] as const;
-
 const SHORTCUTS: readonly ShortcutOption[] = ['A', 'B', 'C'];
 const ORDERS: readonly BlockOrder[] = ['post', 'pre'];
 
@@ -154,16 +151,27 @@ export function parseModelName(name: string): ModelId {
   return { family: family as ModelId['family'], depth, dataset };
 }
 
-/** The spec of a model given by name (see {@link parseModelName}). */
-export function modelSpec(name: string, options: ModelOptions = {}): NetworkSpec {
-  const id = parseModelName(name);
+/**
+ * The name of a model, the inverse of {@link parseModelName}: `resnet56`, `plain34`, and
+ * `cifar-resnet50` for a CIFAR net whose depth is also an ImageNet depth.
+ */
+export function modelName(id: ModelId): string {
+  const base = `${id.family}${id.depth}`;
+  const imagenetDepth = id.depth in IMAGENET_DEPTHS;
+  if (id.dataset === 'cifar') return imagenetDepth ? `cifar-${base}` : base;
+  return imagenetDepth ? base : `imagenet-${base}`;
+}
+
+/** The spec of a model (a name is parsed by {@link parseModelName}). */
+export function modelSpec(model: string | ModelId, options: ModelOptions = {}): NetworkSpec {
+  const id = typeof model === 'string' ? parseModelName(model) : model;
   const residual = id.family === 'resnet';
   return id.dataset === 'cifar' ? cifarSpec(id.depth, residual, options) : imagenetSpec(id.depth, residual, options);
 }
 
-/** Builds a model by name, e.g. `buildModel('resnet56', {shortcut: 'B'})`. */
-export function buildModel(name: string, options: ModelOptions = {}): tf.LayersModel {
-  return buildNetwork(modelSpec(name, options));
+/** Builds a model by name or id, e.g. `buildModel('resnet56', {shortcut: 'B'})`. */
+export function buildModel(model: string | ModelId, options: ModelOptions = {}): tf.LayersModel {
+  return buildNetwork(modelSpec(model, options));
 }
 
 /** CIFAR ResNet-(6n+2) (§4.2), option A by default. */

@@ -76,7 +76,7 @@ export function releaseNativeNetwork(model: tf.LayersModel): void {
   compiled.delete(model);
 }
 
-/** Why `model` runs on tfjs's straightforward path instead of natively (undefined if it runs natively). */
+/** Why `model`'s steps run on tfjs's autodiff instead of the native step (undefined if it runs natively). */
 export function nativeUnsupportedReason(model: tf.LayersModel): string | undefined {
   const ops = nativeOps();
   if (!ops)

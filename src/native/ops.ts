@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { backendInfo } from '../backend';
+import { selectBackend } from '../backend';
 import { oneDnnDisabled } from '../kernels/onednn';
 
 /**
@@ -508,7 +508,7 @@ export function biasedVarianceFactor(count: number): number {
 
 const shared = new Map<'full' | 'portable', NativeOps>();
 
-/** What `RESLAB_NATIVE` asks for: `0` tfjs's straightforward kernels only; `portable` standard TensorFlow ops only (no oneDNN-specific kernels); anything else everything. */
+/** What `RESLAB_NATIVE` asks for: `0` tfjs's autodiff and layers only (no native step); `portable` standard TensorFlow ops only (no oneDNN-specific kernels); anything else everything. */
 function nativeMode(): 'off' | 'full' | 'portable' {
   const value = process.env.RESLAB_NATIVE?.trim().toLowerCase();
   if (value === '0' || value === 'off') return 'off';
@@ -517,14 +517,14 @@ function nativeMode(): 'off' | 'full' | 'portable' {
 
 /**
  * The process's native op set, or undefined when the active backend is not native TensorFlow
- * (pure JS) or `RESLAB_NATIVE=0` asks for tfjs's straightforward kernels everywhere.
+ * (pure JS) or `RESLAB_NATIVE=0` asks for tfjs's autodiff and layers everywhere.
  */
 export function nativeOps(): NativeOps | undefined {
   const mode = nativeMode();
   if (mode === 'off' || tf.getBackend() !== 'tensorflow') return undefined;
   let ops = shared.get(mode);
   if (!ops) {
-    const info = backendInfo();
+    const info = selectBackend();
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const typeAttr = (require(`${info.package}/dist/nodejs_kernel_backend`) as { createTensorsTypeOpAttr: TypeAttr })
       .createTensorsTypeOpAttr;

@@ -24,7 +24,7 @@ export class RunsRoot {
       entries = fs.readdirSync(this.dir, { withFileTypes: true });
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') throw new Error(`runs directory ${this.dir} does not exist`, { cause: error });
+      if (code === 'ENOENT') throw new Error(`runs directory ${this.dir} does not exist or is not a directory`, { cause: error });
       if (code === 'ENOTDIR') throw new Error(`runs directory ${this.dir} is a file, not a directory of runs`, { cause: error });
       throw error;
     }

@@ -1,4 +1,4 @@
-import { modelSpec, ModelOptions, parseModelName } from '../models/zoo';
+import { ModelId, modelSpec, ModelOptions, parseModelName } from '../models/zoo';
 
 /**
  * A setting that cannot be trained: a bad value, or a config that does not fit the data. Thrown
@@ -153,6 +153,18 @@ export const PRESET_DEPTHS: Record<keyof typeof PRESETS, number[]> = {
 
 export type PresetName = keyof typeof PRESETS;
 
+/** Each config's parsed model name, so that the name is parsed once per config (configs are values: a changed name is parsed again). */
+const parsedModels = new WeakMap<TrainConfig, { model: string; id: ModelId }>();
+
+/** The model a config trains, parsed from its `model` name (a {@link SettingsError} if it names none). */
+export function modelIdOf(config: TrainConfig): ModelId {
+  const cached = parsedModels.get(config);
+  if (cached && cached.model === config.model) return cached.id;
+  const id = asSettings(() => parseModelName(config.model));
+  parsedModels.set(config, { model: config.model, id });
+  return id;
+}
+
 /** A full config for `model` from a preset, with overrides. ResNet-110+ get the paper's warm-up. */
 export function configFromPreset(model: string, preset: PresetName, overrides: Partial<TrainConfig> = {}): TrainConfig {
   const base = PRESETS[preset];
@@ -166,6 +178,7 @@ export function configFromPreset(model: string, preset: PresetName, overrides: P
     ...overrides,
     modelOptions: { ...base.modelOptions, ...overrides.modelOptions },
   };
+  parsedModels.set(config, { model, id });
   validateConfig(config);
   return config;
 }
@@ -187,9 +200,9 @@ const CIFAR10_CLASSES = 10;
  * data, so that a bad flag fails before a run directory is created.
  */
 export function validateConfig(config: TrainConfig): void {
-  const id = asSettings(() => parseModelName(config.model));
+  const id = modelIdOf(config);
   if (id.dataset !== 'cifar') throw new SettingsError(`${config.model} is an ImageNet model; training runs on CIFAR-10 nets (depth 6n+2)`);
-  asSettings(() => modelSpec(config.model, config.modelOptions)); // width, shortcut, order, classes: the builders' own checks
+  asSettings(() => modelSpec(id, config.modelOptions)); // width, shortcut, order, classes: the builders' own checks
   const classes = config.modelOptions.numClasses ?? CIFAR10_CLASSES;
   if (classes !== CIFAR10_CLASSES)
     throw new SettingsError(
@@ -235,7 +248,7 @@ export function validateConfigForData(config: TrainConfig, trainImages: number, 
   if (config.validationImages === 0 && testImages < 1) throw new SettingsError('the data has no test images to evaluate on');
 }
 
-/** Stable run id within a runs directory: model, width and seed. */
+/** Stable run id within a runs directory: model, shortcut option and order when not the default, width and seed. */
 export function runIdOf(config: TrainConfig): string {
   const width = config.modelOptions.width ?? 1;
   const shortcut = config.modelOptions.shortcut && config.modelOptions.shortcut !== 'A' ? `-${config.modelOptions.shortcut}` : '';

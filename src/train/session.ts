@@ -3,12 +3,12 @@ import { CifarDataset, IMAGE_BYTES, takeFirst } from '../data/cifar';
 import { PAPER_AUGMENTATION, TrainingBatches } from '../data/preprocess';
 import { ExampleTensors, exampleTensors } from '../data/tensors';
 import { summarize } from '../models/summary';
-import { buildModel, parseModelName } from '../models/zoo';
+import { buildModel } from '../models/zoo';
 import { BlockProbe, EvalEvent, RunDescriptor, TrainEvent } from 'reslab-protocol';
 import { createProbe, Probe } from '../probes';
 import { RunDirectory, runSplit } from '../runs';
 import { hasCheckpoint, loadCheckpoint, RunningWindow, saveCheckpoint } from './checkpoint';
-import { learningRate, TrainConfig } from './config';
+import { learningRate, modelIdOf, TrainConfig } from './config';
 import { SgdMomentum } from './optimizer';
 import { countErrors, releaseNativeNetwork, trainableVariables, trainStep } from './step';
 
@@ -50,7 +50,7 @@ export class TrainingSession {
     readonly config: TrainConfig,
     data: CifarDataset,
   ) {
-    this.model = buildModel(config.model, { ...config.modelOptions, seed: config.seed });
+    this.model = buildModel(modelIdOf(config), { ...config.modelOptions, seed: config.seed });
     this.optimizer = new SgdMomentum(trainableVariables(this.model), { momentum: config.momentum, weightDecay: config.weightDecay });
     this.weights = this.model.weights.map((w) => w.read() as tf.Variable);
     this.stateNames = [...this.model.weights.map((w) => w.originalName), ...this.optimizer.velocityNames()];
@@ -72,7 +72,7 @@ export class TrainingSession {
   /** The run as events describe it. */
   descriptor(): RunDescriptor {
     const { config } = this;
-    const id = parseModelName(config.model);
+    const id = modelIdOf(config);
     return {
       model: config.model,
       family: id.family,

@@ -47,7 +47,7 @@ export function trainStep(model: tf.LayersModel, optimizer: SgdMomentum, images:
   return autodiffTrainStep(model, optimizer, images, labels, lr);
 }
 
-/** {@link trainStep} through tfjs's autodiff (batch norm on its fused kernels): the straightforward path, for any model. */
+/** {@link trainStep} through tfjs's autodiff (batch norm on its fused kernels): the autodiff path, for any model. */
 export function autodiffTrainStep(
   model: tf.LayersModel,
   optimizer: SgdMomentum,

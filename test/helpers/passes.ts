@@ -1,14 +1,7 @@
 import { strict as assert } from 'assert';
 import * as tf from '@tensorflow/tfjs';
-import {
-  buildNetwork,
-  imagenetSpec,
-  ModelOptions,
-  nativeNetwork,
-  nativeUnsupportedReason,
-  trainableVariables,
-  withFusedBatchNorm,
-} from '../../src';
+import { buildNetwork, imagenetSpec, ModelOptions, trainableVariables } from '../../src';
+import { nativeNetwork, nativeUnsupportedReason, withFusedBatchNorm } from '../../src/native';
 import { bundledDataDir, loadCifar10 } from '../../src/data/cifar';
 import { meanImage } from '../../src/data/preprocess';
 import { exampleTensors } from '../../src/data/tensors';
@@ -119,8 +112,8 @@ export function nativePass(build: () => tf.LayersModel, images: tf.Tensor4D, lab
 }
 
 /**
- * Asserts that `fast` matches `straight` (the straightforward path) within the float32 noise of
- * the straightforward path itself, measured by running it on the batch in reverse order: the same
+ * Asserts that `fast` (the native step) matches `straight` (tfjs's autodiff) within the float32 noise of
+ * the autodiff path itself, measured by running it on the batch in reverse order: the same
  * computation with another summation order, whose differences grow from the last layer to the
  * first (and dominate gradients that are nearly zero, such as a BN gamma before another BN).
  */

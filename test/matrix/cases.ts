@@ -6,13 +6,13 @@ import {
   buildNetwork,
   cifarSpec,
   ModelOptions,
-  nativeNetwork,
   SgdMomentum,
   ShortcutOption,
   BlockOrder,
   trainableVariables,
   trainStep,
 } from '../../src';
+import { nativeNetwork } from '../../src/native';
 import { nativeOps } from '../../src/native/ops';
 import { KernelTotals, logKernels } from '../../bench/kernel-log';
 import {
@@ -65,7 +65,7 @@ function nativeMatchesAutodiff(build: () => tf.LayersModel, { images, labels, re
 // else (convolutions, ReLU, additions, shortcuts, pooling, the classifier, the loss and all their
 // gradients) is tfjs's own code. Against tfjs's moments-based batch norm the gradients of the first
 // layers of option-B nets differ by up to ~0.5% in float32 (projection shortcuts make early gradients
-// sums with heavy cancellation); the fused kernel is the more accurate of the two (test/fast-paths).
+// sums with heavy cancellation); the fused kernel is the more accurate of the two (test/native-step.test.ts).
 const ARCHITECTURES: Array<[string, () => tf.LayersModel]> = [
   ['ResNet-20 (option A)', () => buildModel('resnet20', { seed: 5, width: 0.5 })],
   ['plain-20', () => buildModel('plain20', { seed: 5, width: 0.5 })],

@@ -1,16 +1,8 @@
 import { strict as assert } from 'assert';
 import * as tf from '@tensorflow/tfjs';
-import {
-  autodiffTrainStep,
-  buildModel,
-  fusedBatchNormActive,
-  nativeNetwork,
-  nativeUnsupportedReason,
-  SgdMomentum,
-  trainableVariables,
-  trainStep,
-  withFusedBatchNorm,
-} from '../src';
+import { buildModel, SgdMomentum, trainableVariables, trainStep } from '../src';
+import { fusedBatchNormActive, nativeNetwork, nativeUnsupportedReason, withFusedBatchNorm } from '../src/native';
+import { autodiffTrainStep } from '../src/train/step';
 import { nativeOps } from '../src/native/ops';
 import { exampleTensors } from '../src/data/tensors';
 import { bundledDataDir, loadCifar10 } from '../src/data/cifar';
@@ -21,7 +13,7 @@ import { assertSamePass, autodiffPass, disposePasses, maxDiff, relativeL2, withN
 const data = loadCifar10(bundledDataDir());
 const mean = meanImage(data.train);
 
-describe('fast paths against the straightforward ones', () => {
+describe('the native step and the autodiff path', () => {
   const { images, labels } = exampleTensors(data.train, mean, 32);
   const reversed = tf.tensor1d(
     Array.from({ length: 32 }, (_, i) => 31 - i),
