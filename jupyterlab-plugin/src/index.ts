@@ -40,12 +40,7 @@ const sidebar: JupyterFrontEndPlugin<void> = {
   autoStart: true,
   requires: [INotebookTracker],
   optional: [IStateDB, IDefaultFileBrowser],
-  activate(
-    app: JupyterFrontEnd,
-    tracker: INotebookTracker,
-    state: IStateDB | null,
-    browser: IDefaultFileBrowser | null,
-  ) {
+  activate(app: JupyterFrontEnd, tracker: INotebookTracker, state: IStateDB | null, browser: IDefaultFileBrowser | null) {
     const model = new RunsModel();
     const panel = new ResLabPanel(model, () => void app.commands.execute(OPEN_FOLDER_COMMAND, {}));
     app.shell.add(panel, 'right', { rank: 700 });
