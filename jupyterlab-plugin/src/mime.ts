@@ -1,7 +1,8 @@
 import { IRenderMime } from '@jupyterlab/rendermime-interfaces';
 import { Widget } from '@lumino/widgets';
 import { PLOTLY_MIME } from 'reslab-protocol';
-import { Chart, errorChart, heatmapChart, RUN_VIEW_MIME, RunsModel } from './model';
+import { Chart, errorChart, heatmapChart } from './charts';
+import { RUN_VIEW_MIME, RunsModel } from './model';
 import { draw } from './plot';
 
 /** Renders a reslab live view inline in the output area; updates in place on update_display_data. */

@@ -1,6 +1,7 @@
 import { Widget } from '@lumino/widgets';
 import { folderOf } from './folder';
-import { Chart, errorChart, heatmapChart, MAX_SMOOTHING, RunsModel, runLabel, RunView, Scope } from './model';
+import { Chart, errorChart, heatmapChart, runLabel } from './charts';
+import { MAX_SMOOTHING, RunsModel, RunView, Scope } from './model';
 
 /** Run ids longer than this are shortened in the list (the full id shows on hover). */
 const MAX_ID_CHARS = 48;

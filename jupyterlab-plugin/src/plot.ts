@@ -1,5 +1,5 @@
 import Plotly from 'plotly.js-dist-min';
-import { Chart } from './model';
+import { Chart } from './charts';
 
 const CONFIG = { responsive: true, displaylogo: false, modeBarButtonsToRemove: ['lasso2d', 'select2d'] };
 

@@ -1,5 +1,6 @@
 import { strict as assert } from 'assert';
-import { debiasedEma, errorChart, heatmapChart, MAX_POINTS, plotlyText, RunsModel, runKey, runLabel, RunViewPayload } from '../src/model';
+import { debiasedEma, errorChart, heatmapChart, plotlyText, runLabel } from '../src/charts';
+import { MAX_POINTS, RunsModel, runKey, RunViewPayload } from '../src/model';
 
 function payload(
   runs: Array<{ runId: string; family: 'resnet' | 'plain'; depth: number; points?: number; probes?: boolean }>,
