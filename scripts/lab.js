@@ -12,9 +12,17 @@ const path = require('path');
 const ROOT = path.resolve(__dirname, '..');
 const JUPYTER = path.join(ROOT, '.venv', 'bin', 'jupyter');
 
-/** Environment that keeps Jupyter's configuration, runtime files and IPython state under `stateDir`. */
+/**
+ * Environment that keeps Jupyter's configuration, runtime files and IPython state under `stateDir`,
+ * in directories only this user can enter (the runtime files name the server's token).
+ */
 function jupyterEnv(stateDir) {
-  for (const sub of ['config', 'runtime', 'ipython']) fs.mkdirSync(path.join(stateDir, sub), { recursive: true });
+  fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  fs.chmodSync(stateDir, 0o700);
+  for (const sub of ['config', 'runtime', 'ipython']) {
+    fs.mkdirSync(path.join(stateDir, sub), { recursive: true, mode: 0o700 });
+    fs.chmodSync(path.join(stateDir, sub), 0o700);
+  }
   return {
     ...process.env,
     JUPYTER_CONFIG_DIR: path.join(stateDir, 'config'),
@@ -24,14 +32,16 @@ function jupyterEnv(stateDir) {
   };
 }
 
-/** Arguments for a local, offline-friendly JupyterLab server. */
-function labArgs({ port, token, rootDir }) {
+/**
+ * Arguments for a local, offline-friendly JupyterLab server. The token is not among them (another
+ * user could read it in /proc/<pid>/cmdline): the server reads it from JUPYTER_TOKEN in its environment.
+ */
+function labArgs({ port, rootDir }) {
   const args = [
     'lab',
     '--no-browser',
     '--ip=127.0.0.1',
     `--port=${port}`,
-    `--IdentityProvider.token=${token}`,
     `--ServerApp.root_dir=${rootDir}`,
     '--LabApp.extension_manager=readonly',
     '--ServerApp.port_retries=0',
@@ -57,11 +67,17 @@ function main() {
   };
   const port = option('port', '8888');
   const token = option('token', process.env.RESLAB_LAB_TOKEN || require('crypto').randomBytes(12).toString('hex'));
-  const env = jupyterEnv(path.join(ROOT, '.jupyter'));
+  // Files the server writes (its runtime files hold the token) are this user's only.
+  process.umask(0o077);
+  const env = { ...jupyterEnv(path.join(ROOT, '.jupyter')), JUPYTER_TOKEN: token };
   disableAnnouncements(env);
   console.log(`JupyterLab with tslab + reslab: http://127.0.0.1:${port}/lab?token=${token}`);
-  const child = spawn(JUPYTER, labArgs({ port, token, rootDir: ROOT }), { env, stdio: 'inherit' });
-  for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
+  const child = spawn(JUPYTER, labArgs({ port, rootDir: ROOT }), { env, stdio: 'inherit' });
+  const stop = (signal) => child.exitCode === null && child.kill(signal);
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => stop(signal === 'SIGINT' ? 'SIGINT' : 'SIGTERM'));
+  // `npm run lab` stopped with SIGTERM exits without passing it on: when the parent is gone, so is the server.
+  const parent = process.ppid;
+  setInterval(() => process.ppid !== parent && stop('SIGTERM'), 500).unref();
   child.on('exit', (code) => process.exit(code ?? 0));
 }
 

@@ -45,6 +45,22 @@ function help(): string {
   );
 }
 
+/**
+ * `--lr -1` as `--lr=-1`: a value that is a negative number belongs to the flag before it (Node's
+ * parser would take it for a flag and refuse it), so that the value gets the setting's own message.
+ */
+function joinNegativeValues(args: string[], command: Command): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const flag = /^--([^=]+)$/.exec(args[i])?.[1];
+    if (flag && command.options[flag]?.type === 'string' && /^-(\d|\.\d|Infinity)/.test(args[i + 1] ?? '')) {
+      out.push(`${args[i]}=${args[i + 1]}`);
+      i++;
+    } else out.push(args[i]);
+  }
+  return out;
+}
+
 /** Runs the CLI with `argv` (without node and script); returns the exit code. */
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
@@ -59,7 +75,12 @@ export async function main(argv: string[]): Promise<number> {
       console.log(commandHelp(name, command));
       return 0;
     }
-    const { values, positionals } = parseArgs({ args: rest, options: command.options, allowPositionals: true, strict: true });
+    const { values, positionals } = parseArgs({
+      args: joinNegativeValues(rest, command),
+      options: command.options,
+      allowPositionals: true,
+      strict: true,
+    });
     const info = selectBackend();
     // stdout may be JSON for machines; the backend line goes to stderr.
     console.error(`reslab ${name}: ${describeBackend(info)}`);

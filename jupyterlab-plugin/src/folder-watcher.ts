@@ -6,12 +6,20 @@ import { RunsModel } from './model';
 export const FOLDER_REFRESH_MS = 3000;
 
 /**
+ * The largest metrics.jsonl the sidebar reads (Jupyter's contents API returns a file whole): a
+ * paper-scale run logs about 5 MB. A larger one is skipped with a warning, and the other runs show.
+ */
+export const MAX_RUN_LOG_BYTES = 32 * 2 ** 20;
+
+/**
  * Follows one runs directory through Jupyter's contents API: every few seconds it lists the
  * run directories and re-reads each metrics.jsonl whose size or time changed, so runs that a
  * CLI sweep or a Slurm array is still writing grow in the sidebar.
  */
 export class FolderWatcher {
   private readonly cache = new Map<string, { stamp: string; file: RunFile }>();
+  /** Run directories skipped for their size, by stamp (warned about once per change). */
+  private readonly tooLarge = new Map<string, string>();
   private timer: ReturnType<typeof setInterval> | undefined;
   private reading = false;
   private failed = false;
@@ -53,6 +61,17 @@ export class FolderWatcher {
         }
         const stamp = `${meta.last_modified}|${meta.size ?? ''}`;
         if (this.cache.get(dir)?.stamp === stamp) continue;
+        if ((meta.size ?? 0) > MAX_RUN_LOG_BYTES) {
+          if (this.tooLarge.get(dir) !== stamp) {
+            const mb = ((meta.size ?? 0) / 2 ** 20).toFixed(0);
+            this.model.warn(
+              `${this.path}: skipped ${dir.slice(dir.lastIndexOf('/') + 1)}: its metrics.jsonl is ${mb} MB, more than the sidebar reads (${MAX_RUN_LOG_BYTES / 2 ** 20} MB); \`reslab report\` reads it`,
+            );
+            this.tooLarge.set(dir, stamp);
+          }
+          this.cache.delete(dir);
+          continue;
+        }
         const full = await this.contents.get(file, { content: true, format: 'text', type: 'file' });
         this.cache.set(dir, { stamp, file: { name: dir.slice(dir.lastIndexOf('/') + 1), text: String(full.content) } });
         fresh.push(dir);

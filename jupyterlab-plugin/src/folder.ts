@@ -40,7 +40,11 @@ export function folderPayload(folder: string, files: RunFile[], updated: number)
       warnings.push(`skipped ${file.name}: ${error instanceof Error ? error.message : String(error)}`);
       continue;
     }
-    for (const event of events) builder.push(event);
+    try {
+      for (const event of events) builder.push(event);
+    } catch (error) {
+      warnings.push(`skipped ${file.name}: ${error instanceof Error ? error.message : String(error)}`);
+    }
   }
   return { payload: { ...builder.payload(2000, 400), updated }, warnings };
 }

@@ -328,6 +328,8 @@ export function degradation(
         const launched = await runSweep(gridConfigs(spec), dataset(options.dataDir), new RunsRoot(options.out ?? 'runs'), {
           stop,
           perRun: () => ({ listeners, replayFinished: true }),
+          // One run's unreadable log never hides the others: it is named, and the sweep goes on.
+          onInvalidLog: (config, error) => console.error(`reslab: ${runIdOf(config)} is not shown: ${error.message}`),
         });
         return launched.map((l) => l.end);
       } finally {

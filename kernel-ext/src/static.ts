@@ -2,7 +2,17 @@
  * Static renderings of a run view: SVG inside HTML (no scripts), so an executed notebook shows
  * its figures without the JupyterLab plugin — in plain JupyterLab, nbconvert's HTML and GitHub.
  */
-import { depthColour, ERROR_CURVES, ErrorLine, errorLines, escapeHtml as escape, RunView, RunViewPayload, runLabel } from 'reslab-protocol';
+import {
+  depthColour,
+  ERROR_CURVES,
+  ErrorLine,
+  errorLines,
+  escapeHtml as escape,
+  RunView,
+  RunViewPayload,
+  runLabel,
+  validateRunViewPayload,
+} from 'reslab-protocol';
 
 const pct = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? '–' : `${(v * 100).toFixed(1)}%`);
 const lastOf = (values: number[]) => values[values.length - 1];
@@ -61,26 +71,28 @@ function blockBars(view: RunView, label: (view: RunView) => string): string {
     })
     .join('');
   return (
-    `<div><small>${escape(label(view))}: ‖F(x)‖/‖x‖ per block at iteration ${Number(view.probes?.iteration.slice(-1)[0] ?? NaN)} (max ${max.toFixed(3)})</small><br>` +
+    `<div><small><bdi>${escape(label(view))}</bdi>: ‖F(x)‖/‖x‖ per block at iteration ${Number(view.probes?.iteration.slice(-1)[0] ?? NaN)} (max ${max.toFixed(3)})</small><br>` +
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="60">${rects}</svg></div>`
   );
 }
 
 /** The whole view as self-contained HTML (inline SVG, no scripts). */
 export function staticHtml(payload: RunViewPayload): string {
+  const problem = validateRunViewPayload(payload);
+  if (problem) return `<div class="reslab-static"><b>reslab</b>: this view cannot be drawn: ${escape(problem)}</div>`;
   const label = labeller(payload);
   const legend = payload.runs
-    .map((r) => `<span style="color:${depthColour(r.run.depth)};margin-right:1em">━ ${escape(label(r))}</span>`)
+    .map((r) => `<span style="color:${depthColour(r.run.depth)};margin-right:1em">━ <bdi>${escape(label(r))}</bdi></span>`)
     .join('');
   const rows = payload.runs
     .map(
       (r) =>
-        `<tr><td>${escape(label(r))}</td><td>${escape(r.status)}</td><td>${Number(r.iteration)}/${Number(r.run.iterations)}</td>` +
+        `<tr><td><bdi>${escape(label(r))}</bdi></td><td>${escape(r.status)}</td><td>${Number(r.iteration)}/${Number(r.run.iterations)}</td>` +
         `<td>${pct(lastOf(r.trainError.value))}</td><td>${pct(lastOf(r.testError.value))}</td><td>${r.imagesPerSecond ? r.imagesPerSecond.toFixed(0) : '–'}</td></tr>`,
     )
     .join('');
   return (
-    `<div class="reslab-static"><b>${escape(payload.title)}</b>${payload.backend ? ` <small>(${escape(payload.backend)})</small>` : ''}<br>` +
+    `<div class="reslab-static"><b><bdi>${escape(payload.title ?? 'reslab')}</bdi></b>${payload.backend ? ` <small>(<bdi>${escape(payload.backend)}</bdi>)</small>` : ''}<br>` +
     `${errorChart(payload)}<div>${legend}<small>${ERROR_CURVES.legend} (training error: running, augmented)</small></div>` +
     `<table><tr><th>net</th><th>status</th><th>iteration</th><th>train error</th><th>test error</th><th>img/s</th></tr>${rows}</table>` +
     `${payload.runs.map((r) => blockBars(r, label)).join('')}</div>`
@@ -89,6 +101,8 @@ export function staticHtml(payload: RunViewPayload): string {
 
 /** One line per run, for text/plain and terminals. */
 export function textSummary(payload: RunViewPayload): string {
+  const problem = validateRunViewPayload(payload);
+  if (problem) return `reslab: this view cannot be drawn: ${problem}`;
   const label = labeller(payload);
   return payload.runs
     .map(

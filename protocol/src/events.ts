@@ -101,42 +101,138 @@ export interface RunEndEvent extends EventBase {
 
 const isFiniteNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 
-/**
- * Checks every field of a {@link RunDescriptor} (numbers are finite numbers, names are strings), so
- * that nothing but text and numbers ever reaches HTML, SVG or Plotly; returns a message or undefined.
- */
-export function runDescriptorProblem(value: unknown): string | undefined {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'run descriptor is not an object';
-  const run = value as Record<string, unknown>;
-  if (run.family !== 'resnet' && run.family !== 'plain')
-    return `run descriptor family ${JSON.stringify(run.family)} is not 'resnet' or 'plain'`;
-  for (const key of ['model', 'shortcut', 'preset']) {
-    if (typeof run[key] !== 'string') return `run descriptor ${key} is not a string`;
+/** Longest text a field may hold: run ids, names and messages are bounded, so no log can make a view unbounded. */
+export const MAX_TEXT = { id: 256, name: 128, message: 4000 } as const;
+
+/** How a field is checked: a finite number, a count (an integer >= 0), a fraction in [0, 1], or text of at most n characters. */
+type FieldKind = 'number' | 'count' | 'fraction' | { text: number } | { oneOf: readonly string[] };
+
+const shown = (value: unknown) => (JSON.stringify(value) ?? String(value)).slice(0, 40);
+
+/** The problem with `value` as a field of kind `kind`, or undefined. */
+function fieldProblem(name: string, value: unknown, kind: FieldKind): string | undefined {
+  if (kind === 'number' || kind === 'count' || kind === 'fraction') {
+    if (!isFiniteNumber(value)) return `${name} is not a number (got ${shown(value)})`;
+    if (kind === 'count' && !(Number.isInteger(value) && value >= 0)) return `${name} is not a count (got ${shown(value)})`;
+    if (kind === 'fraction' && !(value >= 0 && value <= 1)) return `${name} is not a fraction in [0, 1] (got ${shown(value)})`;
+    return undefined;
   }
-  for (const key of ['depth', 'width', 'seed', 'iterations', 'batchSize', 'params']) {
-    if (!isFiniteNumber(run[key])) return `run descriptor ${key} is not a number (got ${JSON.stringify(run[key])?.slice(0, 40)})`;
+  if ('oneOf' in kind)
+    return kind.oneOf.includes(value as string) ? undefined : `${name} is not one of ${kind.oneOf.join(', ')} (got ${shown(value)})`;
+  if (typeof value !== 'string') return `${name} is not a string (got ${shown(value)})`;
+  return value.length > kind.text ? `${name} is longer than ${kind.text} characters` : undefined;
+}
+
+/** Checks the `fields` of `record` (optional ones may be absent); the first problem, named `<prefix> <field>`. */
+function fieldsProblem(
+  prefix: string,
+  record: Record<string, unknown>,
+  fields: Record<string, FieldKind>,
+  optional: Record<string, FieldKind> = {},
+): string | undefined {
+  for (const [name, kind] of Object.entries(fields)) {
+    const problem = fieldProblem(`${prefix}${name}`, record[name], kind);
+    if (problem) return problem;
   }
-  if (run.trainImages !== undefined && !isFiniteNumber(run.trainImages)) return 'run descriptor trainImages is not a number';
+  for (const [name, kind] of Object.entries(optional)) {
+    if (record[name] === undefined) continue;
+    const problem = fieldProblem(`${prefix}${name}`, record[name], kind);
+    if (problem) return problem;
+  }
   return undefined;
 }
 
-const EVENT_TYPES = new Set(['run_start', 'train', 'eval', 'probe', 'checkpoint', 'run_end']);
+const DESCRIPTOR: Record<string, FieldKind> = {
+  model: { text: MAX_TEXT.name },
+  family: { oneOf: ['resnet', 'plain'] },
+  depth: 'count',
+  width: 'number',
+  shortcut: { text: MAX_TEXT.name },
+  seed: 'number',
+  iterations: 'count',
+  batchSize: 'count',
+  params: 'count',
+  preset: { text: MAX_TEXT.name },
+};
 
-/** Checks that a parsed value is a {@link RunEvent}; returns an error message or undefined. */
+/**
+ * Checks every field of a {@link RunDescriptor} (numbers are finite numbers, names are bounded
+ * text), so that nothing but text and numbers ever reaches HTML, SVG or Plotly; returns a message or undefined.
+ */
+export function runDescriptorProblem(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'run descriptor is not an object';
+  return fieldsProblem('run descriptor ', value as Record<string, unknown>, DESCRIPTOR, { trainImages: 'count' });
+}
+
+const BLOCK: Record<string, FieldKind> = {
+  block: { text: MAX_TEXT.name },
+  inputNorm: 'number',
+  branchNorm: 'number',
+  outputNorm: 'number',
+  branchRatio: 'number',
+  gradNorm: 'number',
+  deadReluFraction: 'fraction',
+};
+
+/** The most blocks a probe may have (ResNet-1202 has 600) and responses a block may have. */
+const MAX_BLOCKS = 10_000;
+const MAX_RESPONSES = 16;
+
+/** The problem with a {@link BlockProbe} (every field), named `blocks[index]`, or undefined. */
+export function blockProblem(value: unknown, index: number): string | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return `blocks[${index}] is not an object`;
+  const block = value as Record<string, unknown>;
+  const problem = fieldsProblem(`blocks[${index}].`, block, BLOCK);
+  if (problem) return problem;
+  const responses = block.responseStd;
+  if (!Array.isArray(responses) || responses.length > MAX_RESPONSES || !responses.every(isFiniteNumber))
+    return `blocks[${index}].responseStd is not a list of at most ${MAX_RESPONSES} finite numbers`;
+  return undefined;
+}
+
+/** Every field of every event type, by type: required, then optional. */
+const EVENT_FIELDS: Record<RunEvent['type'], [Record<string, FieldKind>, Record<string, FieldKind>?]> = {
+  run_start: [{ iteration: 'count', backend: { text: MAX_TEXT.name } }, { engine: { text: MAX_TEXT.message } }],
+  train: [{ iteration: 'count', trainError: 'fraction', loss: 'number', lr: 'number', window: 'count', imagesPerSecond: 'number' }],
+  eval: [{ iteration: 'count', testError: 'fraction', testImages: 'count' }, { trainEvalError: 'fraction' }],
+  probe: [{ iteration: 'count' }],
+  checkpoint: [{ iteration: 'count' }],
+  run_end: [
+    { iteration: 'count', status: { oneOf: ['completed', 'stopped', 'failed'] }, wallSeconds: 'number' },
+    { message: { text: MAX_TEXT.message } },
+  ],
+};
+
+/**
+ * Checks that a parsed value is a {@link RunEvent}, every field of it (numbers finite where the
+ * schema has numbers, errors fractions, counts integers, text bounded); returns the first problem,
+ * naming the field, or undefined. Every consumer gets events through it: the report, the notebook
+ * kernel's view, the sidebar.
+ */
 export function validateEvent(value: unknown): string | undefined {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'event is not an object';
   const event = value as Record<string, unknown>;
-  if (typeof event.type !== 'string' || !EVENT_TYPES.has(event.type)) return `unknown event type ${JSON.stringify(event.type)}`;
+  if (typeof event.type !== 'string' || !(event.type in EVENT_FIELDS)) return `unknown event type ${shown(event.type)}`;
+  const type = event.type as RunEvent['type'];
   if (typeof event.runId !== 'string' || event.runId.length === 0) return 'event has no runId';
-  if (event.type !== 'run_start' && (typeof event.iteration !== 'number' || !Number.isFinite(event.iteration))) {
-    return `${event.type} event has no numeric iteration`;
+  if (event.runId.length > MAX_TEXT.id) return `runId is longer than ${MAX_TEXT.id} characters`;
+  const base = fieldProblem('time', event.time, 'number');
+  if (base) return `${type} event: ${base}`;
+  const [required, optional] = EVENT_FIELDS[type];
+  const problem = fieldsProblem('', event, required, optional);
+  if (problem) return `${type} event: ${problem}`;
+  if (type === 'run_start') {
+    if (event.schema !== SCHEMA_VERSION) return `run_start has schema ${shown(event.schema)}, expected ${SCHEMA_VERSION}`;
+    const descriptor = runDescriptorProblem(event.run);
+    if (descriptor) return `run_start: ${descriptor}`;
   }
-  if (typeof event.iteration === 'number' && event.iteration < 0) return `${event.type} event has a negative iteration ${event.iteration}`;
-  if (event.type === 'run_start') {
-    if (event.schema !== SCHEMA_VERSION) return `run_start has schema ${JSON.stringify(event.schema)}, expected ${SCHEMA_VERSION}`;
-    const problem = runDescriptorProblem(event.run);
-    if (problem) return `run_start: ${problem}`;
-    if (!isFiniteNumber(event.iteration)) return 'run_start has no numeric iteration';
+  if (type === 'probe') {
+    const blocks = event.blocks;
+    if (!Array.isArray(blocks) || blocks.length > MAX_BLOCKS) return `probe event: blocks is not a list of at most ${MAX_BLOCKS} blocks`;
+    for (let b = 0; b < blocks.length; b++) {
+      const bad = blockProblem(blocks[b], b);
+      if (bad) return `probe event: ${bad}`;
+    }
   }
   return undefined;
 }

@@ -2,7 +2,17 @@
  * The live run view: what the kernel extension sends to the front end under RUN_VIEW_MIME, and
  * the builder that folds the event stream into it. Dependency-free (shared with the plugin).
  */
-import { BlockProbe, RUN_VIEW_MIME, RunDescriptor, runDescriptorProblem, RunEvent, SCHEMA_VERSION, validateEvent } from './events';
+import {
+  BlockProbe,
+  blockProblem,
+  MAX_TEXT,
+  RUN_VIEW_MIME,
+  RunDescriptor,
+  runDescriptorProblem,
+  RunEvent,
+  SCHEMA_VERSION,
+  validateEvent,
+} from './events';
 
 /** A downsampled curve: parallel arrays. */
 export interface Curve {
@@ -194,7 +204,7 @@ export class RunViewBuilder {
 }
 
 function isNumberArray(value: unknown): value is number[] {
-  return Array.isArray(value) && value.every((v) => typeof v === 'number');
+  return Array.isArray(value) && value.every((v) => typeof v === 'number' && !Number.isNaN(v));
 }
 
 function curveProblem(value: unknown, where: string): string | undefined {
@@ -226,11 +236,9 @@ function probesProblem(value: unknown): string | undefined {
     }
   }
   if (!Array.isArray(latest)) return 'has no latest per-block values';
-  for (const b of latest as unknown[]) {
-    const block = b as Record<string, unknown> | null;
-    if (!block || typeof block.block !== 'string' || typeof block.branchRatio !== 'number' || typeof block.outputNorm !== 'number') {
-      return 'latest values need a block name and numeric branchRatio and outputNorm';
-    }
+  for (const [b, block] of (latest as unknown[]).entries()) {
+    const problem = blockProblem(block, b);
+    if (problem) return `latest ${problem}`;
   }
   return undefined;
 }
@@ -243,15 +251,24 @@ export function validateRunViewPayload(value: unknown): string | undefined {
     return `unsupported schema version ${JSON.stringify(payload.schema)} (this viewer reads version ${SCHEMA_VERSION})`;
   if (!Array.isArray(payload.runs)) return 'payload has no runs array';
   if (typeof payload.updated !== 'number' || !Number.isFinite(payload.updated)) return 'payload has no numeric updated time';
+  for (const key of ['title', 'backend'])
+    if (payload[key] !== undefined && (typeof payload[key] !== 'string' || (payload[key] as string).length > MAX_TEXT.message))
+      return `payload ${key} is not text of at most ${MAX_TEXT.message} characters`;
   for (const [i, run] of payload.runs.entries()) {
     if (typeof run !== 'object' || run === null) return `runs[${i}] is not an object`;
     const view = run as Record<string, unknown>;
-    if (typeof view.runId !== 'string') return `runs[${i}] has no runId`;
+    if (typeof view.runId !== 'string' || view.runId.length > MAX_TEXT.id)
+      return `runs[${i}] has no runId of at most ${MAX_TEXT.id} characters`;
     const descriptorProblem = runDescriptorProblem(view.run);
     if (descriptorProblem) return `runs[${i}] (${view.runId}): ${descriptorProblem}`;
     if (typeof view.iteration !== 'number' || !Number.isFinite(view.iteration))
       return `runs[${i}] (${view.runId}) has no numeric iteration`;
-    if (typeof view.status !== 'string') return `runs[${i}] (${view.runId}) has no status`;
+    if (!['running', 'completed', 'stopped', 'failed'].includes(view.status as string))
+      return `runs[${i}] (${view.runId}) has no status of running, completed, stopped or failed`;
+    if (view.imagesPerSecond !== undefined && !(typeof view.imagesPerSecond === 'number' && Number.isFinite(view.imagesPerSecond)))
+      return `runs[${i}] (${view.runId}) imagesPerSecond is not a finite number`;
+    if (view.message !== undefined && (typeof view.message !== 'string' || view.message.length > MAX_TEXT.message))
+      return `runs[${i}] (${view.runId}) message is not text of at most ${MAX_TEXT.message} characters`;
     for (const key of ['trainError', 'testError', 'trainEvalError', 'loss']) {
       const problem = curveProblem(view[key], `runs[${i}].${key}`);
       if (problem) return problem;

@@ -3,12 +3,11 @@ import { verdictLines } from '../experiments/claims';
 import { table6Markdown } from '../experiments/figures';
 import { gridConfigs, parseShard, runSweep, shardOf } from '../experiments/grid';
 import { writeReport } from '../experiments/report';
-import { RunsRoot } from '../runs';
 import { PRESET_DEPTHS, runIdOf } from '../train/config';
 import { StopSignal } from '../train/launch';
 import { Command, listFlag, numberFlag, UsageError } from './command';
 import { runProgress, stopOnSignals } from './progress';
-import { datasetFrom, overridesFrom, presetOf, presetTable, trainingFlags } from './training-flags';
+import { datasetFrom, overridesFrom, presetOf, presetTable, runsRootFrom, trainingFlags } from './training-flags';
 
 export const degradationCommand: Command = {
   usage:
@@ -32,7 +31,7 @@ export const degradationCommand: Command = {
     if (!Number.isInteger(seedCount) || seedCount < 1) throw new UsageError(`--seeds expects a positive count, got ${seedCount}`);
     const seeds = Array.from({ length: seedCount }, (_, i) => i);
     const shard = typeof values.shard === 'string' ? parseShard(values.shard) : undefined;
-    const root = new RunsRoot((values.out as string | undefined) ?? 'runs');
+    const root = runsRootFrom(values);
     // Every run's settings are checked before the data loads or any run directory is created.
     const all = gridConfigs({ nets, depths, seeds, preset, overrides: overridesFrom(values) });
     const mine = shardOf(all, shard);

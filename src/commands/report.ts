@@ -36,9 +36,10 @@ export const reportCommand: Command = {
   run(positionals, values) {
     if (positionals.length !== 1) throw new UsageError(`expected the runs directory\nusage: ${reportCommand.usage}`);
     const outDir = (values.out as string | undefined) ?? 'report';
-    const { rows, verdicts, scale } = writeReport(positionals[0], outDir);
+    const { rows, verdicts, scale, unfinished } = writeReport(positionals[0], outDir);
     console.log(table6Markdown(rows));
-    console.log(`\n${verdictLines(verdicts, scale).join('\n')}`);
+    if (unfinished) console.log(`\n${unfinished}.`);
+    if (verdicts.length) console.log(`\n${verdictLines(verdicts, scale).join('\n')}`);
     console.error(`report: ${path.join(outDir, 'index.html')}`);
   },
 };

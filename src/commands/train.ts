@@ -1,9 +1,8 @@
-import { RunsRoot } from '../runs';
 import { configFromPreset, runIdOf } from '../train/config';
 import { launchRun, StopSignal } from '../train/launch';
 import { Command, defined, numberFlag, UsageError } from './command';
 import { runProgress, stopOnSignals } from './progress';
-import { datasetFrom, overridesFrom, presetOf, presetTable, trainingFlags } from './training-flags';
+import { datasetFrom, overridesFrom, presetOf, presetTable, runsRootFrom, trainingFlags } from './training-flags';
 
 export const trainCommand: Command = {
   usage:
@@ -17,8 +16,8 @@ export const trainCommand: Command = {
       ...overridesFrom(values),
       ...defined({ seed: numberFlag(values, 'seed') }),
     });
+    const root = runsRootFrom(values);
     const data = await datasetFrom(values);
-    const root = new RunsRoot((values.out as string | undefined) ?? 'runs');
     const run = root.run(runIdOf(config));
     const quiet = values.quiet === true;
     const progress = runProgress(run.runId, config.batchSize, quiet);

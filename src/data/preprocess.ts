@@ -87,7 +87,8 @@ export class TrainingBatches {
     readonly mean: Float32Array,
     readonly batchSize: number,
     readonly seed: number,
-    readonly augmentation: Augmentation | undefined = PAPER_AUGMENTATION,
+    /** The paper's by default; `null`: none, every image as it is. */
+    readonly augmentation: Augmentation | null = PAPER_AUGMENTATION,
   ) {
     if (split.count < batchSize) {
       throw new Error(`the training set has ${split.count} images, fewer than one batch of ${batchSize}`);
@@ -109,7 +110,7 @@ export class TrainingBatches {
   /** Fills `out` (batchSize x 32 x 32 x 3) and `labels` with batch `iteration`. */
   write(iteration: number, out: Float32Array, labels: Int32Array): void {
     const indices = this.indices(iteration);
-    writeBatch(this.split, indices, this.mean, out, this.augmentation, mulberry32(mixSeed(this.seed, 2, iteration)));
+    writeBatch(this.split, indices, this.mean, out, this.augmentation ?? undefined, mulberry32(mixSeed(this.seed, 2, iteration)));
     for (let i = 0; i < indices.length; i++) labels[i] = this.split.labels[indices[i]];
   }
 }

@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import '../blocks/shortcut-a'; // registers the custom layer before models are loaded
 import { CifarDataset } from '../data/cifar';
 import { exampleTensors } from '../data/tensors';
+import { csvLine } from './csv';
 import { PlotlyFigure } from './figures';
 import { netName, depthColour } from 'reslab-protocol';
 import { createProbe, layerResponses } from '../probes';
@@ -117,6 +118,6 @@ export function figure7(curves: ResponseCurve[]): PlotlyFigure {
 /** The curves as CSV: run, family, depth, source (the trained model or the last probe), layer, std. */
 export function responsesCsv(curves: ResponseCurve[]): string {
   const lines = ['run,family,depth,source,layer,std'];
-  for (const c of curves) c.stds.forEach((s, i) => lines.push(`${c.runId},${c.family},${c.depth},${c.source},${i + 1},${s}`));
+  for (const c of curves) c.stds.forEach((s, i) => lines.push(csvLine([c.runId, c.family, c.depth, c.source, i + 1, s])));
   return `${lines.join('\n')}\n`;
 }

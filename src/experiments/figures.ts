@@ -10,6 +10,7 @@ import {
   testErrorText,
 } from 'reslab-protocol';
 import { RunRecord } from '../runs';
+import { csvLine } from './csv';
 
 /** A Plotly figure: traces and layout, as JSON (rendered by plotly.js in the report and plugin). */
 export interface PlotlyFigure {
@@ -148,7 +149,7 @@ export function table6Csv(rows: Table6Row[]): string {
   const header =
     'net,depth,params,seeds,iterations,test_error_mean,test_error_std,train_error,train_eval_error,paper_test_error,wall_seconds,images_per_second';
   const lines = rows.map((r) =>
-    [
+    csvLine([
       r.net,
       r.depth,
       r.params,
@@ -157,11 +158,11 @@ export function table6Csv(rows: Table6Row[]): string {
       r.testError.mean.toFixed(2),
       r.testError.std.toFixed(2),
       r.trainError.toFixed(2),
-      r.trainEvalError?.toFixed(2) ?? '',
-      r.paper ?? '',
-      r.wallSeconds.toFixed(0),
+      r.trainEvalError?.toFixed(2),
+      r.paper,
+      Number.isFinite(r.wallSeconds) ? r.wallSeconds.toFixed(0) : undefined,
       r.imagesPerSecond.toFixed(1),
-    ].join(','),
+    ]),
   );
   return `${[header, ...lines].join('\n')}\n`;
 }

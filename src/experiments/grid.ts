@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import { CifarDataset } from '../data/cifar';
 import { modelName } from '../models/zoo';
 import { configFromPreset, PresetName, SettingsError, TrainConfig, validateConfigForData } from '../train/config';
-import { RunsRoot } from '../runs';
+import { InvalidRunLogError, RunsRoot } from '../runs';
 import { launchRun, Launched, LaunchOptions, StopSignal } from '../train/launch';
 
 /** A degradation sweep: {plain, resnet} x depths x seeds, all with one preset. */
@@ -61,6 +61,11 @@ export interface SweepOptions {
   perRun?: (config: TrainConfig, index: number, total: number) => Omit<LaunchOptions, 'stop'>;
   /** Called after each run, trained or found finished. */
   onRunEnd?: (launched: Launched) => void;
+  /**
+   * A run whose metrics.jsonl cannot be read (see InvalidRunLogError) is skipped and reported here
+   * when this is given, and the sweep goes on; without it the sweep stops with the error.
+   */
+  onInvalidLog?: (config: TrainConfig, error: InvalidRunLogError) => void;
 }
 
 /**
@@ -80,7 +85,14 @@ export async function runSweep(
   const launched: Launched[] = [];
   for (const [index, config] of configs.entries()) {
     if (options.stop?.requested) break;
-    const result = await launchRun(config, data, root, { ...options.perRun?.(config, index, configs.length), stop: options.stop });
+    let result: Launched;
+    try {
+      result = await launchRun(config, data, root, { ...options.perRun?.(config, index, configs.length), stop: options.stop });
+    } catch (error) {
+      if (!(error instanceof InvalidRunLogError) || !options.onInvalidLog) throw error;
+      options.onInvalidLog(config, error);
+      continue;
+    }
     launched.push(result);
     options.onRunEnd?.(result);
     if (result.end.status !== 'completed') break;

@@ -65,7 +65,7 @@ and do not show the claim yet).</p>
 }
 
 /** A self-contained HTML report (plotly.js inlined: it opens offline). */
-export function reportHtml(records: RunRecord[], extra: ReportSection[] = [], verdicts: ClaimVerdict[] = []): string {
+export function reportHtml(records: RunRecord[], extra: ReportSection[] = [], verdicts: ClaimVerdict[] = [], unfinished = ''): string {
   const rows = table6(records);
   const sections: ReportSection[] = [
     { id: 'fig1', title: 'Figure 1 — degradation of plain nets', figure: figure1(records) },
@@ -74,8 +74,8 @@ export function reportHtml(records: RunRecord[], extra: ReportSection[] = [], ve
   ].filter((s) => s.figure.data.length > 0);
   const first = records[0]?.run;
   const setup = first
-    ? `${escapeHtml(first.preset)} preset, width ${Number(first.width)}, batch ${Number(first.batchSize)}, ${Number(first.iterations)} iterations, ` +
-      `shortcut option ${escapeHtml(first.shortcut)}${first.trainImages === undefined ? '' : `, ${Number(first.trainImages)} training images`}`
+    ? `<bdi>${escapeHtml(first.preset)}</bdi> preset, width ${Number(first.width)}, batch ${Number(first.batchSize)}, ${Number(first.iterations)} iterations, ` +
+      `shortcut option <bdi>${escapeHtml(first.shortcut)}</bdi>${first.trainImages === undefined ? '' : `, ${Number(first.trainImages)} training images`}`
     : 'no runs';
   return `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>reslab report — degradation on CIFAR-10</title>
@@ -90,7 +90,8 @@ td.paper{color:#444;font-size:90%;max-width:20em}.fig{color:#666;font-weight:nor
 <body><h1>Deep residual learning: the degradation problem on CIFAR-10</h1>
 <p>He et al. 2015, reproduced with reslab. ${records.length} runs: ${setup}. Dashed thin lines: training error (running, augmented);
 bold: test error (inference mode).</p>
-${verdicts.length ? claimsHtml(verdicts, scaleOf(records)) : ''}
+${unfinished ? `<p class="unfinished"><b>${escapeHtml(unfinished)}.</b></p>` : ''}
+${verdicts.length ? claimsHtml(verdicts, scaleOf(records.filter((r) => r.end?.status === 'completed'))) : ''}
 ${sections.map((s) => `<h2>${escapeHtml(s.title)}</h2><div class="plot" id="${s.id}"></div>`).join('\n')}
 <h2>Table 6 — final errors</h2>
 ${tableHtml(rows)}
@@ -103,32 +104,73 @@ for (const [id, figure] of Object.entries(figures)) Plotly.newPlot(id, figure.da
 }
 
 /**
- * Writes index.html, figures.json, table6.csv and table6.json for the runs in `runsDir`.
- * Figure 7 comes from `curves` when given, else from the runs' last probe events.
+ * Writes `files` as the directory `outDir`, all or nothing: into a fresh sibling directory first,
+ * which then replaces `outDir`. An interrupt leaves the previous report whole; files of an earlier
+ * report that this one does not write are gone; nothing is written through a link planted in `outDir`.
+ */
+function writeDirectoryAtomically(outDir: string, files: Record<string, string>): void {
+  const target = path.resolve(outDir);
+  if (fs.existsSync(target) && !fs.statSync(target).isDirectory()) throw new Error(`--out ${outDir} is a file, not a directory`);
+  fs.mkdirSync(path.dirname(target), { recursive: true });
+  let fresh: string;
+  try {
+    fresh = fs.mkdtempSync(`${target}.writing-`);
+  } catch (error) {
+    throw new Error(`cannot write the report to ${outDir}: ${(error as Error).message}`, { cause: error });
+  }
+  try {
+    for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(fresh, name), text, { flag: 'wx' });
+    const old = `${fresh}.old`;
+    if (fs.existsSync(target)) fs.renameSync(target, old);
+    fs.renameSync(fresh, target);
+    fs.rmSync(old, { recursive: true, force: true });
+  } catch (error) {
+    fs.rmSync(fresh, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+/** Runs that have not completed: shown in Table 6 and the figures, not judged by the claims. */
+function unfinishedNote(records: RunRecord[]): string {
+  const open = records.filter((r) => r.end?.status !== 'completed');
+  if (open.length === 0) return '';
+  const where = (r: RunRecord) =>
+    `${r.runId} (iteration ${r.train[r.train.length - 1]?.iteration ?? 0} of ${r.run.iterations}, ${r.end?.status ?? 'still training'})`;
+  return `${open.length} run(s) not finished and not judged: ${open.map(where).join(', ')}`;
+}
+
+/**
+ * Writes index.html, figures.json, table6.csv, table6.json and summary.json (and responses.csv)
+ * for the runs in `runsDir`, as one directory written all at once. Figure 7 comes from `curves`
+ * when given, else from the runs' last probe events. The claims are judged on completed runs only.
  */
 export function writeReport(
   runsDir: string,
   outDir: string,
   curves?: ResponseCurve[],
-): { records: RunRecord[]; rows: Table6Row[]; verdicts: ClaimVerdict[]; scale: Scale } {
+): { records: RunRecord[]; rows: Table6Row[]; verdicts: ClaimVerdict[]; scale: Scale; unfinished: string } {
   const records = loadRuns(runsDir);
   if (records.length === 0) throw new Error(`no runs with metrics.jsonl in ${runsDir}`);
-  fs.mkdirSync(outDir, { recursive: true });
+  const finished = records.filter((r) => r.end?.status === 'completed');
   const responses = curves ?? responseCurvesFromProbes(records);
   const extra: ReportSection[] = responses.length
     ? [{ id: 'figure7', title: 'Figure 7 — standard deviations of layer responses', figure: figure7(responses) }]
     : [];
-  if (responses.length) fs.writeFileSync(path.join(outDir, 'responses.csv'), responsesCsv(responses));
   const rows = table6(records);
-  const verdicts = assessClaims(records, responses);
-  const scale = scaleOf(records);
+  const judged = new Set(finished.map((r) => r.runId));
+  const verdicts = finished.length
+    ? assessClaims(
+        finished,
+        responses.filter((c) => judged.has(c.runId)),
+      )
+    : [];
+  const scale = scaleOf(finished.length ? finished : records);
+  const unfinished = unfinishedNote(records);
   const figures = { figure1: figure1(records), figure6: figure6(records), ...Object.fromEntries(extra.map((s) => [s.id, s.figure])) };
-  fs.writeFileSync(path.join(outDir, 'figures.json'), `${JSON.stringify(figures)}\n`);
-  fs.writeFileSync(path.join(outDir, 'table6.csv'), table6Csv(rows));
-  fs.writeFileSync(path.join(outDir, 'table6.json'), `${JSON.stringify(rows, null, 2)}\n`);
   const summary = {
     scale,
     claims: verdicts,
+    unfinished: records.filter((r) => !judged.has(r.runId)).map((r) => r.runId),
     nets: rows.map((r) => ({
       net: r.net,
       family: r.family,
@@ -141,7 +183,13 @@ export function writeReport(
       testErrorStd: r.testError.std,
     })),
   };
-  fs.writeFileSync(path.join(outDir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
-  fs.writeFileSync(path.join(outDir, 'index.html'), reportHtml(records, extra, verdicts));
-  return { records, rows, verdicts, scale };
+  writeDirectoryAtomically(outDir, {
+    ...(responses.length ? { 'responses.csv': responsesCsv(responses) } : {}),
+    'figures.json': `${JSON.stringify(figures)}\n`,
+    'table6.csv': table6Csv(rows),
+    'table6.json': `${JSON.stringify(rows, null, 2)}\n`,
+    'summary.json': `${JSON.stringify(summary, null, 2)}\n`,
+    'index.html': reportHtml(records, extra, verdicts, unfinished),
+  });
+  return { records, rows, verdicts, scale, unfinished };
 }

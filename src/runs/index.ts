@@ -3,8 +3,8 @@
  * events (./metrics-log.ts), a run's curves and the runs of a directory (./records.ts), and the
  * one definition of a run's data split and mean image (./split.ts).
  */
-export { RunDirectory, readRunEvents } from './directory';
+export { InvalidRunLogError, RunDirectory, readRunEvents } from './directory';
 export { RunsRoot } from './root';
-export { MetricsLog } from './metrics-log';
+export { eventLine, MetricsLog } from './metrics-log';
 export { RunRecord, recordOf, loadRuns } from './records';
-export { runSplit, RunSplit, SplitSettings } from './split';
+export { dataFingerprint, DataFingerprint, runSplit, RunSplit, SplitSettings } from './split';

@@ -1,3 +1,4 @@
+import * as crypto from 'crypto';
 import { CifarDataset, CifarSplit, IMAGE_BYTES, takeFirst } from '../data/cifar';
 import { meanImage } from '../data/preprocess';
 
@@ -24,7 +25,9 @@ export interface RunSplit {
  * and the mean of what remains. The trainer, Fig. 7's model probes and anything else that must
  * see the images as the run saw them call this.
  */
-export function runSplit(data: CifarDataset, settings: SplitSettings): RunSplit {
+export function runSplit(data: CifarDataset, settings: SplitSettings): RunSplit;
+export function runSplit(data: CifarDataset, settings: SplitSettings, withMean: false): Omit<RunSplit, 'mean'>;
+export function runSplit(data: CifarDataset, settings: SplitSettings, withMean = true): RunSplit | Omit<RunSplit, 'mean'> {
   let train = takeFirst(data.train, settings.trainLimit);
   let evaluation = takeFirst(data.test, settings.testLimit);
   if (settings.validationImages > 0) {
@@ -33,5 +36,21 @@ export function runSplit(data: CifarDataset, settings: SplitSettings): RunSplit 
     evaluation = { pixels: train.pixels.subarray(keep * IMAGE_BYTES), labels: train.labels.subarray(keep), count: settings.validationImages };
     train = takeFirst(train, keep);
   }
-  return { train, evaluation, mean: meanImage(train) };
+  return withMean ? { train, evaluation, mean: meanImage(train) } : { train, evaluation };
+}
+
+/** What a run's images are, by content: the counts and SHA-256 of the training and evaluation images and labels. */
+export interface DataFingerprint {
+  train: { images: number; sha256: string };
+  evaluation: { images: number; sha256: string };
+}
+
+function fingerprintOf(split: CifarSplit): { images: number; sha256: string } {
+  return { images: split.count, sha256: crypto.createHash('sha256').update(split.pixels).update(split.labels).digest('hex') };
+}
+
+/** The fingerprint of the data {@link runSplit} gives a run (a resume on other data is refused by it). */
+export function dataFingerprint(data: CifarDataset, settings: SplitSettings): DataFingerprint {
+  const { train, evaluation } = runSplit(data, settings, false);
+  return { train: fingerprintOf(train), evaluation: fingerprintOf(evaluation) };
 }

@@ -1,3 +1,4 @@
+import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
@@ -26,7 +27,49 @@ export interface CheckpointState {
    */
   window?: RunningWindow;
   tensors: Array<{ name: string; shape: number[] }>;
+  /** SHA-256 of tensors.bin, checked before a resume trusts its bytes (absent in older checkpoints). */
+  tensorsSha256?: string;
+  /**
+   * The checkpoint event's line, appended to metrics.jsonl right after the checkpoint is on disk
+   * (metricsBytes counts it): a resume after a kill in between appends it then.
+   */
+  eventLine?: string;
 }
+
+/** A checkpoint that cannot be trusted (its files disagree with each other, with the run or with themselves): nothing is resumed from it. */
+export class InvalidCheckpointError extends Error {}
+
+const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+const isNonNegative = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0;
+
+/** The first field of a parsed state.json that is not what a checkpoint writes, or undefined. */
+function stateProblem(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'it is not a JSON object';
+  const state = value as Record<string, unknown>;
+  for (const key of ['iteration', 'metricsBytes'])
+    if (!isCount(state[key])) return `${key} is not a count (got ${JSON.stringify(state[key])})`;
+  if (typeof state.warmingUp !== 'boolean') return `warmingUp is not true or false (got ${JSON.stringify(state.warmingUp)})`;
+  if (!isNonNegative(state.wallSeconds)) return `wallSeconds is not a number >= 0 (got ${JSON.stringify(state.wallSeconds)})`;
+  if (state.window !== undefined) {
+    const window = state.window as Record<string, unknown> | null;
+    const fields = ['errors', 'images', 'loss', 'steps', 'seconds'];
+    if (typeof window !== 'object' || window === null || !fields.every((f) => isNonNegative(window[f])))
+      return `window is not {${fields.join(', ')}} of numbers >= 0`;
+  }
+  const tensors = state.tensors;
+  if (!Array.isArray(tensors) || !tensors.every((t) => typeof t?.name === 'string' && Array.isArray(t.shape) && t.shape.every(isCount)))
+    return 'tensors is not a list of {name, shape}';
+  if (state.tensorsSha256 !== undefined && !(typeof state.tensorsSha256 === 'string' && /^[0-9a-f]{64}$/.test(state.tensorsSha256)))
+    return 'tensorsSha256 is not a SHA-256 in hex';
+  if (
+    state.eventLine !== undefined &&
+    !(typeof state.eventLine === 'string' && state.eventLine.endsWith('\n') && state.eventLine.length < 4096)
+  )
+    return 'eventLine is not one line of the log';
+  return undefined;
+}
+
+const sha256 = (bytes: Uint8Array) => crypto.createHash('sha256').update(bytes).digest('hex');
 
 const WEIGHTS = 'tensors.bin';
 const STATE = 'state.json';
@@ -75,7 +118,11 @@ function writeInto(tmp: string, tensors: tf.Tensor[], names: string[], state: Om
     offset += d.byteLength;
   }
   fs.writeFileSync(path.join(tmp, WEIGHTS), buffer);
-  const full: CheckpointState = { ...state, tensors: tensors.map((t, i) => ({ name: names[i], shape: t.shape })) };
+  const full: CheckpointState = {
+    ...state,
+    tensors: tensors.map((t, i) => ({ name: names[i], shape: t.shape })),
+    tensorsSha256: sha256(buffer),
+  };
   fs.writeFileSync(path.join(tmp, STATE), `${JSON.stringify(full)}\n`);
   fsyncFile(path.join(tmp, WEIGHTS));
   fsyncFile(path.join(tmp, STATE));
@@ -117,24 +164,37 @@ export function loadCheckpoint(
 ): { state: CheckpointState; values: Float32Array[] } {
   const dir = checkpointDir(run);
   if (!dir) throw new Error(`no checkpoint in ${run.dir}`);
-  const state = JSON.parse(fs.readFileSync(path.join(dir, STATE), 'utf8')) as CheckpointState;
-  if (state.tensors.length !== expected.length) {
-    throw new Error(
-      `checkpoint in ${dir} holds ${state.tensors.length} tensors, the model needs ${expected.length}: it belongs to another model`,
+  const stateFile = path.join(dir, STATE);
+  const invalid = (what: string) =>
+    new InvalidCheckpointError(
+      `the checkpoint in ${dir} cannot be resumed from: ${what}. Nothing was changed; delete ${dir} to start the run over, or put a good checkpoint back`,
     );
+  let state: CheckpointState;
+  try {
+    const parsed: unknown = JSON.parse(fs.readFileSync(stateFile, 'utf8'));
+    const problem = stateProblem(parsed);
+    if (problem) throw invalid(`${stateFile}: ${problem}`);
+    state = parsed as CheckpointState;
+  } catch (error) {
+    if (error instanceof InvalidCheckpointError) throw error;
+    throw invalid(`${stateFile} is not valid JSON (${(error as Error).message})`);
+  }
+  if (state.tensors.length !== expected.length) {
+    throw invalid(`it holds ${state.tensors.length} tensors, the model needs ${expected.length}: it belongs to another model`);
   }
   state.tensors.forEach((t, i) => {
     if (t.shape.join('x') !== expected[i].shape.join('x')) {
-      throw new Error(
-        `checkpoint tensor ${t.name} has shape ${t.shape.join('x')}, the model's ${expected[i].name} needs ${expected[i].shape.join('x')}`,
+      throw invalid(
+        `tensor ${t.name} has shape ${t.shape.join('x')}, the model's ${expected[i].name} needs ${expected[i].shape.join('x')}`,
       );
     }
   });
   const buffer = fs.readFileSync(path.join(dir, WEIGHTS));
   const needed = expected.reduce((sum, t) => sum + 4 * t.shape.reduce((a, b) => a * b, 1), 0);
-  if (buffer.length !== needed) {
-    throw new Error(`checkpoint ${path.join(dir, WEIGHTS)} is truncated or corrupt: ${buffer.length} bytes, expected ${needed}`);
-  }
+  if (buffer.length !== needed)
+    throw invalid(`${path.join(dir, WEIGHTS)} is truncated or corrupt: ${buffer.length} bytes, expected ${needed}`);
+  if (state.tensorsSha256 !== undefined && sha256(buffer) !== state.tensorsSha256)
+    throw invalid(`${path.join(dir, WEIGHTS)} does not match the checksum in ${STATE}: its bytes were changed`);
   const values: Float32Array[] = [];
   let offset = 0;
   for (const t of expected) {

@@ -1,4 +1,5 @@
 import { ModelId, modelSpec, ModelOptions, parseModelName } from '../models/zoo';
+import { memoryBudget, trainingMemory } from './memory';
 
 /**
  * A setting that cannot be trained: a bad value, or a config that does not fit the data. Thrown
@@ -183,13 +184,26 @@ export function configFromPreset(model: string, preset: PresetName, overrides: P
   return config;
 }
 
-function positiveInteger(value: number, name: string): void {
-  if (!Number.isInteger(value) || value < 1) throw new SettingsError(`${name} must be a positive integer, got ${value}`);
+/** A value as a message shows it: `[0.1]`, `"abc"`, `1e+99`. */
+const shown = (value: unknown): string => (typeof value === 'number' ? String(value) : (JSON.stringify(value) ?? String(value)));
+
+/** The most iterations a run may have: 1,500 times the paper's 64,000 (a bound, so that 1e99 is a mistake, not a run). */
+export const MAX_ITERATIONS = 100_000_000;
+
+function positiveInteger(value: unknown, name: string, max = Number.MAX_SAFE_INTEGER): void {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1)
+    throw new SettingsError(`${name} must be a positive integer, got ${shown(value)}`);
+  if (value > max) throw new SettingsError(`${name} must be at most ${max.toLocaleString('en-US')}, got ${shown(value)}`);
 }
 
-function optionalCount(value: number | undefined, name: string, min: number): void {
-  if (value !== undefined && (!Number.isInteger(value) || value < min))
-    throw new SettingsError(`${name} must be an integer >= ${min}, got ${value}`);
+function optionalCount(value: unknown, name: string, min: number): void {
+  if (value !== undefined && (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > Number.MAX_SAFE_INTEGER))
+    throw new SettingsError(`${name} must be an integer >= ${min}, got ${shown(value)}`);
+}
+
+function positiveNumber(value: unknown, name: string): void {
+  if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value))
+    throw new SettingsError(`${name} must be a positive number, got ${shown(value)}`);
 }
 
 /** CIFAR-10 labels are 0-9: a classifier of any other size cannot be trained on them. */
@@ -202,13 +216,13 @@ const CIFAR10_CLASSES = 10;
 export function validateConfig(config: TrainConfig): void {
   const id = modelIdOf(config);
   if (id.dataset !== 'cifar') throw new SettingsError(`${config.model} is an ImageNet model; training runs on CIFAR-10 nets (depth 6n+2)`);
-  asSettings(() => modelSpec(id, config.modelOptions)); // width, shortcut, order, classes: the builders' own checks
+  const spec = asSettings(() => modelSpec(id, config.modelOptions)); // width, shortcut, order, classes: the builders' own checks
   const classes = config.modelOptions.numClasses ?? CIFAR10_CLASSES;
   if (classes !== CIFAR10_CLASSES)
     throw new SettingsError(
       `CIFAR-10 has ${CIFAR10_CLASSES} classes (labels 0-9), so the classifier needs ${CIFAR10_CLASSES} outputs, got ${classes}`,
     );
-  positiveInteger(config.iterations, 'iterations');
+  positiveInteger(config.iterations, 'iterations', MAX_ITERATIONS);
   positiveInteger(config.batchSize, 'batch size');
   positiveInteger(config.logEvery, 'logEvery');
   positiveInteger(config.evalEvery, 'evalEvery');
@@ -224,21 +238,44 @@ export function validateConfig(config: TrainConfig): void {
       `a training set of ${config.trainLimit - config.validationImages} images is smaller than one batch of ${config.batchSize}`,
     );
   }
-  if (!(config.lr > 0) || !Number.isFinite(config.lr)) throw new SettingsError(`learning rate must be a positive number, got ${config.lr}`);
-  if (!(config.lrFactor > 0) || !Number.isFinite(config.lrFactor))
-    throw new SettingsError(`lrFactor must be a positive number, got ${config.lrFactor}`);
-  if (!config.lrMilestones.every((m, i) => Number.isInteger(m) && m > 0 && (i === 0 || m > config.lrMilestones[i - 1]))) {
-    throw new SettingsError(`lrMilestones must be increasing positive iterations, got ${JSON.stringify(config.lrMilestones)}`);
+  positiveNumber(config.lr, 'learning rate');
+  positiveNumber(config.lrFactor, 'lrFactor');
+  const milestones: unknown = config.lrMilestones;
+  if (!Array.isArray(milestones) || !milestones.every((m, i) => Number.isInteger(m) && m > 0 && (i === 0 || m > milestones[i - 1]))) {
+    throw new SettingsError(`lrMilestones must be increasing positive iterations, e.g. [32000, 48000], got ${shown(milestones)}`);
   }
-  if (!(config.weightDecay >= 0) || !(config.momentum >= 0 && config.momentum < 1)) {
-    throw new SettingsError('weight decay must be >= 0 and momentum in [0, 1)');
+  if (typeof config.weightDecay !== 'number' || !(config.weightDecay >= 0) || !Number.isFinite(config.weightDecay))
+    throw new SettingsError(`weight decay must be a number >= 0, got ${shown(config.weightDecay)}`);
+  if (typeof config.momentum !== 'number' || !(config.momentum >= 0 && config.momentum < 1))
+    throw new SettingsError(`momentum must be a number in [0, 1), got ${shown(config.momentum)}`);
+  if (typeof config.augment !== 'boolean') throw new SettingsError(`augment must be true or false, got ${shown(config.augment)}`);
+  if (config.warmup !== undefined) {
+    const { lr, untilTrainError } = (config.warmup ?? {}) as Partial<NonNullable<TrainConfig['warmup']>>;
+    if (
+      !(typeof lr === 'number' && lr > 0 && Number.isFinite(lr)) ||
+      !(typeof untilTrainError === 'number' && untilTrainError > 0 && untilTrainError < 1)
+    )
+      throw new SettingsError(
+        `warmup must be {"lr": a positive number, "untilTrainError": a fraction in (0, 1)}, got ${shown(config.warmup)}`,
+      );
   }
-  if (!Number.isInteger(config.seed)) throw new SettingsError(`seed must be an integer, got ${config.seed}`);
+  if (typeof config.seed !== 'number' || !Number.isSafeInteger(config.seed))
+    throw new SettingsError(`seed must be an integer, got ${shown(config.seed)}`);
+  const memory = trainingMemory(spec, config.batchSize, config.probeEvery > 0 ? config.probeImages : 0);
+  const budget = memoryBudget();
+  if (memory.bytes > budget.bytes)
+    throw new SettingsError(
+      `this run needs about ${memory.description}, more than ${budget.source}: choose a smaller width, batch size or probe batch (--probe-images)`,
+    );
 }
 
 /** Checks the config against the data it will train on (sizes); throws before anything is written. */
 export function validateConfigForData(config: TrainConfig, trainImages: number, testImages: number): void {
   const usable = Math.min(trainImages, config.trainLimit ?? Infinity) - config.validationImages;
+  if (config.probeEvery > 0 && config.probeImages > usable)
+    throw new SettingsError(
+      `a probe batch of ${config.probeImages} images is more than the ${usable} training images the run has (--probe-images)`,
+    );
   if (usable < config.batchSize) {
     throw new SettingsError(
       `batch size ${config.batchSize} is larger than the ${usable} training images available` +

@@ -7,7 +7,7 @@ import { buildModel } from '../models/zoo';
 import { BlockProbe, EvalEvent, RunDescriptor, TrainEvent } from 'reslab-protocol';
 import { createProbe, Probe } from '../probes';
 import { RunDirectory, runSplit } from '../runs';
-import { hasCheckpoint, loadCheckpoint, RunningWindow, saveCheckpoint } from './checkpoint';
+import { CheckpointState, hasCheckpoint, InvalidCheckpointError, loadCheckpoint, RunningWindow, saveCheckpoint } from './checkpoint';
 import { learningRate, modelIdOf, TrainConfig } from './config';
 import { SgdMomentum } from './optimizer';
 import { countErrors, releaseNativeNetwork, trainableVariables, trainStep } from './step';
@@ -38,7 +38,8 @@ export class TrainingSession {
   private readonly weights: tf.Variable[];
   /** Names of everything a checkpoint holds: all model weights (BN running statistics too), then velocities. */
   private readonly stateNames: string[];
-  private readonly batches: TrainingBatches;
+  /** The run's stream of (augmented, unless the config says not) training batches. */
+  readonly batches: TrainingBatches;
   private readonly trainImages: number;
   private readonly testSet: ExampleTensors;
   private readonly trainEvalSet: ExampleTensors | undefined;
@@ -57,7 +58,7 @@ export class TrainingSession {
     this.warmingUp = config.warmup !== undefined;
     const { train, evaluation, mean } = runSplit(data, config);
     this.trainImages = train.count;
-    this.batches = new TrainingBatches(train, mean, config.batchSize, config.seed, config.augment ? PAPER_AUGMENTATION : undefined);
+    this.batches = new TrainingBatches(train, mean, config.batchSize, config.seed, config.augment ? PAPER_AUGMENTATION : null);
     this.testSet = exampleTensors(evaluation, mean);
     this.trainEvalSet = config.trainEvalImages > 0 ? exampleTensors(takeFirst(train, config.trainEvalImages), mean) : undefined;
     if (config.probeEvery > 0) {
@@ -98,14 +99,22 @@ export class TrainingSession {
     return learningRate(this.config, this.iteration, this.warmingUp);
   }
 
-  /** Restores weights, velocities and progress from the run directory's checkpoint; returns the metrics.jsonl size it recorded, or undefined without one. */
-  restore(run: RunDirectory): number | undefined {
+  /**
+   * Restores weights, velocities and progress from the run directory's checkpoint; returns what it
+   * recorded of metrics.jsonl (its size, and the checkpoint event's own line), or undefined without
+   * one. Throws {@link InvalidCheckpointError}, changing nothing, when the checkpoint cannot belong to this run.
+   */
+  restore(run: RunDirectory): Pick<CheckpointState, 'metricsBytes' | 'eventLine'> | undefined {
     if (!hasCheckpoint(run)) return undefined;
     const shapes = [...this.weights, ...this.optimizer.variables].map((t) => t.shape);
     const { state, values } = loadCheckpoint(
       run,
       shapes.map((shape, i) => ({ name: this.stateNames[i], shape })),
     );
+    if (state.iteration > this.config.iterations)
+      throw new InvalidCheckpointError(
+        `the checkpoint in ${run.checkpointDir} is at iteration ${state.iteration}, beyond this run's ${this.config.iterations}: it is not this run's. Nothing was changed; delete it to start the run over`,
+      );
     const restored = values.map((v, i) => tf.tensor(v, shapes[i]));
     this.weights.forEach((variable, i) => variable.assign(restored[i]));
     this.optimizer.setVelocities(restored.slice(this.weights.length));
@@ -114,7 +123,7 @@ export class TrainingSession {
     this.warmingUp = state.warmingUp;
     this.priorSeconds = state.wallSeconds;
     if (state.window) this.window = state.window;
-    return state.metricsBytes;
+    return { metricsBytes: state.metricsBytes, eventLine: state.eventLine };
   }
 
   /** One SGD step on the next batch; the running-error window takes its errors and loss. */
@@ -175,12 +184,13 @@ export class TrainingSession {
     return this.probe?.();
   }
 
-  /** Writes the checkpoint: weights, velocities and progress, with the size of metrics.jsonl so far. */
-  saveCheckpoint(run: RunDirectory, metricsBytes: number): void {
+  /** Writes the checkpoint: weights, velocities and progress, with the size of metrics.jsonl once `eventLine` (the checkpoint event) is appended. */
+  saveCheckpoint(run: RunDirectory, metricsBytes: number, eventLine: string): void {
     this.withVelocities((velocities) =>
       saveCheckpoint(run, [...this.weights, ...velocities], this.stateNames, {
         iteration: this.iteration,
         metricsBytes,
+        eventLine,
         warmingUp: this.warmingUp,
         wallSeconds: this.elapsed(),
         window: this.window,

@@ -2,8 +2,8 @@ import * as fs from 'fs';
 import { RunEndEvent, RunEvent, SCHEMA_VERSION } from 'reslab-protocol';
 import { selectBackend } from '../backend';
 import { CifarDataset } from '../data/cifar';
-import { MetricsLog, RunDirectory } from '../runs';
-import { hasCheckpoint, tidyCheckpoints } from './checkpoint';
+import { dataFingerprint, eventLine, MetricsLog, RunDirectory } from '../runs';
+import { hasCheckpoint, InvalidCheckpointError, tidyCheckpoints } from './checkpoint';
 import { runIdOf, TrainConfig, validateConfig, validateConfigForData } from './config';
 import { RunLock } from './run-lock';
 import { TrainingSession } from './session';
@@ -94,7 +94,7 @@ export class Trainer {
 
   private async train(): Promise<RunEndEvent> {
     const { config } = this;
-    this.runDirectory?.claim(config);
+    this.runDirectory?.claim(config, dataFingerprint(this.data, config));
     const session = new TrainingSession(config, this.data);
     try {
       this.resume(session);
@@ -140,11 +140,25 @@ export class Trainer {
     }
   }
 
-  /** Resumes from the run directory's checkpoint; events after it are regenerated, so metrics.jsonl is cut back to it. */
+  /**
+   * Resumes from the run directory's checkpoint; events after it are regenerated, so metrics.jsonl
+   * is cut back to it. A log shorter than the checkpoint says is not cut (a checkpoint that does not
+   * fit its log is not trusted), except for the checkpoint's own event, which a kill right after
+   * the checkpoint was written kept from the log: it is appended.
+   */
   private resume(session: TrainingSession): void {
-    if (!this.runDirectory) return;
-    const metricsBytes = session.restore(this.runDirectory);
-    this.runDirectory.truncateMetrics(metricsBytes ?? 0); // no checkpoint yet: start over
+    const run = this.runDirectory;
+    if (!run) return;
+    const restored = session.restore(run);
+    if (!restored) return run.truncateMetrics(0); // no checkpoint yet: start over
+    const { metricsBytes, eventLine: line } = restored;
+    const size = run.metricsBytes();
+    if (line && size === metricsBytes - Buffer.byteLength(line)) fs.appendFileSync(run.metricsFile, line);
+    else if (size < metricsBytes)
+      throw new InvalidCheckpointError(
+        `the checkpoint in ${run.checkpointDir} recorded ${metricsBytes} bytes of ${run.metricsFile}, which has ${size}: they do not belong together. Nothing was changed; delete the checkpoint to start the run over`,
+      );
+    run.truncateMetrics(metricsBytes);
   }
 
   private stamp(): { runId: string; time: number } {
@@ -180,8 +194,11 @@ export class Trainer {
   private checkpoint(session: TrainingSession): void {
     if (!this.runDirectory) return;
     this.assertFinite(session, 'writing a checkpoint');
-    this.emit({ ...this.stamp(), type: 'checkpoint', iteration: session.iteration });
-    session.saveCheckpoint(this.runDirectory, this.runDirectory.metricsBytes());
+    // The checkpoint first, then its event: the log never names a checkpoint that is not on disk.
+    const event: RunEvent = { ...this.stamp(), type: 'checkpoint', iteration: session.iteration };
+    const line = eventLine(event);
+    session.saveCheckpoint(this.runDirectory, this.runDirectory.metricsBytes() + Buffer.byteLength(line), line);
+    this.emit(event);
   }
 
   private finish(session: TrainingSession, status: RunEndEvent['status'], message?: string): RunEndEvent {

@@ -83,11 +83,11 @@ describe('JupyterLab end to end (Chromium + real JupyterLab + real tslab kernel)
     sweepDir = path.join(dir, 'sweep');
     fs.mkdirSync(sweepDir);
     const port = String(await freePort());
-    const env = lab.jupyterEnv(path.join(dir, '.jupyter'));
+    const env = { ...lab.jupyterEnv(path.join(dir, '.jupyter')), JUPYTER_TOKEN: TOKEN };
     lab.disableAnnouncements(env);
     // The million-point payload below is ~14 MB in one message: above Jupyter's default IOPub rate
     // limit, which would drop it (and the next messages) before the sidebar sees them.
-    const args = [...lab.labArgs({ port, token: TOKEN, rootDir: dir }), '--ServerApp.iopub_data_rate_limit=1e12'];
+    const args = [...lab.labArgs({ port, rootDir: dir }), '--ServerApp.iopub_data_rate_limit=1e12'];
     server = spawn(lab.JUPYTER, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     server.stdout?.on('data', (d) => (serverLog += d));
     server.stderr?.on('data', (d) => (serverLog += d));

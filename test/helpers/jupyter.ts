@@ -17,7 +17,7 @@ export function requireJupyter(): void {
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 export const lab = require(path.join(ROOT, 'scripts', 'lab.js')) as {
   jupyterEnv(stateDir: string): NodeJS.ProcessEnv;
-  labArgs(options: { port: string; token: string; rootDir: string }): string[];
+  labArgs(options: { port: string; rootDir: string }): string[];
   disableAnnouncements(env: NodeJS.ProcessEnv): void;
   JUPYTER: string;
 };
