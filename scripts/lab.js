@@ -2,7 +2,9 @@
 /*
  * npm run lab: the project's JupyterLab (from .venv) on 127.0.0.1 with the tslab kernel and the
  * reslab extension. Jupyter's state stays in .jupyter/, not in the home directory.
- *   npm run lab -- --port 8899 --token secret
+ *   npm run lab -- --port 8899             a random token, printed
+ *   RESLAB_LAB_TOKEN=secret npm run lab     your token, in the environment (`--token secret` works
+ *                                           too, but is then on npm's command line, which other local users can read)
  */
 'use strict';
 const { spawn, spawnSync } = require('child_process');

@@ -67,6 +67,10 @@ describe('src/runs: a runs directory and one run', () => {
     assert.deepEqual(run.readConfig(), { iterations: 10 });
     run.claim({ iterations: 10 });
     assert.throws(() => run.claim({ iterations: 11 }), /already holds a run with a different config \(see its config\.json\)/);
+    // An unreadable config.json is said to be unreadable, not "a different config".
+    const broken = new RunDirectory(path.join(tmp(), 'b'));
+    fs.mkdirSync(broken.configFile, { recursive: true });
+    assert.throws(() => broken.claim({ iterations: 10 }), /cannot read .*b\/config\.json \(EISDIR\)/);
     assert.deepEqual(
       [run.configFile, run.metricsFile, run.lockFile, run.checkpointDir, run.modelFile].map((f) => path.relative(run.dir, f)),
       ['config.json', 'metrics.jsonl', 'lock', 'checkpoint', path.join('model', 'model.json')],

@@ -68,4 +68,41 @@ describe('train() and degradation() in a notebook: one launcher', function () {
       fs.rmSync(out, { recursive: true, force: true });
     }
   });
+
+  it('degradation() with a finished run whose log has a field of the wrong kind names it and shows the others', async () => {
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), 'reslab-kernel-bad-'));
+    try {
+      const options = { preset: 'smoke' as const, depths: [8], overrides: TINY, out };
+      await degradation({ ...options, view: { sink: new RecordingSink() } });
+      const log = path.join(out, 'plain8-w0.25-s0', 'metrics.jsonl');
+      fs.writeFileSync(log, fs.readFileSync(log, 'utf8').replace(/"imagesPerSecond":[\d.e+]+/, '"imagesPerSecond":"fast"'));
+      const sink = new RecordingSink();
+      const errors: string[] = [];
+      const original = console.error;
+      console.error = (...args: unknown[]) => void errors.push(args.join(' '));
+      let ends;
+      try {
+        ends = await degradation({ ...options, view: { sink, minIntervalMs: 0 } });
+      } finally {
+        console.error = original;
+      }
+      assert.deepEqual(
+        ends.map((e) => e.runId),
+        ['resnet8-w0.25-s0'],
+      );
+      assert.ok(
+        errors.some((e) =>
+          /plain8-w0\.25-s0 is not shown: .*metrics\.jsonl:\d+: train event: imagesPerSecond is not a number \(got "fast"\)/.test(e),
+        ),
+        errors.join('\n'),
+      );
+      const shown = sink.payloads[sink.payloads.length - 1];
+      assert.deepEqual(
+        shown.runs.map((r) => r.runId),
+        ['resnet8-w0.25-s0'],
+      );
+    } finally {
+      fs.rmSync(out, { recursive: true, force: true });
+    }
+  });
 });

@@ -1,6 +1,6 @@
 import { strict as assert } from 'assert';
 import { BlockProbe, downsample, RunEvent, RunViewPayload, validateRunViewPayload } from 'reslab-protocol';
-import { LiveView, staticHtml, ViewSink } from '../src';
+import { LiveView, staticHtml, textSummary, ViewSink } from '../src';
 
 /** Records what a view sends. */
 class RecordingSink implements ViewSink {
@@ -170,5 +170,32 @@ describe('LiveView (kernel extension)', () => {
       validateRunViewPayload({ schema: 1, updated: 1, runs: [{ ...view, run: { depth: 20, family: 'resnet' } }] }) ?? '',
       /runs\[0\] \(r\): run descriptor model is not a string/,
     );
+  });
+});
+
+describe('the static view of an invalid payload', () => {
+  it('says what is wrong instead of throwing (a hand-made payload with a string where a number belongs)', () => {
+    const bad = {
+      schema: 1,
+      title: 't',
+      updated: 1,
+      runs: [
+        {
+          runId: 'r',
+          run: RUN,
+          status: 'running',
+          iteration: 1,
+          imagesPerSecond: 'fast',
+          trainError: { iteration: [], value: [] },
+          testError: { iteration: [], value: [] },
+          trainEvalError: { iteration: [], value: [] },
+          loss: { iteration: [], value: [] },
+        },
+      ],
+    } as unknown as RunViewPayload;
+    assert.match(staticHtml(bad), /this view cannot be drawn: runs\[0\] \(r\) imagesPerSecond is not a finite number/);
+    assert.match(textSummary(bad), /this view cannot be drawn/);
+    const rtl = { schema: 1, title: 'a\u202Eb', updated: 1, runs: [] } as RunViewPayload;
+    assert.match(staticHtml(rtl), /<bdi>a\u202Eb<\/bdi>/);
   });
 });
