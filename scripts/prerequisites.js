@@ -1,5 +1,6 @@
 /*
- * What `npm run setup` and `npm test` need from the operating system, checked before anything
+ * What `npm run setup` and `npm test` need from the operating system (Chromium and Slurm for the
+ * tests only), checked before anything
  * else runs. As root with apt-get, setup installs what is missing (after saying so); otherwise it
  * stops with one line per missing prerequisite and the command that installs it.
  *
@@ -22,29 +23,38 @@ function succeeds(command, args) {
 
 /**
  * Every prerequisite: what it is for, how to check it, and the Debian package that provides it.
- * @type {Array<{ name: string, purpose: string, debian: string, present: () => boolean, jupyterOnly?: boolean }>}
+ * `testsOnly`: needed by the test suite (and the project's JupyterLab), not to train; not asked for
+ * with `--no-jupyter` (an image that only trains).
+ * @type {Array<{ name: string, purpose: string, debian: string[], present: () => boolean, testsOnly?: boolean }>}
  */
 const PREREQUISITES = [
   {
     name: 'python3 with pip',
     purpose: 'fetches the TensorFlow wheel and JupyterLab',
-    debian: 'python3-pip',
+    debian: ['python3-pip'],
     present: () => succeeds('python3', ['-m', 'pip', '--version']),
   },
   {
     name: 'python3 venv',
     purpose: "the project's JupyterLab environment (.venv)",
-    debian: 'python3-venv',
+    debian: ['python3-venv'],
     present: () => succeeds('python3', ['-c', 'import venv, ensurepip']),
   },
-  { name: 'g++', purpose: 'compiles the native TensorFlow addon', debian: 'g++', present: () => succeeds('g++', ['--version']) },
-  { name: 'make', purpose: 'compiles the native TensorFlow addon', debian: 'make', present: () => succeeds('make', ['--version']) },
+  { name: 'g++', purpose: 'compiles the native TensorFlow addon', debian: ['g++'], present: () => succeeds('g++', ['--version']) },
+  { name: 'make', purpose: 'compiles the native TensorFlow addon', debian: ['make'], present: () => succeeds('make', ['--version']) },
   {
     name: `Chromium (${chromiumPath()})`,
     purpose: 'the end-to-end test of the JupyterLab extension',
-    debian: 'chromium',
+    debian: ['chromium'],
     present: () => fs.existsSync(chromiumPath()),
-    jupyterOnly: true,
+    testsOnly: true,
+  },
+  {
+    name: 'Slurm (slurmctld, slurmd, sbatch) and munge',
+    purpose: 'the test that submits deploy/slurm/ to a real single-node Slurm',
+    debian: ['slurm-wlm', 'munge'],
+    present: () => ['slurmctld', 'slurmd', 'sbatch', 'munged'].every((tool) => succeeds('sh', ['-c', `command -v ${tool}`])),
+    testsOnly: true,
   },
 ];
 
@@ -53,7 +63,7 @@ const PREREQUISITES = [
  * cluster image that only trains) Chromium is not needed.
  */
 function missingPrerequisites({ jupyter = true } = {}) {
-  return PREREQUISITES.filter((p) => (jupyter || !p.jupyterOnly) && !p.present());
+  return PREREQUISITES.filter((p) => (jupyter || !p.testsOnly) && !p.present());
 }
 
 function canInstallWithApt() {
@@ -71,7 +81,7 @@ function canInstallWithApt() {
 function ensurePrerequisites(log, options = {}) {
   let missing = missingPrerequisites(options);
   if (missing.length === 0) return [];
-  const packages = [...new Set(missing.map((p) => p.debian))];
+  const packages = [...new Set(missing.flatMap((p) => p.debian))];
   if (canInstallWithApt()) {
     log(`installing missing system packages with apt-get: ${packages.join(' ')} (${missing.map((p) => p.name).join(', ')})`);
     const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
@@ -80,9 +90,9 @@ function ensurePrerequisites(log, options = {}) {
     missing = missingPrerequisites(options);
   }
   const how = (p) =>
-    p.debian === 'chromium' && process.env.RESLAB_CHROMIUM
+    p.debian.includes('chromium') && process.env.RESLAB_CHROMIUM
       ? `install Chromium at ${chromiumPath()} or unset RESLAB_CHROMIUM`
-      : `sudo apt-get install ${p.debian}`;
+      : `sudo apt-get install ${p.debian.join(' ')}`;
   return missing.map((p) => `missing ${p.name} (needed for ${p.purpose}): ${how(p)}`);
 }
 

@@ -4,7 +4,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { parseArgs } from 'util';
 import { degradationCommand } from '../src/commands/degradation';
-import { gridConfigs, parseShard, shardOf } from '../src/experiments/grid';
+import { gridConfigs, shardFromEnvironment, shardOf } from '../src/experiments/grid';
 import { VENV_BIN } from './helpers/jupyter';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -42,7 +42,7 @@ function sweepOf(args: string[]): { runs: number; shard?: string } {
   return { runs, shard: values.shard as string | undefined };
 }
 
-describe('cluster recipes (deploy/: static checks; no Docker, Slurm or Kubernetes here)', () => {
+describe('cluster recipes (deploy/: static checks; Slurm runs for real in test/slurm.test.ts)', () => {
   it('the Kubernetes Indexed Job has one index per run of its sweep, and every index trains exactly one run', () => {
     const [claim, job] = yamlDocuments(path.join(DEPLOY, 'kubernetes', 'table6.yaml'));
     assert.equal(claim.kind, 'PersistentVolumeClaim');
@@ -55,27 +55,58 @@ describe('cluster recipes (deploy/: static checks; no Docker, Slurm or Kubernete
     const { runs, shard } = sweepOf(args);
     assert.equal(runs, 10, 'plain and ResNet at 20, 32, 44, 56, 110');
     assert.equal(job.spec.completions, runs);
-    assert.equal(shard, `$(JOB_COMPLETION_INDEX)/${runs}`);
+    assert.equal(shard, 'auto');
+    const env = (container as unknown as { env: Array<{ name: string; value: string }> }).env;
+    assert.equal(env.find((e) => e.name === 'RESLAB_SHARD_COUNT')?.value, String(runs), 'the completions count, which a pod is not told');
     const configs = gridConfigs({ nets: ['plain', 'resnet'], depths: [20, 32, 44, 56, 110], seeds: [0], preset: 'paper' });
-    for (let index = 0; index < runs; index++) assert.equal(shardOf(configs, parseShard(`${index}/${runs}`)).length, 1);
+    for (let index = 0; index < runs; index++)
+      assert.equal(
+        shardOf(configs, shardFromEnvironment({ JOB_COMPLETION_INDEX: String(index), RESLAB_SHARD_COUNT: String(runs) })).length,
+        1,
+      );
     assert.equal(job.spec.template.spec.volumes[0].persistentVolumeClaim.claimName, claim.metadata.name);
     const [report] = yamlDocuments(path.join(DEPLOY, 'kubernetes', 'report.yaml'));
     assert.match(report.spec.template.spec.containers[0].args[0], /reslab\.js report \/shared\/runs/);
   });
 
-  it('the Slurm array has one task per run, the same sweep, and both scripts are valid bash', () => {
+  it("the Slurm array has one task per run of the script's default sweep, and both scripts are valid bash", () => {
     const text = fs.readFileSync(path.join(DEPLOY, 'slurm', 'table6.sbatch'), 'utf8');
     const array = /#SBATCH --array=0-(\d+)/.exec(text);
-    const command = /reslab\.js" degradation (.*?) \\\n\s+(.*)\n/.exec(text);
-    assert.ok(array && command, 'an array and a degradation command');
-    const args = `${command[1]} ${command[2]}`.split(/\s+/).map((a) => a.replace(/^"|"$/g, '').replace('$RUNS', '/shared/runs'));
-    const { runs, shard } = sweepOf(args);
+    const defaults = (name: string) => new RegExp(`\\$\\{${name}:-([^}]*)\\}`).exec(text)?.[1];
+    const runs = gridConfigs({
+      nets: String(defaults('NETS')).split(',') as Array<'plain' | 'resnet'>,
+      depths: String(defaults('DEPTHS')).split(',').map(Number),
+      seeds: [0],
+      preset: defaults('PRESET') as 'paper',
+    }).length;
+    assert.ok(array, 'an array');
     assert.equal(Number(array[1]) + 1, runs);
-    assert.equal(shard, `\${SLURM_ARRAY_TASK_ID}/${runs}`);
+    assert.match(text, /--shard auto/);
+    assert.doesNotMatch(text, /#SBATCH --gres/, 'a GPU is asked for on the sbatch command line, not always');
     for (const script of ['table6.sbatch', 'report.sbatch']) {
       const check = spawnSync('bash', ['-n', path.join(DEPLOY, 'slurm', script)], { encoding: 'utf8' });
       assert.equal(check.status, 0, `${script}: ${check.stderr}`);
     }
+  });
+
+  it('--shard auto reads Slurm and Kubernetes array indices; without them it says what is missing', () => {
+    assert.deepEqual(shardFromEnvironment({ SLURM_ARRAY_TASK_ID: '3', SLURM_ARRAY_TASK_COUNT: '10' }), { index: 3, count: 10 });
+    assert.deepEqual(shardFromEnvironment({ SLURM_ARRAY_TASK_ID: '3', SLURM_ARRAY_TASK_COUNT: '1', RESLAB_SHARD_COUNT: '10' }), {
+      index: 3,
+      count: 10,
+    });
+    assert.throws(
+      () => shardFromEnvironment({}),
+      /--shard auto needs an array job: SLURM_ARRAY_TASK_ID .* or JOB_COMPLETION_INDEX .* is not set/,
+    );
+    assert.throws(
+      () => shardFromEnvironment({ JOB_COMPLETION_INDEX: '2' }),
+      /Kubernetes does not tell a pod its completions.*set RESLAB_SHARD_COUNT/,
+    );
+    assert.throws(
+      () => shardFromEnvironment({ SLURM_ARRAY_TASK_ID: '5', SLURM_ARRAY_TASK_COUNT: '2' }),
+      /--shard auto \(task 5 of 2\) expects i\/N/,
+    );
   });
 
   it('the Dockerfiles run the setup command CI runs (GPU: with --gpu) on Node 20 and CUDA 12, and start the CLI', () => {

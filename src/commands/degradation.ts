@@ -11,7 +11,7 @@ import { datasetFrom, overridesFrom, presetOf, presetTable, runsRootFrom, traini
 
 export const degradationCommand: Command = {
   usage:
-    'reslab degradation [--nets plain,resnet] [--depths 8,44] [--seeds 1] [--preset cpu|demo|smoke|paper] [--iterations N] [--width W] [--data-dir DIR | --download] [--out runs/] [--shard i/N] [--report report/]',
+    'reslab degradation [--nets plain,resnet] [--depths 8,44] [--seeds 1] [--preset cpu|demo|smoke|paper] [--iterations N] [--width W] [--data-dir DIR | --download] [--out runs/] [--shard i/N|auto] [--report report/]',
   summary: 'the degradation grid {plain, resnet} x depths x seeds; resumable, shardable; writes a report',
   details: presetTable,
   options: {

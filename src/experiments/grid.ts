@@ -21,12 +21,35 @@ export interface Shard {
   count: number;
 }
 
-/** Parses `i/N` (0 <= i < N). */
-export function parseShard(text: string): Shard {
+/**
+ * The shard of an array job, from the scheduler's environment (`--shard auto`): Slurm's
+ * SLURM_ARRAY_TASK_ID of SLURM_ARRAY_TASK_COUNT tasks, or a Kubernetes Indexed Job's
+ * JOB_COMPLETION_INDEX. RESLAB_SHARD_COUNT gives the count where the scheduler does not (Kubernetes
+ * does not put the completions count in a pod's environment; a Slurm task resubmitted alone, as
+ * `--array=3`, counts 1 task): set it to the number of tasks of the whole sweep.
+ */
+export function shardFromEnvironment(env: NodeJS.ProcessEnv = process.env): Shard {
+  const index = env.SLURM_ARRAY_TASK_ID ?? env.JOB_COMPLETION_INDEX;
+  const count = env.RESLAB_SHARD_COUNT ?? (env.SLURM_ARRAY_TASK_ID !== undefined ? env.SLURM_ARRAY_TASK_COUNT : undefined);
+  if (index === undefined)
+    throw new SettingsError(
+      '--shard auto needs an array job: SLURM_ARRAY_TASK_ID (a Slurm job array) or JOB_COMPLETION_INDEX (a Kubernetes Indexed Job) is not set; give --shard i/N otherwise',
+    );
+  if (count === undefined)
+    throw new SettingsError(
+      `--shard auto: the task count is unknown (${env.JOB_COMPLETION_INDEX !== undefined ? 'Kubernetes does not tell a pod its completions' : 'SLURM_ARRAY_TASK_COUNT is not set'}): set RESLAB_SHARD_COUNT to the number of tasks of the sweep`,
+    );
+  return parseShard(`${index}/${count}`, `--shard auto (task ${index} of ${count})`);
+}
+
+/** Parses `i/N` (0 <= i < N); `auto` reads the scheduler's environment (see {@link shardFromEnvironment}). */
+export function parseShard(text: string, what = '--shard'): Shard {
+  if (text.trim() === 'auto') return shardFromEnvironment();
   const match = /^(\d+)\/(\d+)$/.exec(text.trim());
   const index = match ? Number(match[1]) : NaN;
   const count = match ? Number(match[2]) : NaN;
-  if (!match || count < 1 || index >= count) throw new SettingsError(`--shard expects i/N with 0 <= i < N (e.g. 0/4), got '${text}'`);
+  if (!match || count < 1 || index >= count)
+    throw new SettingsError(`${what} expects i/N with 0 <= i < N (e.g. 0/4) or auto, got '${text}'`);
   return { index, count };
 }
 
