@@ -134,6 +134,21 @@ describe("the paper's claims: verdicts computed from runs", () => {
     assert.match(v['residual-gains-from-depth'].why ?? '', /ResNet-20 has barely started to learn/);
   });
 
+  it('Fig. 7 is judged from 20 layers on, where the paper draws it; 8 layers are named as not judged', () => {
+    const records = [run('plain', 8, 0, 40, 40), run('plain', 44, 0, 60, 60), run('resnet', 8, 0, 38, 38), run('resnet', 44, 0, 30, 30)];
+    const both = byId(
+      assessClaims(records, [curve('plain', 8, 1.2), curve('resnet', 8, 1.3), curve('plain', 44, 1.3), curve('resnet', 44, 0.9)]),
+    );
+    assert.equal(both['smaller-responses'].verdict, 'reproduced', 'the tie at 8 layers does not decide the verdict');
+    assert.match(both['smaller-responses'].evidence, /judged at 44 layers: ResNet-44 0\.90 vs plain-44 1\.30/);
+    assert.match(both['smaller-responses'].evidence, /Not judged at 8 layers: the paper draws Fig\. 7 from 20 layers on/);
+    assert.doesNotMatch(both['smaller-responses'].evidence, /ResNet-8 1\.30 vs plain-8/);
+
+    const shallowOnly = byId(assessClaims(records, [curve('plain', 8, 1.2), curve('resnet', 8, 0.6)]));
+    assert.equal(shallowOnly['smaller-responses'].verdict, 'not tested');
+    assert.match(shallowOnly['smaller-responses'].evidence, /needs a plain net and a ResNet of 20 layers or more.*Not judged at 8 layers/);
+  });
+
   it('the CLI lines carry the scale, each verdict and its numbers', () => {
     const records = [run('plain', 20, 0, 40, 40), run('plain', 56, 0, 70, 70)];
     const lines = verdictLines(assessClaims(records, []), scaleOf(records)).join('\n');

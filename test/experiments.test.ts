@@ -101,36 +101,53 @@ describe('degradation grid', function () {
     assert.equal(rows[1].paper, undefined, 'the paper has no ResNet-8');
   });
 
-  it('figures: Fig. 1 needs plain nets of two depths; Fig. 6 puts plain left and ResNet right, dashed train and solid test', () => {
+  it('figures: Fig. 1 needs plain nets of two depths; Fig. 6 puts plain left and ResNet right, seeds as a mean with a min–max band', () => {
     const records = loadRuns(runsDir);
     assert.equal(figure1(records).data.length, 0, 'one plain depth only');
     const fig6 = figure6(records);
-    const traces = fig6.data as Array<{ name: string; xaxis: string; line: { dash?: string }; x: number[]; y: number[] }>;
+    type Trace = {
+      name: string;
+      xaxis: string;
+      line: { dash?: string; width: number };
+      x: number[];
+      y: number[];
+      showlegend?: boolean;
+      fill?: string;
+    };
+    const traces = fig6.data as Trace[];
+    const lines = traces.filter((t) => t.showlegend !== false);
     assert.deepEqual(
-      traces.map((t) => t.name),
-      ['plain-8 (seed 0) train', 'plain-8 (seed 0) test', 'plain-8 (seed 1) train', 'plain-8 (seed 1) test'].concat([
-        'ResNet-8 (seed 0) train',
-        'ResNet-8 (seed 0) test',
-        'ResNet-8 (seed 1) train',
-        'ResNet-8 (seed 1) test',
-      ]),
+      lines.map((t) => t.name),
+      [
+        'plain-8 (mean of 2 seeds) train',
+        'plain-8 (mean of 2 seeds) test',
+        'ResNet-8 (mean of 2 seeds) train',
+        'ResNet-8 (mean of 2 seeds) test',
+      ],
     );
-    // The values are the runs' own, in percent: the running training error of each logged window, the test error of each evaluation.
-    const seed1 = readRunEvents(path.join(runsDir, 'resnet8-w0.25-s1'));
-    const trainOf = seed1.flatMap((e) => (e.type === 'train' ? [[e.iteration, Math.round(e.trainError * 10000) / 100]] : []));
-    const testOf = seed1.flatMap((e) => (e.type === 'eval' ? [[e.iteration, Math.round(e.testError * 10000) / 100]] : []));
-    assert.deepEqual(
-      traces[6].x.map((it, k) => [it, traces[6].y[k]]),
-      trainOf,
-    );
-    assert.deepEqual(
-      traces[7].x.map((it, k) => [it, traces[7].y[k]]),
-      testOf,
-    );
-    assert.ok(traces.filter((t) => t.name.startsWith('plain')).every((t) => t.xaxis === 'x'));
-    assert.ok(traces.filter((t) => t.name.startsWith('ResNet')).every((t) => t.xaxis === 'x2'));
-    assert.ok(traces.filter((t) => t.name.endsWith('train')).every((t) => t.line.dash === 'dash'));
-    assert.ok(traces.filter((t) => t.name.endsWith('test')).every((t) => t.line.dash === 'solid'));
+    assert.equal(traces.length, 3 * lines.length, 'each line has its band: upper edge, lower edge filled to it');
+    // The values are the runs' own, in percent: the mean and the extremes of the two seeds at each logged window.
+    const trainOf = (seed: number) =>
+      new Map(
+        readRunEvents(path.join(runsDir, `resnet8-w0.25-s${seed}`)).flatMap((e) =>
+          e.type === 'train' ? [[e.iteration, e.trainError * 100] as const] : [],
+        ),
+      );
+    const [s0, s1] = [trainOf(0), trainOf(1)];
+    const resnetTrain = traces.findIndex((t) => t.name === 'ResNet-8 (mean of 2 seeds) train');
+    const [upper, lower, mean] = traces.slice(resnetTrain - 2, resnetTrain + 1);
+    assert.ok(mean.x.length > 0);
+    mean.x.forEach((it, k) => {
+      const [a, b] = [s0.get(it), s1.get(it)];
+      assert.ok(a !== undefined && b !== undefined, `iteration ${it} logged by both seeds`);
+      assert.ok(Math.abs(mean.y[k] - (a + b) / 2) < 0.006, `mean at ${it}`);
+      assert.ok(Math.abs(upper.y[k] - Math.max(a, b)) < 0.006 && Math.abs(lower.y[k] - Math.min(a, b)) < 0.006, `band at ${it}`);
+    });
+    assert.equal(lower.fill, 'tonexty');
+    assert.ok(lines.filter((t) => t.name.startsWith('plain')).every((t) => t.xaxis === 'x'));
+    assert.ok(lines.filter((t) => t.name.startsWith('ResNet')).every((t) => t.xaxis === 'x2'));
+    assert.ok(lines.filter((t) => t.name.endsWith('train')).every((t) => t.line.dash === 'dash'));
+    assert.ok(lines.filter((t) => t.name.endsWith('test')).every((t) => t.line.dash === 'solid'));
   });
 
   it('writes a self-contained HTML report with plotly.js inlined, CSV and JSON', () => {

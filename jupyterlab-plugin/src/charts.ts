@@ -3,7 +3,7 @@
  * per run from reslab-protocol's errorLines, plain nets and ResNets in stacked panels, TensorBoard's
  * smoothing) and the block-wise heatmap. Every payload string is passed as text.
  */
-import { depthColour, errorLines, PAPER_TABLE6, Panel, panelsOf, plotlyErrorTrace, RunView, runLabel as labelOf } from 'reslab-protocol';
+import { depthColour, errorLines, PAPER_TABLE6, Panel, panelsOf, plotlyErrorTraces, RunView, runLabel as labelOf } from 'reslab-protocol';
 
 /** A Plotly trace or layout, as plain data. */
 export type PlotData = Record<string, unknown>;
@@ -61,15 +61,24 @@ export function runLabel(run: RunView, shown: RunView[] = [run]): string {
  * reference line with its value. With `smoothing`, the training error is drawn smoothed over its
  * faint raw curve.
  */
-export function errorChart(runs: RunView[], logScale: boolean, smoothing = 0, label?: (run: RunView) => string): Chart {
+export function errorChart(
+  runs: RunView[],
+  logScale: boolean,
+  smoothing = 0,
+  source?: (run: RunView) => string,
+  seeds: 'mean' | 'each' = 'mean',
+): Chart {
   const families = panelsOf(runs);
   const axisOf = (family: Panel) => {
     const i = families.indexOf(family) + 1;
     return i === 1 ? { x: 'x', y: 'y', xKey: 'xaxis', yKey: 'yaxis' } : { x: `x${i}`, y: `y${i}`, xKey: `xaxis${i}`, yKey: `yaxis${i}` };
   };
   const data: PlotData[] = [];
-  for (const line of errorLines(runs, { label })) {
-    const trace = { ...plotlyErrorTrace(line, axisOf(line.panel)), name: plotlyText(`${line.label} ${line.kind}`) };
+  for (const line of errorLines(runs, { source, seeds })) {
+    const traces = plotlyErrorTraces(line, axisOf(line.panel));
+    // The band of several seeds goes first, beneath the line (its edges carry no legend entry).
+    for (const edge of traces.slice(0, -1)) data.push({ ...edge, name: plotlyText(String(edge.name)) });
+    const trace = { ...traces[traces.length - 1], name: plotlyText(`${line.label} ${line.kind}`) };
     if (line.kind === 'test') {
       data.push({ ...trace, hovertemplate: '%{y:.1f}% at %{x}<extra>%{fullData.name}</extra>' });
       continue;

@@ -27,6 +27,8 @@ export type Scope = 'active' | 'all' | { source: string };
 export interface SidebarState {
   logScale: boolean;
   smoothing: number;
+  /** Seeds of one net: their mean with a band (default), or one line each. */
+  seeds: 'mean' | 'each';
   heatmapMetric: 'branchRatio' | 'outputNorm';
   scope: Scope;
   /** Runs hidden from the charts, as `runKey`s. */
@@ -71,6 +73,8 @@ export class RunsModel {
   heatmapMetric: 'branchRatio' | 'outputNorm' = 'branchRatio';
   /** Debiased EMA weight of the training-error curves (0: raw). */
   smoothing = 0;
+  /** Seeds of one net drawn as their mean with a band from the lowest to the highest, or one line each. */
+  seeds: 'mean' | 'each' = 'mean';
   scope: Scope = 'active';
   private readonly hidden = new Set<string>();
   /** Opened runs directories, in the order they were opened. */
@@ -231,6 +235,7 @@ export class RunsModel {
     return {
       logScale: this.logScale,
       smoothing: this.smoothing,
+      seeds: this.seeds,
       heatmapMetric: this.heatmapMetric,
       scope: this.scope,
       hidden: [...this.hidden],
@@ -244,6 +249,7 @@ export class RunsModel {
     const state = value as Partial<Record<keyof SidebarState, unknown>>;
     if (typeof state.logScale === 'boolean') this.logScale = state.logScale;
     if (typeof state.smoothing === 'number') this.smoothing = Math.min(MAX_SMOOTHING, Math.max(0, state.smoothing));
+    if (state.seeds === 'mean' || state.seeds === 'each') this.seeds = state.seeds;
     if (state.heatmapMetric === 'branchRatio' || state.heatmapMetric === 'outputNorm') this.heatmapMetric = state.heatmapMetric;
     const scope = state.scope as { source?: unknown } | string | undefined;
     if (scope === 'active' || scope === 'all') this.scope = scope;
@@ -256,6 +262,12 @@ export class RunsModel {
 
   setLogScale(on: boolean): void {
     this.logScale = on;
+    this.changed();
+  }
+
+  /** Individual seeds on (one line per run) or off (a mean with a band per net). */
+  setSeeds(seeds: 'mean' | 'each'): void {
+    this.seeds = seeds;
     this.changed();
   }
 

@@ -36,6 +36,7 @@ export class ResLabPanel extends Widget {
   private readonly heatmap = element('div', 'jp-ResLab-heatmap');
   private readonly footer = element('div', 'jp-ResLab-footer');
   private readonly logToggle = element('input', 'jp-ResLab-log');
+  private readonly seedsToggle = element('input', 'jp-ResLab-seeds');
   private readonly runSelect = element('select', 'jp-ResLab-run-select');
   private readonly metricSelect = element('select', 'jp-ResLab-metric');
   private readonly scopeSelect = element('select', 'jp-ResLab-scope');
@@ -60,6 +61,12 @@ export class ResLabPanel extends Widget {
     this.logToggle.addEventListener('change', () => model.setLogScale(this.logToggle.checked));
     const logLabel = element('label', 'jp-ResLab-log-label');
     logLabel.append(this.logToggle, document.createTextNode(' log scale'));
+    // Several seeds of one net: a mean with a band (min to max) unless this asks for every seed.
+    this.seedsToggle.type = 'checkbox';
+    this.seedsToggle.title = 'one line per seed instead of the mean of the seeds with a band from the lowest to the highest';
+    this.seedsToggle.addEventListener('change', () => model.setSeeds(this.seedsToggle.checked ? 'each' : 'mean'));
+    const seedsLabel = element('label', 'jp-ResLab-seeds-label');
+    seedsLabel.append(this.seedsToggle, document.createTextNode(' each seed'));
     for (const [value, text] of [
       ['branchRatio', '‖F(x)‖/‖x‖'],
       ['outputNorm', '‖output‖'],
@@ -102,7 +109,7 @@ export class ResLabPanel extends Widget {
       return button;
     });
     const controls = element('div', 'jp-ResLab-controls');
-    controls.append(logLabel, smoothingLabel, ...exports);
+    controls.append(logLabel, seedsLabel, smoothingLabel, ...exports);
     this.node.append(
       this.header,
       this.warnings,
@@ -194,6 +201,7 @@ export class ResLabPanel extends Widget {
     this.smoothingValue.textContent = ` ${model.smoothing.toFixed(2)}`;
     const visible = model.visibleRuns().map((r) => r.view);
     this.logToggle.checked = model.logScale;
+    this.seedsToggle.checked = model.seeds === 'each';
     const heatRun = model.heatmapRun();
     this.runSelect.replaceChildren(
       ...visible
@@ -209,7 +217,16 @@ export class ResLabPanel extends Widget {
     // Each chart on its own: data that breaks one never stops the other (or the next update).
     await this.drawSafely(
       this.curves,
-      () => (visible.length ? errorChart(visible, model.logScale, model.smoothing, label) : undefined),
+      () =>
+        visible.length
+          ? errorChart(
+              visible,
+              model.logScale,
+              model.smoothing,
+              several ? (view) => sourceName(sourceOf.get(view) ?? '') : undefined,
+              model.seeds,
+            )
+          : undefined,
       'the error curves',
     );
     await this.drawSafely(

@@ -328,14 +328,24 @@ describe('ResLab sidebar model', () => {
     model.openFolder('runs');
     model.setScope({ source: 'folder:runs' });
     model.setHidden(runKey('folder:runs', 'plain56-s0'), true);
+    model.setSeeds('each');
     const reloaded = new RunsModel();
     reloaded.restore(JSON.parse(JSON.stringify(model.state())));
     assert.deepEqual(reloaded.state(), model.state());
     const defaults = new RunsModel();
-    defaults.restore({ logScale: 'yes', smoothing: 5, heatmapMetric: '<b>', scope: { source: 3 }, hidden: [1, 'x'], folders: 'runs' });
+    defaults.restore({
+      logScale: 'yes',
+      smoothing: 5,
+      seeds: 'all',
+      heatmapMetric: '<b>',
+      scope: { source: 3 },
+      hidden: [1, 'x'],
+      folders: 'runs',
+    });
     assert.deepEqual(defaults.state(), {
       logScale: false,
       smoothing: 0.99,
+      seeds: 'mean',
       heatmapMetric: 'branchRatio',
       scope: 'active',
       hidden: ['x'],
@@ -343,5 +353,36 @@ describe('ResLab sidebar model', () => {
     });
     defaults.setSmoothing(Number.NaN);
     assert.equal(defaults.smoothing, 0);
+  });
+
+  it('several seeds of one net are one mean line with a band from the lowest to the highest seed; "each seed" draws them all', () => {
+    const p = payload([
+      { runId: 'r-s0', family: 'resnet', depth: 20, points: 3 },
+      { runId: 'r-s1', family: 'resnet', depth: 20, points: 3 },
+    ]);
+    p.runs[1].run = { ...p.runs[1].run, seed: 1 };
+    p.runs[1].trainError = { iteration: p.runs[0].trainError.iteration, value: p.runs[0].trainError.value.map((v) => v + 0.1) };
+    const mean = errorChart(p.runs, false).data as Array<{ name: string; y: number[]; fill?: string; showlegend?: boolean }>;
+    const train = mean.filter((t) => t.name.includes('train'));
+    assert.deepEqual(
+      train.map((t) => t.name),
+      [
+        'ResNet-20 (mean of 2 seeds) train (highest seed)',
+        'ResNet-20 (mean of 2 seeds) train (lowest seed)',
+        'ResNet-20 (mean of 2 seeds) train',
+      ],
+    );
+    const [upper, lower, line] = train;
+    assert.equal(lower.fill, 'tonexty');
+    assert.ok(upper.showlegend === false && lower.showlegend === false);
+    line.y.forEach((v, i) => {
+      assert.ok(Math.abs(v - (p.runs[0].trainError.value[i] * 100 + 5)) < 1e-9, 'the mean of the two seeds');
+      assert.ok(Math.abs(upper.y[i] - lower.y[i] - 10) < 1e-9, 'the band spans the seeds');
+    });
+    const each = errorChart(p.runs, false, 0, undefined, 'each').data as Array<{ name: string }>;
+    assert.deepEqual(
+      each.map((t) => t.name),
+      ['ResNet-20 (seed 0) train', 'ResNet-20 (seed 0) test', 'ResNet-20 (seed 1) train', 'ResNet-20 (seed 1) test'],
+    );
   });
 });

@@ -5,7 +5,7 @@ import {
   netName,
   PAPER_TABLE6,
   Panel,
-  plotlyErrorTrace,
+  plotlyErrorTraces,
   RunCurves,
   testErrorText,
 } from 'reslab-protocol';
@@ -26,14 +26,18 @@ const curvesOf = (record: RunRecord): RunCurves => ({
   testError: { iteration: record.eval.map((e) => e.iteration), value: record.eval.map((e) => e.testError) },
 });
 
-/** Plotly traces of the error lines of `records`, each in its family's panel (`axes`); percentages to 0.01 (the report's size). */
+/** Plotly traces of the error lines of `records` (seeds of a net as a mean with its band), each in its family's panel (`axes`); percentages to 0.01 (the report's size). */
 function errorTraces(
   records: RunRecord[],
   axes: Record<Panel, { x: string; y: string }>,
   kinds?: ErrorKind[],
 ): Array<Record<string, unknown>> {
-  return errorLines(records.map(curvesOf), { kinds }).map((line) =>
-    plotlyErrorTrace({ ...line, y: line.y.map((v) => Math.round(v * 100) / 100) }, axes[line.panel]),
+  const round = (values: number[]) => values.map((v) => Math.round(v * 100) / 100);
+  return errorLines(records.map(curvesOf), { kinds }).flatMap((line) =>
+    plotlyErrorTraces(
+      { ...line, y: round(line.y), band: line.band && { lower: round(line.band.lower), upper: round(line.band.upper) } },
+      axes[line.panel],
+    ),
   );
 }
 
