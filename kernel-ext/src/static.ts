@@ -1,47 +1,52 @@
 /**
  * Static renderings of a run view: SVG inside HTML (no scripts), so an executed notebook shows
  * its figures without the JupyterLab plugin — in plain JupyterLab, nbconvert's HTML and GitHub.
+ * The same encoding as the report: plain nets and ResNets in separate panels, seeds of a net as
+ * their mean with a min–max band, block statistics as one heatmap per family.
  */
 import {
-  depthColour,
   ERROR_CURVES,
   ErrorLine,
   errorLines,
   escapeHtml as escape,
+  netGroups,
+  Panel,
+  panelsOf,
   RunView,
   RunViewPayload,
-  runLabel,
   validateRunViewPayload,
+  withOpacity,
 } from 'reslab-protocol';
 
 const pct = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? '–' : `${(v * 100).toFixed(1)}%`);
 const lastOf = (values: number[]) => values[values.length - 1];
+const meanOf = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
+const round1 = (v: number) => (Math.round(v * 10) / 10).toFixed(1);
+const PANEL_TITLE: Record<Panel, string> = { plain: 'plain', resnet: 'ResNet' };
 
-/** Each run's label among the runs of its payload (reslab-protocol's runLabel). */
-const labeller = (payload: RunViewPayload) => (view: RunView) =>
-  runLabel(
-    view.run,
-    payload.runs.map((r) => r.run),
-  );
+const PANEL_WIDTH = 420;
+const HEIGHT = 280;
+const MARGIN = { left: 44, right: 20, top: 22, bottom: 36 };
 
-const WIDTH = 640;
-const HEIGHT = 300;
-const MARGIN = { left: 48, right: 12, top: 12, bottom: 36 };
-
-function errorChart(payload: RunViewPayload): string {
-  const maxIteration = Math.max(1, ...payload.runs.map((r) => Math.max(r.run.iterations, r.iteration)));
-  const plotW = WIDTH - MARGIN.left - MARGIN.right;
+/** One family's error curves: dashed training and bold test error, each net's seeds as a band. */
+function errorPanel(panel: Panel, lines: ErrorLine[], maxIteration: number): string {
+  const plotW = PANEL_WIDTH - MARGIN.left - MARGIN.right;
   const plotH = HEIGHT - MARGIN.top - MARGIN.bottom;
-  const x = (i: number) => Math.round((MARGIN.left + (i / maxIteration) * plotW) * 10) / 10;
-  const y = (percent: number) => Math.round((MARGIN.top + (1 - percent / 100) * plotH) * 10) / 10;
+  const x = (i: number) => round1(MARGIN.left + (i / maxIteration) * plotW);
+  const y = (percent: number) => round1(MARGIN.top + (1 - percent / 100) * plotH);
+  const points = (xs: number[], ys: number[]) => xs.map((it, k) => `${x(it)},${y(ys[k])}`).join(' ');
+  const band = (line: ErrorLine) =>
+    line.band && line.x.length > 0
+      ? `<polygon fill="${withOpacity(line.colour, line.kind === 'test' ? 0.18 : 0.1)}" stroke="none" points="${points(line.x, line.band.upper)} ${points([...line.x].reverse(), [...line.band.lower].reverse())}"/>`
+      : '';
   const polyline = (line: ErrorLine) =>
     line.x.length === 0
       ? ''
-      : `<polyline fill="none" stroke="${line.colour}" stroke-width="${line.width}"${line.kind === 'train' ? ` stroke-dasharray="${ERROR_CURVES.train.svgDasharray}"` : ''} points="${line.x.map((it, k) => `${x(it).toFixed(1)},${y(line.y[k]).toFixed(1)}`).join(' ')}"/>`;
+      : `<polyline fill="none" stroke="${line.colour}" stroke-width="${line.width}"${line.kind === 'train' ? ` stroke-dasharray="${ERROR_CURVES.train.svgDasharray}"` : ''} points="${points(line.x, line.y)}"><title>${escape(`${line.label} ${line.kind}`)}</title></polyline>`;
   const grid = [0, 20, 40, 60, 80, 100]
     .map(
       (e) =>
-        `<line x1="${MARGIN.left}" x2="${WIDTH - MARGIN.right}" y1="${y(e)}" y2="${y(e)}" stroke="#ddd"/><text x="${MARGIN.left - 6}" y="${y(e) + 4}" text-anchor="end" font-size="11">${e}%</text>`,
+        `<line x1="${MARGIN.left}" x2="${PANEL_WIDTH - MARGIN.right}" y1="${y(e)}" y2="${y(e)}" stroke="#ddd"/><text x="${MARGIN.left - 5}" y="${Number(y(e)) + 4}" text-anchor="end" font-size="11">${e}%</text>`,
     )
     .join('');
   const ticks = [0, 0.25, 0.5, 0.75, 1]
@@ -50,52 +55,144 @@ function errorChart(payload: RunViewPayload): string {
         `<text x="${x(f * maxIteration)}" y="${HEIGHT - 18}" text-anchor="middle" font-size="11">${Math.round(f * maxIteration)}</text>`,
     )
     .join('');
-  const curves = errorLines(payload.runs).map(polyline).join('');
   return (
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}" font-family="sans-serif">` +
-    `${grid}${ticks}<text x="${MARGIN.left + plotW / 2}" y="${HEIGHT - 3}" text-anchor="middle" font-size="12">iteration</text>${curves}</svg>`
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${PANEL_WIDTH}" height="${HEIGHT}" viewBox="0 0 ${PANEL_WIDTH} ${HEIGHT}" font-family="sans-serif">` +
+    `<text x="${MARGIN.left + plotW / 2}" y="14" text-anchor="middle" font-size="13" font-weight="bold">${PANEL_TITLE[panel]}</text>` +
+    `${grid}${ticks}<text x="${MARGIN.left + plotW / 2}" y="${HEIGHT - 3}" text-anchor="middle" font-size="12">iteration</text>` +
+    `${lines.map(band).join('')}${lines.map(polyline).join('')}</svg>`
   );
 }
 
-/** Latest ||F(x)|| / ||x|| of every block as bars (the plugin shows the full history as a heatmap). */
-function blockBars(view: RunView, label: (view: RunView) => string): string {
-  const latest = view.probes?.latest;
-  if (!latest || latest.length === 0) return '';
-  const max = Math.max(1e-9, ...latest.map((b) => b.branchRatio).filter(Number.isFinite));
-  const bar = 6;
-  const width = Math.min(600, latest.length * (bar + 2));
-  const rects = latest
-    .map((b, i) => {
-      const h = Math.round((Number.isFinite(b.branchRatio) ? b.branchRatio / max : 0) * 60);
-      return `<rect x="${i * (bar + 2)}" y="${60 - h}" width="${bar}" height="${h}" fill="${depthColour(view.run.depth)}"><title>${escape(b.block)}: ${b.branchRatio.toFixed(3)}</title></rect>`;
+/** A panel's legend: each net once, by name when every line of the view averages the same number of seeds (said once below). */
+function legendOf(lines: ErrorLine[], sameSeeds: boolean): string {
+  return lines
+    .filter((l) => l.kind === 'test')
+    .map(
+      (l) =>
+        `<span style="color:${l.colour};margin-right:1em;white-space:nowrap">━ <bdi>${escape(sameSeeds ? l.net : l.label)}</bdi></span>`,
+    )
+    .join(' ');
+}
+
+function errorCharts(payload: RunViewPayload): string {
+  const maxIteration = Math.max(1, ...payload.runs.map((r) => Math.max(r.run.iterations, r.iteration)));
+  const lines = errorLines(payload.runs);
+  const seedCounts = new Set(lines.map((l) => l.seeds?.length ?? 1));
+  const sameSeeds = seedCounts.size === 1 && !seedCounts.has(1);
+  const seedsNote = sameSeeds ? `each line: the mean of ${[...seedCounts][0]} seeds, shaded from the lowest to the highest seed; ` : '';
+  const panels = panelsOf(payload.runs).map((panel) => {
+    const own = lines.filter((l) => l.panel === panel);
+    return `<div style="width:${PANEL_WIDTH}px">${errorPanel(panel, own, maxIteration)}<div style="padding-left:${MARGIN.left}px">${legendOf(own, sameSeeds)}</div></div>`;
+  });
+  const banded = !sameSeeds && lines.some((l) => l.band) ? '; shaded: lowest to highest seed' : '';
+  return (
+    `<div style="display:flex;flex-wrap:wrap;gap:8px">${panels.join('')}</div>` +
+    `<div><small>${seedsNote}${ERROR_CURVES.legend} (training error: running, augmented)${banded}</small></div>`
+  );
+}
+
+/** Viridis at `t` in [0, 1] (five stops, linear between them), as the plugin's heatmap colours it. */
+function viridis(t: number): string {
+  const stops = [
+    [68, 1, 84],
+    [59, 82, 139],
+    [33, 145, 140],
+    [94, 201, 98],
+    [253, 231, 37],
+  ];
+  const at = Math.min(1, Math.max(0, t)) * (stops.length - 1);
+  const k = Math.min(stops.length - 2, Math.floor(at));
+  const f = at - k;
+  const [r, g, b] = stops[k].map((c, i) => Math.round(c + (stops[k + 1][i] - c) * f));
+  return `rgb(${r}, ${g}, ${b})`;
+}
+
+/**
+ * The latest ‖F(x)‖/‖x‖ of every block of one family's nets as one heatmap: a row per net (the
+ * mean over its seeds), a column per block, one colour scale (the plugin shows the full history).
+ */
+function blockHeatmap(panel: Panel, runs: RunView[], max: number): string {
+  const rows = netGroups(runs.filter((r) => r.run.family === panel && (r.probes?.latest.length ?? 0) > 0)).map(({ label, runs: group }) => {
+    const blocks = group[0].probes?.latest ?? [];
+    const values = blocks.map((_, i) => meanOf(group.map((r) => r.probes?.latest[i]?.branchRatio ?? NaN)));
+    const iteration = Math.min(...group.map((r) => lastOf(r.probes?.iteration ?? []) ?? NaN));
+    return { label, blocks: blocks.map((b) => b.block), values, iteration };
+  });
+  if (rows.length === 0) return '';
+  const columns = Math.max(...rows.map((r) => r.values.length));
+  const labelWidth = 190;
+  const cell = Math.max(4, Math.min(18, Math.floor(560 / columns)));
+  const rowHeight = 16;
+  const width = labelWidth + columns * cell + 10;
+  const height = rows.length * rowHeight + 34;
+  const cells = rows
+    .map((row, r) => {
+      const top = 4 + r * rowHeight;
+      const name = `<text x="${labelWidth - 6}" y="${top + 12}" text-anchor="end" font-size="11">${escape(row.label)}</text>`;
+      const rects = row.values
+        .map(
+          (v, i) =>
+            `<rect x="${labelWidth + i * cell}" y="${top}" width="${cell - 1}" height="${rowHeight - 2}" fill="${Number.isFinite(v) ? viridis(v / max) : '#eee'}"><title>${escape(`${row.label}, ${row.blocks[i]}: ${Number.isFinite(v) ? v.toFixed(3) : 'not measured'} (iteration ${row.iteration})`)}</title></rect>`,
+        )
+        .join('');
+      return name + rects;
     })
     .join('');
+  const scaleTop = rows.length * rowHeight + 12;
+  const scale = [0, 0.25, 0.5, 0.75, 1]
+    .map((t, k) => `<rect x="${labelWidth + k * 24}" y="${scaleTop}" width="24" height="8" fill="${viridis(t)}"/>`)
+    .join('');
   return (
-    `<div><small><bdi>${escape(label(view))}</bdi>: ‖F(x)‖/‖x‖ per block at iteration ${Number(view.probes?.iteration.slice(-1)[0] ?? NaN)} (max ${max.toFixed(3)})</small><br>` +
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="60">${rects}</svg></div>`
+    `<div><small><b>${PANEL_TITLE[panel]}</b>: ‖F(x)‖/‖x‖ of every block (columns, input to output) at each net's latest probe; one colour scale for both families</small><br>` +
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif">${cells}${scale}` +
+    `<text x="${labelWidth - 6}" y="${scaleTop + 8}" text-anchor="end" font-size="10">0</text>` +
+    `<text x="${labelWidth + 5 * 24 + 4}" y="${scaleTop + 8}" font-size="10">${max.toFixed(3)}</text></svg></div>`
   );
+}
+
+/** One row per net: its seeds' status, progress and latest errors (the mean over seeds, with their range). */
+function netTable(payload: RunViewPayload): string {
+  const cell = (values: number[]) => {
+    const finite = values.filter(Number.isFinite);
+    if (finite.length === 0) return '–';
+    if (finite.length === 1) return pct(finite[0]);
+    return `${pct(meanOf(finite))} <small>(${pct(Math.min(...finite))}–${pct(Math.max(...finite))})</small>`;
+  };
+  const rows = netGroups(payload.runs)
+    .map(({ label, runs }) => {
+      const statuses =
+        runs.length === 1
+          ? [runs[0].status]
+          : [...new Set(runs.map((r) => r.status))].map((s) => `${runs.filter((r) => r.status === s).length} ${s}`);
+      const speeds = runs.map((r) => r.imagesPerSecond).filter((v): v is number => v !== undefined && Number.isFinite(v));
+      return (
+        `<tr><td><bdi>${escape(label)}</bdi></td><td>${escape(statuses.join(', '))}</td><td>${Math.min(...runs.map((r) => Number(r.iteration)))}/${Number(runs[0].run.iterations)}</td>` +
+        `<td>${cell(runs.map((r) => lastOf(r.trainError.value)))}</td><td>${cell(runs.map((r) => lastOf(r.testError.value)))}</td>` +
+        `<td>${speeds.length ? meanOf(speeds).toFixed(0) : '–'}</td></tr>`
+      );
+    })
+    .join('');
+  return `<table><tr><th>net</th><th>status</th><th>iteration</th><th>train error</th><th>test error</th><th>img/s</th></tr>${rows}</table>`;
 }
 
 /** The whole view as self-contained HTML (inline SVG, no scripts). */
 export function staticHtml(payload: RunViewPayload): string {
   const problem = validateRunViewPayload(payload);
   if (problem) return `<div class="reslab-static"><b>reslab</b>: this view cannot be drawn: ${escape(problem)}</div>`;
-  const label = labeller(payload);
-  const legend = payload.runs
-    .map((r) => `<span style="color:${depthColour(r.run.depth)};margin-right:1em">━ <bdi>${escape(label(r))}</bdi></span>`)
-    .join('');
-  const rows = payload.runs
-    .map(
-      (r) =>
-        `<tr><td><bdi>${escape(label(r))}</bdi></td><td>${escape(r.status)}</td><td>${Number(r.iteration)}/${Number(r.run.iterations)}</td>` +
-        `<td>${pct(lastOf(r.trainError.value))}</td><td>${pct(lastOf(r.testError.value))}</td><td>${r.imagesPerSecond ? r.imagesPerSecond.toFixed(0) : '–'}</td></tr>`,
-    )
-    .join('');
+  // The highest mean ratio of any net: one scale, so that plain and ResNet rows compare by colour.
+  const ratioScale = Math.max(
+    1e-9,
+    ...netGroups(payload.runs).flatMap(({ runs }) =>
+      (runs[0].probes?.latest ?? [])
+        .map((_, i) => meanOf(runs.map((r) => r.probes?.latest[i]?.branchRatio ?? NaN)))
+        .filter(Number.isFinite),
+    ),
+  );
   return (
     `<div class="reslab-static"><b><bdi>${escape(payload.title ?? 'reslab')}</bdi></b>${payload.backend ? ` <small>(<bdi>${escape(payload.backend)}</bdi>)</small>` : ''}<br>` +
-    `${errorChart(payload)}<div>${legend}<small>${ERROR_CURVES.legend} (training error: running, augmented)</small></div>` +
-    `<table><tr><th>net</th><th>status</th><th>iteration</th><th>train error</th><th>test error</th><th>img/s</th></tr>${rows}</table>` +
-    `${payload.runs.map((r) => blockBars(r, label)).join('')}</div>`
+    `${errorCharts(payload)}${netTable(payload)}${panelsOf(payload.runs)
+      .map((panel) => blockHeatmap(panel, payload.runs, ratioScale))
+      .join('')}</div>`
   );
 }
 
@@ -103,12 +200,12 @@ export function staticHtml(payload: RunViewPayload): string {
 export function textSummary(payload: RunViewPayload): string {
   const problem = validateRunViewPayload(payload);
   if (problem) return `reslab: this view cannot be drawn: ${problem}`;
-  const label = labeller(payload);
-  return payload.runs
-    .map(
-      (r) =>
-        `${label(r)} [${r.status}] iteration ${Number(r.iteration)}/${Number(r.run.iterations)} train error ${pct(lastOf(r.trainError.value))} ` +
-        `test error ${pct(lastOf(r.testError.value))}${r.imagesPerSecond ? ` ${r.imagesPerSecond.toFixed(0)} img/s` : ''}`,
-    )
+  return netGroups(payload.runs, { seeds: 'each' })
+    .map(({ label, runs: [r] }) => {
+      return (
+        `${label} [${r.status}] iteration ${Number(r.iteration)}/${Number(r.run.iterations)} train error ${pct(lastOf(r.trainError.value))} ` +
+        `test error ${pct(lastOf(r.testError.value))}${r.imagesPerSecond ? ` ${r.imagesPerSecond.toFixed(0)} img/s` : ''}`
+      );
+    })
     .join('\n');
 }

@@ -173,6 +173,96 @@ describe('LiveView (kernel extension)', () => {
   });
 });
 
+/** A short run of `family`-20 and `seed`: errors offset by the seed, every block's ‖F(x)‖/‖x‖ = `ratio`. */
+function* shortRun(family: 'plain' | 'resnet', seed: number, ratio: number): Generator<RunEvent> {
+  const runId = `${family}20-w1-s${seed}`;
+  const base = { runId, time: 0 };
+  const run = { ...RUN, model: `${family}20`, family, depth: 20, seed, iterations: 300 };
+  yield { ...base, type: 'run_start', schema: 1, run, iteration: 0, backend: 'cpu' };
+  const blocks: BlockProbe[] = Array.from({ length: 9 }, (_, b) => ({
+    block: `stage${Math.floor(b / 3) + 1}_block${(b % 3) + 1}`,
+    responseStd: [0.5],
+    inputNorm: 10,
+    branchNorm: 10 * ratio,
+    outputNorm: 10,
+    branchRatio: ratio,
+    gradNorm: 0.01,
+    deadReluFraction: 0.1,
+  }));
+  for (let it = 100; it <= 300; it += 100) {
+    yield {
+      ...base,
+      type: 'train',
+      iteration: it,
+      trainError: 0.8 - it / 1000 + seed / 100,
+      loss: 2,
+      lr: 0.1,
+      window: 100,
+      imagesPerSecond: 500,
+    };
+    yield { ...base, type: 'eval', iteration: it, testError: 0.85 - it / 1000 + seed / 100, testImages: 1000 };
+  }
+  yield { ...base, type: 'probe', iteration: 300, blocks };
+  yield { ...base, type: 'run_end', iteration: 300, status: 'completed', wallSeconds: 10 };
+}
+
+describe('the static view of many runs (what nbconvert and GitHub show)', () => {
+  const sink = new RecordingSink();
+  const view = new LiveView({ sink, title: 'Fig. 6' });
+  for (const [family, seed, ratio] of [
+    ['plain', 0, 0.9],
+    ['plain', 1, 1.1],
+    ['resnet', 0, 0.2],
+    ['resnet', 1, 0.4],
+  ] as const)
+    for (const event of shortRun(family, seed, ratio)) view.push(event);
+  view.close();
+  const html = staticHtml(sink.payloads[sink.payloads.length - 1]);
+
+  it('draws plain nets and ResNets in separate panels, each net once: its seeds as a mean line and a band', () => {
+    const panels = html.match(/<svg[^>]*viewBox[^>]*>.*?<\/svg>/g) ?? [];
+    assert.equal(panels.length, 2);
+    assert.match(panels[0], /font-weight="bold">plain</);
+    assert.match(panels[1], /font-weight="bold">ResNet</);
+    for (const panel of panels) {
+      assert.equal((panel.match(/<polyline/g) ?? []).length, 2, 'one training and one test line per net');
+      assert.equal((panel.match(/<polygon/g) ?? []).length, 2, 'and a band under each');
+    }
+    assert.match(panels[0], /<title>plain-20 \(mean of 2 seeds\) test<\/title>/);
+    assert.match(html, /each line: the mean of 2 seeds, shaded from the lowest to the highest seed/);
+    assert.match(html, /━ <bdi>ResNet-20<\/bdi>/, 'the legend names the net once');
+    // The mean test error at iteration 300 is 0.85 − 0.3 + 0.005 = 55.5%, the band 55% to 56%: y = 22 + (1 − e/100)·222.
+    const [x300, yMean, yLow, yHigh] = [400, 22 + 0.445 * 222, 22 + 0.45 * 222, 22 + 0.44 * 222].map((v) =>
+      (Math.round(v * 10) / 10).toFixed(1),
+    );
+    assert.ok(panels[0].includes(`${x300},${yMean}"><title>plain-20 (mean of 2 seeds) test`), 'the mean line ends at the mean');
+    assert.ok(panels[0].includes(`${x300},${yHigh} `) && panels[0].includes(`${x300},${yLow}`), 'the band spans both seeds');
+  });
+
+  it("one row per net in the table, the seeds' range beside their mean", () => {
+    assert.match(
+      html,
+      /<tr><td><bdi>ResNet-20 \(mean of 2 seeds\)<\/bdi><\/td><td>2 completed<\/td><td>300\/300<\/td><td>50\.5% <small>\(50\.0%–51\.0%\)<\/small><\/td><td>55\.5% <small>\(55\.0%–56\.0%\)/,
+    );
+    assert.equal((html.match(/<tr><td>/g) ?? []).length, 2);
+  });
+
+  it("block statistics as one heatmap per family, a row per net with its seeds' mean", () => {
+    const maps = html.split('‖F(x)‖/‖x‖ of every block').slice(1);
+    assert.equal(maps.length, 2);
+    assert.equal((maps[0].match(/<rect[^>]*><title>/g) ?? []).length, 9, 'plain-20: 9 blocks, one row');
+    assert.match(maps[0], /plain-20 \(mean of 2 seeds\), stage1_block1: 1\.000 \(iteration 300\)/);
+    assert.match(maps[1], /ResNet-20 \(mean of 2 seeds\), stage3_block3: 0\.300/);
+    assert.doesNotMatch(html, /per block at iteration/, 'no bar chart per run');
+  });
+
+  it('the text summary keeps one line per run', () => {
+    const text = textSummary(sink.payloads[sink.payloads.length - 1]).split('\n');
+    assert.equal(text.length, 4);
+    assert.match(text[1], /^plain-20 \(seed 1\) \[completed\] iteration 300\/300 train error 51\.0% test error 56\.0% 500 img\/s$/);
+  });
+});
+
 describe('the static view of an invalid payload', () => {
   it('says what is wrong instead of throwing (a hand-made payload with a string where a number belongs)', () => {
     const bad = {

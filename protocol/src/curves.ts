@@ -28,6 +28,8 @@ export type Panel = 'plain' | 'resnet';
 export interface ErrorLine {
   /** The run it draws, or the first run of the seeds it averages. */
   runId: string;
+  /** The net's name, without its seeds (NetGroup's `net`). */
+  net: string;
   /** `ResNet-20`, `ResNet-20 (seed 1)`, `ResNet-20 (mean of 3 seeds)` (see runLabel: the same rule in every view). */
   label: string;
   /** One legend group per line: two runs may share a label (widths, sources), never a group. */
@@ -73,34 +75,57 @@ function aggregate(curves: Curve[]): { x: number[]; y: number[]; lower: number[]
   };
 }
 
+/** A net and the runs that are its seeds, with the label every view gives it. */
+export interface NetGroup<R> {
+  /** The net's name (`ResNet-20`, with ` · <source>` when sources are told apart), without its seeds. */
+  net: string;
+  /** `ResNet-20`, `ResNet-20 (seed 1)`, `ResNet-20 (mean of 3 seeds)`, with ` · <source>` when sources are told apart. */
+  label: string;
+  runs: R[];
+}
+
 /**
- * The lines of `runs`: training then test error (or only the `kinds` asked for) of each net, its
- * seeds as one mean line with a band (`seeds: 'each'`: a line per run), labelled by runLabel; with
- * `source`, runs of different sources are different lines, each label saying where it comes from.
+ * The runs of each net together, in the order they first appear (`seeds: 'each'`: one group per
+ * run); with `source`, runs of different sources are different groups.
  */
-export function errorLines<R extends RunCurves>(
+export function netGroups<R extends Pick<RunCurves, 'runId' | 'run'>>(
   runs: R[],
-  options: { kinds?: readonly ErrorKind[]; source?: (run: R) => string; seeds?: 'mean' | 'each' } = {},
-): ErrorLine[] {
+  options: { source?: (run: R) => string; seeds?: 'mean' | 'each' } = {},
+): Array<NetGroup<R>> {
   const shown = runs.map((r) => r.run);
-  const kinds = options.kinds ?? ['train', 'test'];
   const where = (r: R) => (options.source ? ` · ${options.source(r)}` : '');
   const groups = new Map<string, R[]>();
   for (const r of runs) {
     const key = options.seeds === 'each' ? r.runId : `${netKey(r.run)}\u0000${where(r)}`;
     groups.set(key, [...(groups.get(key) ?? []), r]);
   }
-  return [...groups.values()].flatMap((group) => {
+  return [...groups.values()].map((group) => {
     const first = group[0];
-    const several = group.length > 1;
-    const label = several
-      ? `${netName(first.run)} (mean of ${group.length} seeds)${where(first)}`
-      : `${runLabel(first.run, options.seeds === 'each' ? shown : shown.filter((r) => netKey(r) === netKey(first.run)))}${where(first)}`;
+    const label =
+      group.length > 1
+        ? `${netName(first.run)} (mean of ${group.length} seeds)${where(first)}`
+        : `${runLabel(first.run, options.seeds === 'each' ? shown : shown.filter((r) => netKey(r) === netKey(first.run)))}${where(first)}`;
+    return { net: `${netName(first.run)}${where(first)}`, label, runs: group };
+  });
+}
+
+/**
+ * The lines of `runs`: training then test error (or only the `kinds` asked for) of each net, its
+ * seeds as one mean line with a band (`seeds: 'each'`: a line per run), labelled as in netGroups.
+ */
+export function errorLines<R extends RunCurves>(
+  runs: R[],
+  options: { kinds?: readonly ErrorKind[]; source?: (run: R) => string; seeds?: 'mean' | 'each' } = {},
+): ErrorLine[] {
+  const kinds = options.kinds ?? ['train', 'test'];
+  return netGroups(runs, options).flatMap(({ net, label, runs: group }) => {
+    const first = group[0];
     return kinds.map((kind): ErrorLine => {
       const style = ERROR_CURVES[kind];
       const curveOf = (r: R) => (kind === 'train' ? r.trainError : r.testError);
       const base = {
         runId: first.runId,
+        net,
         label,
         group: `${label}\u0000${first.runId}`,
         kind,
@@ -109,7 +134,7 @@ export function errorLines<R extends RunCurves>(
         dash: style.dash,
         width: style.width,
       };
-      if (!several) return { ...base, x: curveOf(first).iteration, y: curveOf(first).value.map((v) => v * 100) };
+      if (group.length === 1) return { ...base, x: curveOf(first).iteration, y: curveOf(first).value.map((v) => v * 100) };
       const { x, y, lower, upper } = aggregate(group.map(curveOf));
       return { ...base, x, y, seeds: group.map((r) => r.run.seed), band: { lower, upper } };
     });
