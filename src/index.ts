@@ -39,6 +39,8 @@ export * from './experiments/figures';
 export * from './experiments/figure7';
 export { writeReport, reportHtml, ReportSection } from './experiments/report';
 export * from './experiments/claims';
+// Checks of a reader's own code (the tutorials' exercises)
+export { check, checkBlock, checkModel, BlockFunction, BlockCheckOptions, CheckReport, CheckLine } from './check';
 // What runs emit and views show (the rest of the schema: reslab-protocol)
 export {
   RunEvent,

@@ -6,7 +6,8 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { bundledDataDir, loadCifar10 } from '../src/data/cifar';
 import { RunEvent, TrainEvent, parseMetricsJsonl } from 'reslab-protocol';
-import { configFromPreset, learningRate, TrainConfig } from '../src/train/config';
+import { configFromPreset, learningRate, runIdOf, TrainConfig, variantOf } from '../src/train/config';
+import { netLabel } from 'reslab-protocol';
 import { DivergenceError, Trainer } from '../src/train/trainer';
 import { hasCheckpoint, loadCheckpoint } from '../src/train/checkpoint';
 import { loadRuns, readRunEvents, RunDirectory } from '../src/runs';
@@ -480,6 +481,40 @@ describe('training config', () => {
     assert.deepEqual(config.warmup, { lr: 0.01, untilTrainError: 0.8 });
     assert.equal(learningRate(config, 100, true), 0.01);
     assert.equal(learningRate(config, 100, false), 0.1);
+  });
+
+  it('a variant of a net gets its own run id and says what differs from the paper in its label', () => {
+    const runs = [
+      configFromPreset('resnet110', 'cpu'),
+      configFromPreset('resnet110', 'cpu', { warmup: undefined }),
+      configFromPreset('resnet110', 'cpu', { warmup: { lr: 0.02, untilTrainError: 0.9 } }),
+      configFromPreset('resnet110', 'cpu', { warmup: undefined, modelOptions: { zeroInitResidual: true } }),
+      configFromPreset('resnet20', 'cpu', { modelOptions: { order: 'pre' } }),
+      configFromPreset('resnet20', 'cpu', { modelOptions: { shortcut: 'B' } }),
+    ];
+    assert.deepEqual(runs.map(runIdOf), [
+      'resnet110-w0.5-s0',
+      'resnet110-nowarm-w0.5-s0',
+      'resnet110-warm0.02to0.9-w0.5-s0',
+      'resnet110-zero-nowarm-w0.5-s0',
+      'resnet20-pre-w0.5-s0',
+      'resnet20-B-w0.5-s0',
+    ]);
+    const labels = runs.map((c) =>
+      netLabel({ family: 'resnet', depth: Number(c.model.slice(6)), shortcut: c.modelOptions.shortcut ?? 'A', variant: variantOf(c) }),
+    );
+    assert.deepEqual(labels, [
+      'ResNet-110',
+      'ResNet-110, no warm-up',
+      'ResNet-110, warm-up at lr 0.02 until 90% error',
+      'ResNet-110, zero-init residual, no warm-up',
+      'ResNet-20, pre-activation',
+      'ResNet-20 B',
+    ]);
+    assert.equal(
+      runIdOf(configFromPreset('resnet20', 'cpu', { warmup: { lr: 0.01, untilTrainError: 0.8 } })),
+      'resnet20-warm0.01to0.8-w0.5-s0',
+    );
   });
 
   it('rejects bad settings with a clear message', () => {

@@ -316,16 +316,24 @@ export function degradation(
     preset: options.preset ?? 'demo',
     overrides: options.overrides,
   };
-  const view = new LiveView({
-    title: `reslab: degradation ${spec.nets.join('/')} x ${spec.depths.join(',')} (${spec.preset})`,
-    ...options.view,
+  return sweep(gridConfigs(spec), {
+    ...options,
+    view: { title: `reslab: degradation ${spec.nets.join('/')} x ${spec.depths.join(',')} (${spec.preset})`, ...options.view },
   });
+}
+
+/**
+ * Trains any set of runs (e.g. `configFromPreset` with other shortcuts, orders or warm-ups) one
+ * after another with one live view of all of them; finished runs are shown from their files.
+ */
+export function sweep(configs: TrainConfig[], options: Omit<RunOptions, 'preset' | 'overrides'> = {}): Promise<RunEndEvent[]> {
+  const view = new LiveView({ title: `reslab: ${configs.length} runs`, ...options.view });
   const stop = new StopSignal();
   const listeners = [(event: RunEvent) => view.push(event)];
   return track(
     withInterrupt(stop, async () => {
       try {
-        const launched = await runSweep(gridConfigs(spec), dataset(options.dataDir), new RunsRoot(options.out ?? 'runs'), {
+        const launched = await runSweep(configs, dataset(options.dataDir), new RunsRoot(options.out ?? 'runs'), {
           stop,
           perRun: () => ({ listeners, replayFinished: true }),
           // One run's unreadable log never hides the others: it is named, and the sweep goes on.

@@ -6,7 +6,7 @@
  * (or, asked for, one line per seed). Dependency-free (shared with the plugin).
  */
 import { RunDescriptor } from './events';
-import { netName, runLabel } from './labels';
+import { netLabel, runLabel } from './labels';
 import { depthColour, ERROR_CURVES } from './paper';
 import type { Curve } from './view';
 
@@ -77,7 +77,7 @@ function aggregate(curves: Curve[]): { x: number[]; y: number[]; lower: number[]
 
 /** A net and the runs that are its seeds, with the label every view gives it. */
 export interface NetGroup<R> {
-  /** The net's name (`ResNet-20`, with ` · <source>` when sources are told apart), without its seeds. */
+  /** The net's label (`ResNet-20`, `ResNet-20 B`, netLabel; with ` · <source>` when sources are told apart), without its seeds. */
   net: string;
   /** `ResNet-20`, `ResNet-20 (seed 1)`, `ResNet-20 (mean of 3 seeds)`, with ` · <source>` when sources are told apart. */
   label: string;
@@ -103,9 +103,9 @@ export function netGroups<R extends Pick<RunCurves, 'runId' | 'run'>>(
     const first = group[0];
     const label =
       group.length > 1
-        ? `${netName(first.run)} (mean of ${group.length} seeds)${where(first)}`
+        ? `${netLabel(first.run)} (mean of ${group.length} seeds)${where(first)}`
         : `${runLabel(first.run, options.seeds === 'each' ? shown : shown.filter((r) => netKey(r) === netKey(first.run)))}${where(first)}`;
-    return { net: `${netName(first.run)}${where(first)}`, label, runs: group };
+    return { net: `${netLabel(first.run)}${where(first)}`, label, runs: group };
   });
 }
 

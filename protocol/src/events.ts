@@ -30,6 +30,11 @@ export interface RunDescriptor {
   preset: string;
   /** Training images the run samples from (absent in runs written before it was recorded). */
   trainImages?: number;
+  /**
+   * What sets the run apart from its net's defaults, in words (`pre-activation`, `zero-init
+   * residual`, `no warm-up`); absent for the paper's nets as they are.
+   */
+  variant?: string;
 }
 
 export interface RunStartEvent extends EventBase {
@@ -161,7 +166,10 @@ const DESCRIPTOR: Record<string, FieldKind> = {
  */
 export function runDescriptorProblem(value: unknown): string | undefined {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'run descriptor is not an object';
-  return fieldsProblem('run descriptor ', value as Record<string, unknown>, DESCRIPTOR, { trainImages: 'count' });
+  return fieldsProblem('run descriptor ', value as Record<string, unknown>, DESCRIPTOR, {
+    trainImages: 'count',
+    variant: { text: MAX_TEXT.name },
+  });
 }
 
 const BLOCK: Record<string, FieldKind> = {

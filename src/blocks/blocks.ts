@@ -48,6 +48,11 @@ export interface BlockArgs {
   name: string;
   style: BlockStyle;
   seeds: SeedSequence;
+  /**
+   * Deleted (a lesion study, Veit et al. 2016): the block is only its shortcut, H(x) = x (zero-padded
+   * and subsampled where the shape changes, or its projection), for plain nets as for ResNets.
+   */
+  deleted?: boolean;
 }
 
 /** A block family: one contract for basic and bottleneck blocks (depth is data, not code). */
@@ -165,6 +170,7 @@ function buildBlock(x: Tensor, layers: BranchLayer[], outChannels: number, args:
     preActivated = relu(batchNorm(x, `${name}_preact_bn`, style), `${name}_preact_relu`);
     h = preActivated;
   }
+  if (args.deleted) return shortcut(x, preActivated, outChannels, args);
   layers.forEach((layer, index) => {
     const i = index + 1;
     const isLast = i === last;

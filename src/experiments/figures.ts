@@ -2,7 +2,7 @@ import {
   ERROR_CURVES,
   ErrorKind,
   errorLines,
-  netName,
+  netGroups,
   PAPER_TABLE6,
   Panel,
   plotlyErrorTraces,
@@ -116,15 +116,10 @@ export function meanStd(values: number[]): { mean: number; std: number } {
   return { mean, std };
 }
 
-/** Table 6 from finished (or partial) runs: one row per net and depth, seeds aggregated. */
+/** Table 6 from finished (or partial) runs: one row per net as trained (reslab-protocol's netGroups), seeds aggregated. */
 export function table6(records: RunRecord[]): Table6Row[] {
-  const groups = new Map<string, RunRecord[]>();
-  for (const r of records) {
-    if (r.eval.length === 0 || r.train.length === 0) continue;
-    const key = `${r.run.family}-${r.run.depth}`;
-    groups.set(key, [...(groups.get(key) ?? []), r]);
-  }
-  return [...groups.values()].map((runs) => {
+  const measured = records.filter((r) => r.eval.length > 0 && r.train.length > 0);
+  return netGroups(measured).map(({ net, runs }) => {
     const first = runs[0].run;
     const lastEval = runs.map((r) => r.eval[r.eval.length - 1]);
     const lastTrain = runs.map((r) => r.train[r.train.length - 1]);
@@ -132,7 +127,7 @@ export function table6(records: RunRecord[]): Table6Row[] {
     const images = runs.reduce((sum, r) => sum + r.train.reduce((s, e) => s + e.window * r.run.batchSize, 0), 0);
     const seconds = runs.reduce((sum, r) => sum + r.train.reduce((s, e) => s + (e.window * r.run.batchSize) / e.imagesPerSecond, 0), 0);
     return {
-      net: netName(first),
+      net,
       family: first.family,
       depth: first.depth,
       params: first.params,
@@ -141,7 +136,8 @@ export function table6(records: RunRecord[]): Table6Row[] {
       testError: (({ mean, std }) => ({ mean: mean * 100, std: std * 100 }))(meanStd(lastEval.map((e) => e.testError))),
       trainError: meanStd(lastTrain.map((e) => e.trainError)).mean * 100,
       trainEvalError: trainEval.length ? meanStd(trainEval).mean * 100 : undefined,
-      paper: first.family === 'resnet' ? PAPER_TABLE6[first.depth] : undefined,
+      // Table 6 is option A as the paper trained it: a variant or another shortcut has no number there.
+      paper: first.family === 'resnet' && !first.variant && (first.shortcut ?? 'A') === 'A' ? PAPER_TABLE6[first.depth] : undefined,
       wallSeconds: meanStd(runs.map((r) => r.end?.wallSeconds ?? NaN)).mean,
       imagesPerSecond: images / seconds,
     };

@@ -27,6 +27,8 @@ export interface NetworkSpec {
   numClasses: number;
   style: BlockStyle;
   seed?: number;
+  /** Blocks built as their shortcut only (`stage2_block1`, ...): a lesion study's deleted blocks. */
+  deleted?: readonly string[];
 }
 
 /** Stem of the network; in pre-activation order the first block's BN-ReLU follows the stem conv. */
@@ -62,12 +64,14 @@ export function buildNetwork(spec: NetworkSpec): tf.LayersModel {
   let h = stem(input, spec, seeds);
   spec.stages.forEach((stage, s) => {
     for (let b = 0; b < stage.blocks; b++) {
+      const name = `stage${s + 1}_block${b + 1}`;
       h = spec.block.build(h, {
         filters: stage.filters,
         stride: b === 0 ? stage.stride : 1,
-        name: `stage${s + 1}_block${b + 1}`,
+        name,
         style: spec.style,
         seeds,
+        deleted: spec.deleted?.includes(name),
       });
     }
   });

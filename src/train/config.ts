@@ -166,16 +166,20 @@ export function modelIdOf(config: TrainConfig): ModelId {
   return id;
 }
 
+/** The paper's warm-up of a net (§4.2: ResNet-110 and deeper start at lr/10 until the training error is below 80%), or undefined. */
+function paperWarmup(id: ModelId, lr: number): TrainConfig['warmup'] {
+  return id.dataset === 'cifar' && id.depth >= 110 ? { lr: lr / 10, untilTrainError: 0.8 } : undefined;
+}
+
 /** A full config for `model` from a preset, with overrides. ResNet-110+ get the paper's warm-up. */
 export function configFromPreset(model: string, preset: PresetName, overrides: Partial<TrainConfig> = {}): TrainConfig {
   const base = PRESETS[preset];
   if (!base) throw new SettingsError(`unknown preset '${String(preset)}': expected one of ${Object.keys(PRESETS).join(', ')}`);
   const id = asSettings(() => parseModelName(model));
-  const warmup = id.dataset === 'cifar' && id.depth >= 110 ? { lr: base.lr / 10, untilTrainError: 0.8 } : undefined;
   const config: TrainConfig = {
     ...base,
     model,
-    warmup,
+    warmup: paperWarmup(id, base.lr),
     ...overrides,
     modelOptions: { ...base.modelOptions, ...overrides.modelOptions },
   };
@@ -289,8 +293,34 @@ export function validateConfigForData(config: TrainConfig, trainImages: number, 
 export function runIdOf(config: TrainConfig): string {
   const width = config.modelOptions.width ?? 1;
   const shortcut = config.modelOptions.shortcut && config.modelOptions.shortcut !== 'A' ? `-${config.modelOptions.shortcut}` : '';
-  const order = config.modelOptions.order === 'pre' ? '-pre' : '';
-  return `${config.model}${shortcut}${order}-w${width}-s${config.seed}`;
+  const tags = variantParts(config)
+    .map((p) => p.tag)
+    .join('');
+  return `${config.model}${shortcut}${tags}-w${width}-s${config.seed}`;
+}
+
+/** What sets a run apart from its net's defaults: words for labels, a tag for its run id. */
+function variantParts(config: TrainConfig): Array<{ words: string; tag: string }> {
+  const { order, zeroInitResidual, bottleneckStride } = config.modelOptions;
+  const parts: Array<{ words: string; tag: string }> = [];
+  if (order === 'pre') parts.push({ words: 'pre-activation', tag: '-pre' });
+  if (zeroInitResidual) parts.push({ words: 'zero-init residual', tag: '-zero' });
+  if (bottleneckStride === '3x3') parts.push({ words: 'stride on the 3x3', tag: '-s3x3' });
+  const paper = paperWarmup(modelIdOf(config), PRESETS[config.preset as PresetName]?.lr ?? 0.1);
+  const { warmup } = config;
+  if (!warmup && paper) parts.push({ words: 'no warm-up', tag: '-nowarm' });
+  else if (warmup && (warmup.lr !== paper?.lr || warmup.untilTrainError !== paper.untilTrainError))
+    parts.push({
+      words: `warm-up at lr ${warmup.lr} until ${Math.round(warmup.untilTrainError * 100)}% error`,
+      tag: `-warm${warmup.lr}to${warmup.untilTrainError}`,
+    });
+  return parts;
+}
+
+/** What sets a run apart from its net's defaults, in words (`pre-activation, no warm-up`), or undefined: the run descriptor's `variant`. */
+export function variantOf(config: TrainConfig): string | undefined {
+  const words = variantParts(config).map((p) => p.words);
+  return words.length ? words.join(', ') : undefined;
 }
 
 /** Learning rate at `iteration` (after warm-up, if any, is over). */

@@ -8,7 +8,7 @@ import { BlockProbe, EvalEvent, RunDescriptor, TrainEvent } from 'reslab-protoco
 import { createProbe, Probe } from '../probes';
 import { RunDirectory, runSplit } from '../runs';
 import { CheckpointState, hasCheckpoint, InvalidCheckpointError, loadCheckpoint, RunningWindow, saveCheckpoint } from './checkpoint';
-import { learningRate, modelIdOf, TrainConfig } from './config';
+import { learningRate, modelIdOf, TrainConfig, variantOf } from './config';
 import { SgdMomentum } from './optimizer';
 import { countErrors, releaseNativeNetwork, trainableVariables, trainStep } from './step';
 
@@ -86,6 +86,7 @@ export class TrainingSession {
       params: summarize(this.model).params,
       preset: config.preset,
       trainImages: this.trainImages,
+      ...(variantOf(config) ? { variant: variantOf(config) } : {}),
     };
   }
 
