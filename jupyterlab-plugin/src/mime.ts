@@ -11,6 +11,7 @@ class RunViewRenderer extends Widget implements IRenderMime.IRenderer {
   private readonly curves = document.createElement('div');
   private readonly heatmap = document.createElement('div');
   private readonly model = new RunsModel();
+  private drawn: Promise<void> = Promise.resolve();
 
   constructor() {
     super();
@@ -30,8 +31,14 @@ class RunViewRenderer extends Widget implements IRenderMime.IRenderer {
     this.warning.textContent = '';
     const title = (data as { title?: unknown }).title;
     this.curves.title = typeof title === 'string' ? title : '';
-    const runs = this.model.runs();
-    await draw(this.curves, errorChart(runs, false));
+    // Draws one after another, each from the model's state when it starts: an update that
+    // arrives during a slow draw is drawn after it, never overwritten by it.
+    this.drawn = this.drawn.catch(() => undefined).then(() => this.drawCharts());
+    return this.drawn;
+  }
+
+  private async drawCharts(): Promise<void> {
+    await draw(this.curves, errorChart(this.model.runs(), false));
     const heatRun = this.model.heatmapRun();
     const heat = heatRun ? heatmapChart(heatRun, 'branchRatio') : undefined;
     if (heat) await draw(this.heatmap, heat);

@@ -44,6 +44,8 @@ export class ResLabPanel extends Widget {
   private readonly smoothing = element('input', 'jp-ResLab-smoothing');
   private readonly smoothingValue = element('span', 'jp-ResLab-smoothing-value');
   private frame = 0;
+  private rendering = false;
+  private stale = false;
   /** Time of the last redraw in ms (shown in the footer; read by the end-to-end test). */
   lastUpdateMs = 0;
 
@@ -126,11 +128,30 @@ export class ResLabPanel extends Widget {
   }
 
   private schedule(): void {
+    if (this.rendering) {
+      // Drawn once more when the render in progress ends: a slow draw (a million points) never
+      // lets an older state overwrite a newer one.
+      this.stale = true;
+      return;
+    }
     if (this.frame) return;
     this.frame = requestAnimationFrame(() => {
       this.frame = 0;
-      void this.render();
+      void this.renderLatest();
     });
+  }
+
+  /** Renders until what is drawn is the model's latest state; one render at a time. */
+  private async renderLatest(): Promise<void> {
+    this.rendering = true;
+    try {
+      do {
+        this.stale = false;
+        await this.render();
+      } while (this.stale);
+    } finally {
+      this.rendering = false;
+    }
   }
 
   private async render(): Promise<void> {
