@@ -39,8 +39,10 @@ export * from './experiments/figures';
 export * from './experiments/figure7';
 export { writeReport, reportHtml, ReportSection } from './experiments/report';
 export * from './experiments/claims';
+// The tutorials' experiments and verdicts
+export * as lessons from './lessons';
 // Checks of a reader's own code (the tutorials' exercises)
-export { check, checkBlock, checkModel, BlockFunction, BlockCheckOptions, CheckReport, CheckLine } from './check';
+export { check, checkBlock, checkModel, checkAnswer, BlockFunction, BlockCheckOptions, CheckReport, CheckLine } from './check';
 // What runs emit and views show (the rest of the schema: reslab-protocol)
 export {
   RunEvent,
@@ -60,5 +62,6 @@ export {
   PLOTLY_MIME,
   PAPER_TABLE6,
   netName,
+  netLabel,
   runLabel,
 } from 'reslab-protocol';

@@ -161,4 +161,18 @@ describe("check: the tutorials' checks of a reader's code", () => {
     assert.equal(flat.mistake, 'stage-start');
     assert.match(flat.toString(), /convolution 8: yours is 3×3 conv 16→16, resnet20's \(stage2_block1_conv1\) is 3×3 conv 16→32, stride 2/);
   });
+
+  it('check.answer: a number within the tolerance passes; a different or missing one says what to look at', () => {
+    const passed = check.answer('the ratio', 0.2501, 0.25, { tolerance: 0.001, quiet: true });
+    assert.equal(passed.passed, true);
+    const wrong = check.answer('the ratio', 0.5, 0.25, { hint: 'divide by the weights of the block', quiet: true });
+    assert.equal(wrong.passed, false);
+    assert.equal(wrong.mistake, 'different');
+    assert.match(wrong.toString(), /yours is 0\.5000, reslab computes 0\.2500/);
+    assert.match(wrong.toString(), /divide by the weights of the block/);
+    const missing = check.answer('the count', undefined, 12, { quiet: true });
+    assert.equal(missing.mistake, 'unanswered');
+    assert.match(missing.toString(), /not answered yet/);
+    assert.equal(check.answer('the count', Number.NaN, 12, { quiet: true }).passed, false);
+  });
 });

@@ -338,6 +338,8 @@ export function sweep(configs: TrainConfig[], options: Omit<RunOptions, 'preset'
           perRun: () => ({ listeners, replayFinished: true }),
           // One run's unreadable log never hides the others: it is named, and the sweep goes on.
           onInvalidLog: (config, error) => console.error(`reslab: ${runIdOf(config)} is not shown: ${error.message}`),
+          // A diverged run is a result (its log ends as failed, the view shows it so): the next run goes on.
+          onDiverged: (config, error) => console.error(`reslab: ${runIdOf(config)}: ${error.message}`),
         });
         return launched.map((l) => l.end);
       } finally {

@@ -15,6 +15,7 @@ import {
   RunView,
   RunViewPayload,
   validateRunViewPayload,
+  viridis,
   withOpacity,
 } from 'reslab-protocol';
 
@@ -89,22 +90,6 @@ function errorCharts(payload: RunViewPayload): string {
     `<div style="display:flex;flex-wrap:wrap;gap:8px">${panels.join('')}</div>` +
     `<div><small>${seedsNote}${ERROR_CURVES.legend} (training error: running, augmented)${banded}</small></div>`
   );
-}
-
-/** Viridis at `t` in [0, 1] (five stops, linear between them), as the plugin's heatmap colours it. */
-function viridis(t: number): string {
-  const stops = [
-    [68, 1, 84],
-    [59, 82, 139],
-    [33, 145, 140],
-    [94, 201, 98],
-    [253, 231, 37],
-  ];
-  const at = Math.min(1, Math.max(0, t)) * (stops.length - 1);
-  const k = Math.min(stops.length - 2, Math.floor(at));
-  const f = at - k;
-  const [r, g, b] = stops[k].map((c, i) => Math.round(c + (stops[k + 1][i] - c) * f));
-  return `rgb(${r}, ${g}, ${b})`;
 }
 
 /**

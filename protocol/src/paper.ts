@@ -29,3 +29,19 @@ export const ERROR_CURVES = {
 export function depthColour(depth: number): string {
   return DEPTH_COLOURS[depth] ?? `hsl(${(depth * 47) % 360}, 60%, 40%)`;
 }
+
+/** Viridis at `t` in [0, 1] (five stops, linear between them): the heatmaps' colours in every static view, as Plotly's 'Viridis'. */
+export function viridis(t: number): string {
+  const stops = [
+    [68, 1, 84],
+    [59, 82, 139],
+    [33, 145, 140],
+    [94, 201, 98],
+    [253, 231, 37],
+  ];
+  const at = Math.min(1, Math.max(0, Number.isFinite(t) ? t : 0)) * (stops.length - 1);
+  const k = Math.min(stops.length - 2, Math.floor(at));
+  const f = at - k;
+  const [r, g, b] = stops[k].map((c, i) => Math.round(c + (stops[k + 1][i] - c) * f));
+  return `rgb(${r}, ${g}, ${b})`;
+}

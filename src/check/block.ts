@@ -8,7 +8,7 @@ import { basicBlock, BlockOrder, DEFAULT_BLOCK_STYLE, ShortcutOption } from '../
 import { SeedSequence } from '../blocks/init';
 import { Mistake, PLAIN, PLAIN_MISTAKES, RESIDUAL, RESIDUAL_MISTAKES, wiredBlock } from './mistakes';
 import { CheckReport } from './report';
-import { copyWeights, fixedUniform, isBatchNorm, pairLayers, varyBatchNorms } from './weights';
+import { copyWeights, fixedUniform, isBatchNorm, pairLayers, trainableParams, varyBatchNorms } from './weights';
 
 /** A block as the reader writes it: the input, the width of its 3×3 convs, its stride, a unique layer-name prefix. */
 export type BlockFunction = (x: tf.SymbolicTensor, filters: number, stride: number, name: string) => tf.SymbolicTensor;
@@ -112,12 +112,12 @@ export function checkBlock(block: BlockFunction, options: BlockCheckOptions = {}
       );
       return;
     }
-    const wantParams = reference.countParams();
-    const gotParams = yours.countParams();
+    const wantParams = trainableParams(reference);
+    const gotParams = trainableParams(yours);
     if (
       !report.add(
         wantParams === gotParams,
-        `${label}: ${count(gotParams)} parameters${wantParams === gotParams ? ", as reslab's" : `, reslab's block has ${count(wantParams)}`}`,
+        `${label}: ${count(gotParams)} trainable parameters${wantParams === gotParams ? ", as reslab's" : `, reslab's block has ${count(wantParams)}`}`,
       )
     ) {
       const pairing = pairLayers(reference, yours);

@@ -54,7 +54,7 @@ export const RESIDUAL_MISTAKES: Mistake[] = [
     id: 'relu-before-add',
     wiring: { reluBeforeAdd: true },
     advice:
-      'you apply a ReLU to F(x) before adding x. The paper adds first and applies the ReLU after the addition (Fig. 2): with a ReLU before it, F(x) can never be negative, so the block can only push x up, never down.',
+      'you apply a ReLU to F(x) before adding x. The paper adds first and applies the ReLU after the addition (Fig. 2): with a ReLU before it, F(x) can never be negative, so the block can only push x up, never down (He et al. 2016, Table 2: 7.84% test error for ResNet-110 against 6.61%).',
   },
   {
     id: 'no-relu-after-add',
@@ -66,7 +66,7 @@ export const RESIDUAL_MISTAKES: Mistake[] = [
     id: 'add-before-batch-norm',
     wiring: { addBeforeBatchNorm: true },
     advice:
-      'you add x before the second batch norm. That BN belongs to F(x): conv, BN, then add x, then ReLU; normalising the sum rescales the shortcut too, and the identity is lost.',
+      'you add x before the second batch norm. That BN belongs to F(x): conv, BN, then add x, then ReLU; normalising the sum rescales the shortcut too, and the identity is lost (He et al. 2016, Table 2: 8.17% test error for ResNet-110 with BN after the addition, against 6.61%).',
   },
   { id: 'stride-on-second-conv', wiring: { strideOnSecond: true }, stridedOnly: true, advice: STRIDE_ON_SECOND },
   { id: 'same-padding', wiring: { samePadding: true }, stridedOnly: true, advice: SAME_PADDING },

@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { buildModel, ModelOptions } from '../models/zoo';
 import { CheckReport } from './report';
-import { copyWeights, describeConv, fixedUniform, isConv, pairLayers, varyBatchNorms } from './weights';
+import { copyWeights, describeConv, fixedUniform, isConv, pairLayers, trainableParams, varyBatchNorms } from './weights';
 
 const count = (n: number) => n.toLocaleString('en-US');
 const TOLERANCE = 1e-3;
@@ -34,11 +34,11 @@ export function checkModel(model: tf.LayersModel, name: string, options: ModelOp
       inWant === inGot && outWant === outGot,
       `input ${inGot} and output ${outGot}${inWant === inGot && outWant === outGot ? '' : `; expected ${inWant} and ${outWant}`}`,
     );
-    const wantParams = reference.countParams();
-    const gotParams = model.countParams();
+    const wantParams = trainableParams(reference);
+    const gotParams = trainableParams(model);
     report.add(
       wantParams === gotParams,
-      `${count(gotParams)} parameters${wantParams === gotParams ? '' : `, ${name} has ${count(wantParams)} (${gotParams > wantParams ? '+' : '−'}${count(Math.abs(gotParams - wantParams))})`}`,
+      `${count(gotParams)} trainable parameters${wantParams === gotParams ? '' : `, ${name} has ${count(wantParams)} (${gotParams > wantParams ? '+' : '−'}${count(Math.abs(gotParams - wantParams))})`}`,
     );
     const wantConvs = reference.layers.filter(isConv);
     const gotConvs = model.layers.filter(isConv);

@@ -1,3 +1,5 @@
+import { inspect } from 'util';
+
 /** What a check found: one line per comparison, passed or not, and the mistake it recognised. */
 export interface CheckLine {
   ok: boolean;
@@ -34,6 +36,11 @@ export class CheckReport {
     if (this.mistake) return;
     this.mistake = mistake;
     this.advice = advice;
+  }
+
+  /** What a notebook shows when the report itself is a cell's value: its verdict line (the lines were printed). */
+  [inspect.custom](): string {
+    return this.passed ? 'check passed' : `check not passed yet${this.mistake ? ` (${this.mistake})` : ''}`;
   }
 
   toString(): string {

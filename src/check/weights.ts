@@ -15,6 +15,11 @@ export function describeConv(layer: Layer): string {
   return `${kh}×${kw} conv ${cin}→${cout}${strides[0] > 1 ? `, stride ${strides[0]}` : ''}`;
 }
 
+/** Trainable parameters: the count the papers quote (batch norms' running statistics excluded). */
+export function trainableParams(model: tf.LayersModel): number {
+  return model.trainableWeights.reduce((sum, w) => sum + w.read().size, 0);
+}
+
 export const isConv = (layer: Layer) => layer.getClassName() === 'Conv2D';
 export const isBatchNorm = (layer: Layer) => layer.getClassName() === 'BatchNormalization';
 const isDense = (layer: Layer) => layer.getClassName() === 'Dense';

@@ -10,8 +10,9 @@ import { meanStd } from './figures';
 /** `not tested`: the runs needed for the claim are missing (the claim says which). */
 export type Verdict = 'reproduced' | 'not reproduced' | 'not at this scale' | 'not tested';
 
-export interface ClaimVerdict {
-  id: 'degradation' | 'residual-fixes-degradation' | 'residual-gains-from-depth' | 'smaller-responses';
+/** A claim of a paper with the verdict the runs give it: the report's claims and the tutorials' results. */
+export interface Finding {
+  id: string;
   /** Where the paper shows it. */
   figure: string;
   /** The claim, in the paper's terms. */
@@ -23,6 +24,11 @@ export interface ClaimVerdict {
   why?: string;
   /** What the paper reports for the same comparison. */
   paper: string;
+}
+
+/** One of the four CIFAR-10 claims of the 2015 paper. */
+export interface ClaimVerdict extends Finding {
+  id: 'degradation' | 'residual-fixes-degradation' | 'residual-gains-from-depth' | 'smaller-responses';
 }
 
 /** How far a run (or a set of runs) is from the paper's protocol (64k iterations, width 1, 50k images). */
@@ -43,7 +49,7 @@ export const DEPTH_TOLERANCE_POINTS = 1;
 /** Fig. 7 is judged from this depth on (the paper draws it for 20, 56 and 110 layers). */
 export const FIG7_MIN_DEPTH = 20;
 /** A net whose training error is still above this (%) has barely started to learn (chance: 90%). */
-const BARELY_LEARNING = 70;
+export const BARELY_LEARNING = 70;
 
 /** The smallest scale among the runs (the one that limits what they can show). */
 export function scaleOf(records: RunRecord[]): Scale {
@@ -150,8 +156,8 @@ function comparison(a: Net, b: Net, measure: Measure): string {
   return `${a.name} ${pct(d.a)} vs ${b.name} ${pct(d.b)} ${MEASURE_NAMES[measure]}${meanLabel}: ${signed(d.a - d.b)} points${perSeed}`;
 }
 
-/** The verdict for a comparison that either holds for every seed or does not. */
-function judge(holds: boolean, scale: Scale, failureAtScale: string): { verdict: Verdict; why?: string } {
+/** The verdict for a comparison that either holds or does not: "not at this scale" (saying why) when it fails below the paper's scale. */
+export function judge(holds: boolean, scale: Scale, failureAtScale: string): { verdict: Verdict; why?: string } {
   if (holds) return { verdict: 'reproduced' };
   const short = shortfalls(scale);
   if (short.length === 0) return { verdict: 'not reproduced' };
@@ -327,7 +333,7 @@ export function assessClaims(records: RunRecord[], curves: ResponseCurve[]): Cla
 }
 
 /** "3 of 4 claims reproduced, 1 not at this scale". */
-export function verdictHeadline(verdicts: ClaimVerdict[]): string {
+export function verdictHeadline(verdicts: Finding[]): string {
   const count = (v: Verdict) => verdicts.filter((c) => c.verdict === v).length;
   const rest = (['not reproduced', 'not at this scale', 'not tested'] as Verdict[])
     .filter((v) => count(v) > 0)
@@ -336,7 +342,7 @@ export function verdictHeadline(verdicts: ClaimVerdict[]): string {
 }
 
 /** One line per claim, for terminals: `reproduced         Fig. 1  Degradation: ... — numbers`. */
-export function verdictLines(verdicts: ClaimVerdict[], scale: Scale): string[] {
+export function verdictLines(verdicts: Finding[], scale: Scale): string[] {
   return [
     `The paper's claims: ${verdictHeadline(verdicts)} (${describeScale(scale)}):`,
     ...verdicts.map(
@@ -346,11 +352,11 @@ export function verdictLines(verdicts: ClaimVerdict[], scale: Scale): string[] {
   ];
 }
 
-/** The verdicts as a Markdown table (notebooks): the headline, then one row per claim. */
-export function claimsMarkdown(verdicts: ClaimVerdict[], scale: Scale): string {
+/** The verdicts as a Markdown table (notebooks): the headline (`heading`: whose claims), then one row per claim. */
+export function claimsMarkdown(verdicts: Finding[], scale: Scale, heading = "The paper's claims"): string {
   const cell = (text: string) => text.replace(/\|/g, '\\|');
   return [
-    `**The paper's claims: ${verdictHeadline(verdicts)}** at ${cell(describeScale(scale))}.`,
+    `**${heading}: ${verdictHeadline(verdicts)}** at ${cell(describeScale(scale))}.`,
     '',
     '| verdict | claim | measured here | the paper |',
     '|---|---|---|---|',

@@ -4,6 +4,7 @@ import { modelName } from '../models/zoo';
 import { configFromPreset, PresetName, SettingsError, TrainConfig, validateConfigForData } from '../train/config';
 import { InvalidRunLogError, RunsRoot } from '../runs';
 import { launchRun, Launched, LaunchOptions, StopSignal } from '../train/launch';
+import { DivergenceError } from '../train/trainer';
 
 /** A degradation sweep: {plain, resnet} x depths x seeds, all with one preset. */
 export interface GridSpec {
@@ -89,6 +90,11 @@ export interface SweepOptions {
    * when this is given, and the sweep goes on; without it the sweep stops with the error.
    */
   onInvalidLog?: (config: TrainConfig, error: InvalidRunLogError) => void;
+  /**
+   * A run that diverged (NaN loss or weights; its log ends as failed): with this the sweep names it
+   * and goes on with the next run (an experiment that counts divergences); without, it stops there.
+   */
+  onDiverged?: (config: TrainConfig, error: DivergenceError) => void;
 }
 
 /**
@@ -112,6 +118,10 @@ export async function runSweep(
     try {
       result = await launchRun(config, data, root, { ...options.perRun?.(config, index, configs.length), stop: options.stop });
     } catch (error) {
+      if (error instanceof DivergenceError && options.onDiverged) {
+        options.onDiverged(config, error);
+        continue;
+      }
       if (!(error instanceof InvalidRunLogError) || !options.onInvalidLog) throw error;
       options.onInvalidLog(config, error);
       continue;

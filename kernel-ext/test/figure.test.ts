@@ -1,0 +1,114 @@
+import { strict as assert } from 'assert';
+import { PlotlyFigure } from 'reslab';
+import { PLOTLY_MIME } from 'reslab-protocol';
+import { figureBundle, figureHtml, figureSvg } from '../src/figure';
+
+/** Two panels as reslab draws them: a mean line over its seed band (the edges as reslab-protocol orders them), and a heatmap. */
+const FIGURE: PlotlyFigure = {
+  data: [
+    {
+      type: 'scatter',
+      name: 'ResNet-20 (lowest seed)',
+      x: [0, 100, 200],
+      y: [90, 60, 50],
+      xaxis: 'x',
+      showlegend: false,
+      line: { width: 0 },
+    },
+    {
+      type: 'scatter',
+      name: 'ResNet-20 (lowest seed)',
+      x: [0, 100, 200],
+      y: [90, 60, 50],
+      xaxis: 'x',
+      fill: 'tonexty',
+      showlegend: false,
+      line: { width: 0, color: '#1f77b4' },
+    },
+    {
+      type: 'scatter',
+      name: 'ResNet-20 <b>mean</b>',
+      mode: 'lines+markers',
+      x: [0, 100, 200],
+      y: [90, 65, 53],
+      xaxis: 'x',
+      line: { color: '#1f77b4' },
+    },
+    { type: 'scatter', name: 'plain-20', x: [0, 100, 200], y: [90, 80, 75], xaxis: 'x', line: { color: '#d62728', dash: 'dash' } },
+    {
+      type: 'heatmap',
+      name: 'blocks',
+      x: [0, 100],
+      y: ['block <1>', 'block 2', 'block 3'],
+      z: [
+        [1, 0.5],
+        [0.4, 0.2],
+        [Number.NaN, 0.1],
+      ],
+      xaxis: 'x2',
+    },
+  ],
+  layout: {
+    title: { text: 'A lesson figure' },
+    xaxis: { title: { text: 'iteration' } },
+    yaxis: { title: { text: 'error (%)' } },
+    xaxis2: { title: { text: 'probe iteration' } },
+    annotations: [
+      { text: 'Error', xref: 'x domain' },
+      { text: '‖F(x)‖/‖x‖', xref: 'x2 domain' },
+    ],
+  },
+};
+
+describe('static figures (what nbconvert and GitHub show of a lesson figure)', () => {
+  const svg = figureSvg(FIGURE);
+
+  it('draws one panel per x axis, each with its own title and axis labels', () => {
+    assert.match(svg, />Error</);
+    assert.match(svg, />‖F\(x\)‖\/‖x‖</);
+    assert.match(svg, />iteration</);
+    assert.match(svg, />probe iteration</);
+    assert.match(svg, />error \(%\)</);
+  });
+
+  it('a band fills between the lowest and the highest seed; lines keep their dash; markers are drawn', () => {
+    const polygons = svg.match(/<polygon [^>]*points="([^"]+)"/g) ?? [];
+    assert.equal(polygons.length, 1, 'one band');
+    const points = (polygons[0].match(/points="([^"]+)"/) as RegExpMatchArray)[1].split(' ');
+    assert.equal(points.length, 6, 'the highest seed forward, the lowest back');
+    assert.equal(points[0].split(',')[0], points[5].split(',')[0], 'the band closes at the first iteration');
+    assert.equal((svg.match(/stroke-dasharray="6,3"/g) ?? []).length, 1, 'plain-20 dashed');
+    assert.equal((svg.match(/<circle /g) ?? []).length, 3, 'a marker per point of the mean');
+    assert.equal((svg.match(/<polyline /g) ?? []).length, 2, 'the zero-width band edges draw no line');
+  });
+
+  it('a heatmap is a cell per value, a missing value marked as not measured, and its range written out', () => {
+    const cells = svg.match(/<rect x="[^"]+" y="[^"]+" width="[^"]+" height="[^"]+" fill="[^"]+"><title>/g) ?? [];
+    assert.equal(cells.length, 6);
+    assert.match(svg, /block 3 @ 0: not measured/);
+    assert.match(svg, /dark 0\.10 → light 1\.0/);
+  });
+
+  it('names are text: markup in a trace name or a block label is escaped', () => {
+    assert.doesNotMatch(svg, /<b>|<1>/);
+    assert.match(svg, /block &lt;1&gt;/);
+    const html = figureHtml(FIGURE);
+    assert.match(html, /ResNet-20 &lt;b&gt;mean&lt;\/b&gt;/);
+    assert.doesNotMatch(html, /<b>mean/);
+  });
+
+  it('the legend names each shown trace once and says what the band is', () => {
+    const html = figureHtml(FIGURE);
+    assert.doesNotMatch(html, /lowest seed\)<\/span>/, 'band edges are not in the legend');
+    assert.match(html, /━━ ResNet-20/);
+    assert.match(html, /╌╌ plain-20/);
+    assert.match(html, /shaded: from the lowest to the highest seed/);
+  });
+
+  it('the bundle carries the Plotly spec for interactive renderers and the static HTML for the rest', () => {
+    const bundle = figureBundle(FIGURE);
+    assert.equal(bundle[PLOTLY_MIME], FIGURE);
+    assert.equal(bundle['text/plain'], 'A lesson figure (5 traces)');
+    assert.match(String(bundle['text/html']), /^<div class="reslab-figure"><b>A lesson figure<\/b><br><svg /);
+  });
+});
