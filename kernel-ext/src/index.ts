@@ -322,18 +322,30 @@ export function degradation(
   });
 }
 
+/** Whether a run finished before (an unreadable log is not: the sweep names it when it gets there). */
+function finishedBefore(root: RunsRoot, config: TrainConfig): boolean {
+  try {
+    return root.run(runIdOf(config)).completed() !== undefined;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Trains any set of runs (e.g. `configFromPreset` with other shortcuts, orders or warm-ups) one
  * after another with one live view of all of them; finished runs are shown from their files.
  */
 export function sweep(configs: TrainConfig[], options: Omit<RunOptions, 'preset' | 'overrides'> = {}): Promise<RunEndEvent[]> {
-  const view = new LiveView({ title: `reslab: ${configs.length} runs`, ...options.view });
+  const root = new RunsRoot(options.out ?? 'runs');
+  const finished = configs.filter((c) => finishedBefore(root, c)).length;
+  const before = finished === 0 ? '' : `: ${finished === configs.length ? 'all' : finished} finished before, shown from their files`;
+  const view = new LiveView({ ...options.view, title: `${options.view?.title ?? `reslab: ${configs.length} runs`}${before}` });
   const stop = new StopSignal();
   const listeners = [(event: RunEvent) => view.push(event)];
   return track(
     withInterrupt(stop, async () => {
       try {
-        const launched = await runSweep(configs, dataset(options.dataDir), new RunsRoot(options.out ?? 'runs'), {
+        const launched = await runSweep(configs, dataset(options.dataDir), root, {
           stop,
           perRun: () => ({ listeners, replayFinished: true }),
           // One run's unreadable log never hides the others: it is named, and the sweep goes on.

@@ -49,7 +49,7 @@ describe('train() and degradation() in a notebook: one launcher', function () {
     }
   });
 
-  it('degradation() skips finished runs and shows every run of the sweep', async () => {
+  it('degradation() skips finished runs, says how many in its title, and shows every run of the sweep', async () => {
     const out = fs.mkdtempSync(path.join(os.tmpdir(), 'reslab-kernel-sweep-'));
     try {
       const options = { preset: 'smoke' as const, depths: [8], overrides: TINY, out };
@@ -64,6 +64,7 @@ describe('train() and degradation() in a notebook: one launcher', function () {
       assert.equal(fs.statSync(path.join(out, 'resnet8-w0.25-s0', 'metrics.jsonl')).size, size, 'the finished ResNet was not appended to');
       const last = sink.payloads[sink.payloads.length - 1];
       assert.deepEqual(last.runs.map((r) => r.runId).sort(), ['plain8-w0.25-s0', 'resnet8-w0.25-s0']);
+      assert.equal(last.title, 'reslab: degradation plain/resnet x 8 (smoke): 1 finished before, shown from their files');
     } finally {
       fs.rmSync(out, { recursive: true, force: true });
     }
