@@ -176,7 +176,7 @@ export function figureHtml(figure: PlotlyFigure): string {
     )
     .map(
       (t) =>
-        `<span style="color:${t.line?.color ?? t.marker?.color ?? '#333'};margin-right:1em;white-space:nowrap">${t.line?.dash === 'dash' ? '╌╌' : '━━'} ${escape(t.name as string)}</span>`,
+        `<span style="color:${t.line?.color ?? t.marker?.color ?? '#333'};margin-right:1em;white-space:nowrap">${t.line?.dash === 'dash' ? '╌╌' : t.line?.dash === 'dot' ? '┈┈' : '━━'} ${escape(t.name as string)}</span>`,
     )
     .join(' ');
   const filled = (figure.data as Trace[]).filter((t) => t.fill === 'tonexty');

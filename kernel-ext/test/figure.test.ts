@@ -8,9 +8,9 @@ const FIGURE: PlotlyFigure = {
   data: [
     {
       type: 'scatter',
-      name: 'ResNet-20 (lowest seed)',
+      name: 'ResNet-20 (highest seed)',
       x: [0, 100, 200],
-      y: [90, 60, 50],
+      y: [90, 70, 56],
       xaxis: 'x',
       showlegend: false,
       line: { width: 0 },
@@ -35,6 +35,7 @@ const FIGURE: PlotlyFigure = {
       line: { color: '#1f77b4' },
     },
     { type: 'scatter', name: 'plain-20', x: [0, 100, 200], y: [90, 80, 75], xaxis: 'x', line: { color: '#d62728', dash: 'dash' } },
+    { type: 'scatter', name: 'ResNet-20 intact', x: [0, 200], y: [52, 52], xaxis: 'x', line: { color: '#1f77b4', dash: 'dot' } },
     {
       type: 'heatmap',
       name: 'blocks',
@@ -77,9 +78,11 @@ describe('static figures (what nbconvert and GitHub show of a lesson figure)', (
     const points = (polygons[0].match(/points="([^"]+)"/) as RegExpMatchArray)[1].split(' ');
     assert.equal(points.length, 6, 'the highest seed forward, the lowest back');
     assert.equal(points[0].split(',')[0], points[5].split(',')[0], 'the band closes at the first iteration');
+    assert.notEqual(points[1], points[4], 'the band has a width where the seeds differ');
     assert.equal((svg.match(/stroke-dasharray="6,3"/g) ?? []).length, 1, 'plain-20 dashed');
     assert.equal((svg.match(/<circle /g) ?? []).length, 3, 'a marker per point of the mean');
-    assert.equal((svg.match(/<polyline /g) ?? []).length, 2, 'the zero-width band edges draw no line');
+    assert.equal((svg.match(/<polyline /g) ?? []).length, 3, 'the zero-width band edges draw no line');
+    assert.equal((svg.match(/stroke-dasharray="2,3"/g) ?? []).length, 1, 'the intact line dotted');
   });
 
   it('a heatmap is a cell per value, a missing value marked as not measured, and its range written out', () => {
@@ -102,13 +105,14 @@ describe('static figures (what nbconvert and GitHub show of a lesson figure)', (
     assert.doesNotMatch(html, /lowest seed\)<\/span>/, 'band edges are not in the legend');
     assert.match(html, /━━ ResNet-20/);
     assert.match(html, /╌╌ plain-20/);
+    assert.match(html, /┈┈ ResNet-20 intact/);
     assert.match(html, /shaded: from the lowest to the highest seed/);
   });
 
   it('the bundle carries the Plotly spec for interactive renderers and the static HTML for the rest', () => {
     const bundle = figureBundle(FIGURE);
     assert.equal(bundle[PLOTLY_MIME], FIGURE);
-    assert.equal(bundle['text/plain'], 'A lesson figure (5 traces)');
+    assert.equal(bundle['text/plain'], 'A lesson figure (6 traces)');
     assert.match(String(bundle['text/html']), /^<div class="reslab-figure"><b>A lesson figure<\/b><br><svg /);
   });
 });
