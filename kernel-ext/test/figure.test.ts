@@ -1,6 +1,6 @@
 import { strict as assert } from 'assert';
 import { PlotlyFigure } from 'reslab';
-import { PLOTLY_MIME } from 'reslab-protocol';
+import { depthColour, errorLines, netColour, PLOTLY_MIME } from 'reslab-protocol';
 import { figureBundle, figureHtml, figureSvg } from '../src/figure';
 
 /** Two panels as reslab draws them: a mean line over its seed band (the edges as reslab-protocol orders them), and a heatmap. */
@@ -114,5 +114,29 @@ describe('static figures (what nbconvert and GitHub show of a lesson figure)', (
     assert.equal(bundle[PLOTLY_MIME], FIGURE);
     assert.equal(bundle['text/plain'], 'A lesson figure (6 traces)');
     assert.match(String(bundle['text/html']), /^<div class="reslab-figure"><b>A lesson figure<\/b><br><svg /);
+  });
+});
+
+describe('colours of the nets of one depth (every view: reslab-protocol errorLines)', () => {
+  const curve = { iteration: [0, 10], value: [0.9, 0.5] };
+  const run = (runId: string, shortcut: string, variant?: string) => ({
+    runId,
+    run: { family: 'resnet' as const, depth: 20, seed: 0, shortcut, variant },
+    trainError: curve,
+    testError: curve,
+  });
+
+  it("the paper's net keeps its depth's colour; options B, C and each variant get their own shade of it", () => {
+    const runs = [run('a', 'A'), run('b', 'B'), run('c', 'C'), run('pre', 'A', 'pre-activation'), run('zero', 'A', 'zero-init residual')];
+    const lines = errorLines(runs, { kinds: ['test'] });
+    const colours = lines.map((l) => l.colour);
+    assert.equal(colours[0], depthColour(20));
+    assert.equal(new Set(colours).size, runs.length, colours.join(', '));
+    assert.equal(netColour({ depth: 20, shortcut: 'B' }), colours[1], 'the same in every view');
+    assert.match(
+      netColour({ depth: 7, variant: 'pre-activation' }),
+      /^hsl\(\d+, 60%, \d+%\)$/,
+      'a depth without a fixed colour is shaded too',
+    );
   });
 });

@@ -7,7 +7,7 @@
  */
 import { RunDescriptor } from './events';
 import { netLabel, runLabel } from './labels';
-import { depthColour, ERROR_CURVES } from './paper';
+import { ERROR_CURVES, netColour } from './paper';
 import type { Curve } from './view';
 
 /** The MIME type of a Plotly figure (plotly.js's own), rendered by the plugin, JupyterLab and nbviewer. */
@@ -130,7 +130,7 @@ export function errorLines<R extends RunCurves>(
         group: `${label}\u0000${first.runId}`,
         kind,
         panel: first.run.family,
-        colour: depthColour(first.run.depth),
+        colour: netColour(first.run),
         dash: style.dash,
         width: style.width,
       };
