@@ -3,17 +3,7 @@
  * per run from reslab-protocol's errorLines, plain nets and ResNets in stacked panels, TensorBoard's
  * smoothing) and the block-wise heatmap. Every payload string is passed as text.
  */
-import {
-  depthColour,
-  errorLines,
-  netColour,
-  PAPER_TABLE6,
-  Panel,
-  panelsOf,
-  plotlyErrorTraces,
-  RunView,
-  runLabel as labelOf,
-} from 'reslab-protocol';
+import { depthColour, errorLines, PAPER_TABLE6, Panel, panelsOf, plotlyErrorTraces, RunView, runLabel as labelOf } from 'reslab-protocol';
 
 /** A Plotly trace or layout, as plain data. */
 export type PlotData = Record<string, unknown>;
@@ -183,7 +173,7 @@ export function heatmapChart(run: RunView, metric: 'branchRatio' | 'outputNorm')
         y: probes.latest.map((b) => plotlyText(b.block)),
         xaxis: 'x2',
         yaxis: 'y',
-        marker: { color: netColour(run.run) },
+        marker: { color: depthColour(run.run.depth) },
         hovertemplate: '%{y}: %{x:.3f}<extra>latest</extra>',
       },
     ],

@@ -1,6 +1,6 @@
 import { strict as assert } from 'assert';
 import { PlotlyFigure } from 'reslab';
-import { depthColour, errorLines, netColour, PLOTLY_MIME } from 'reslab-protocol';
+import { depthColour, errorLines, PLOTLY_MIME } from 'reslab-protocol';
 import { figureBundle, figureHtml, figureSvg } from '../src/figure';
 
 /** Two panels as reslab draws them: a mean line over its seed band (the edges as reslab-protocol orders them), and a heatmap. */
@@ -119,22 +119,43 @@ describe('static figures (what nbconvert and GitHub show of a lesson figure)', (
 
 describe('colours of the nets of one depth (every view: reslab-protocol errorLines)', () => {
   const curve = { iteration: [0, 10], value: [0.9, 0.5] };
-  const run = (runId: string, shortcut: string, variant?: string) => ({
+  const run = (runId: string, depth: number, shortcut: string, variant?: string, seed = 0) => ({
     runId,
-    run: { family: 'resnet' as const, depth: 20, seed: 0, shortcut, variant },
+    run: { family: 'resnet' as const, depth, seed, shortcut, variant },
     trainError: curve,
     testError: curve,
   });
+  const colours = (runs: Array<ReturnType<typeof run>>, seeds: 'mean' | 'each' = 'mean') =>
+    new Map(errorLines(runs, { kinds: ['test'], seeds }).map((l) => [l.runId, l.colour]));
 
-  it("the paper's net keeps its depth's colour; options B, C and each variant get their own shade of it", () => {
-    const runs = [run('a', 'A'), run('b', 'B'), run('c', 'C'), run('pre', 'A', 'pre-activation'), run('zero', 'A', 'zero-init residual')];
-    const lines = errorLines(runs, { kinds: ['test'] });
-    const colours = lines.map((l) => l.colour);
-    assert.equal(colours[0], depthColour(20));
-    assert.equal(new Set(colours).size, runs.length, colours.join(', '));
-    assert.equal(netColour({ depth: 20, shortcut: 'B' }), colours[1], 'the same in every view');
+  it("the paper's net keeps its depth's colour; options B and C get distinct shades of it", () => {
+    const shown = colours([run('c', 20, 'C'), run('a', 20, 'A'), run('b', 20, 'B'), run('r32', 32, 'A')]);
+    assert.equal(shown.get('a'), depthColour(20));
+    assert.equal(shown.get('r32'), depthColour(32));
+    assert.equal(new Set(shown.values()).size, 4, [...shown.values()].join(', '));
+    const reordered = colours([run('b', 20, 'B'), run('a', 20, 'A'), run('c', 20, 'C')]);
+    assert.deepEqual(
+      ['a', 'b', 'c'].map((id) => reordered.get(id)),
+      ['a', 'b', 'c'].map((id) => shown.get(id)),
+      'independent of the order of the runs',
+    );
+  });
+
+  it("ResNet-110's variants are told apart from its near-black and from each other; seeds of one net share its colour", () => {
+    const runs = [
+      run('warm', 110, 'A'),
+      run('cold', 110, 'A', 'no warm-up'),
+      run('zero', 110, 'A', 'zero-init residual, no warm-up'),
+      run('pre', 110, 'A', 'pre-activation'),
+      run('pre1', 110, 'A', 'pre-activation', 1),
+    ];
+    const each = colours(runs, 'each');
+    assert.equal(each.get('warm'), depthColour(110));
+    assert.equal(new Set(['warm', 'cold', 'zero', 'pre'].map((id) => each.get(id))).size, 4);
+    for (const id of ['cold', 'zero', 'pre']) assert.ok(parseInt((each.get(id) as string).slice(1, 3), 16) >= 64, `${id}: ${each.get(id)}`);
+    assert.equal(each.get('pre1'), each.get('pre'));
     assert.match(
-      netColour({ depth: 7, variant: 'pre-activation' }),
+      colours([run('a', 7, 'A'), run('b', 7, 'B')]).get('b') as string,
       /^hsl\(\d+, 60%, \d+%\)$/,
       'a depth without a fixed colour is shaded too',
     );

@@ -7,7 +7,7 @@
  */
 import { RunDescriptor } from './events';
 import { netLabel, runLabel } from './labels';
-import { ERROR_CURVES, netColour } from './paper';
+import { ERROR_CURVES, netColours } from './paper';
 import type { Curve } from './view';
 
 /** The MIME type of a Plotly figure (plotly.js's own), rendered by the plugin, JupyterLab and nbviewer. */
@@ -118,7 +118,17 @@ export function errorLines<R extends RunCurves>(
   options: { kinds?: readonly ErrorKind[]; source?: (run: R) => string; seeds?: 'mean' | 'each' } = {},
 ): ErrorLine[] {
   const kinds = options.kinds ?? ['train', 'test'];
-  return netGroups(runs, options).flatMap(({ net, label, runs: group }) => {
+  const groups = netGroups(runs, options);
+  const colours = netColours(
+    groups.map(({ net, runs: [first] }) => ({
+      key: net,
+      label: net,
+      family: first.run.family,
+      depth: first.run.depth,
+      paper: (first.run.shortcut ?? 'A') === 'A' && !first.run.variant,
+    })),
+  );
+  return groups.flatMap(({ net, label, runs: group }) => {
     const first = group[0];
     return kinds.map((kind): ErrorLine => {
       const style = ERROR_CURVES[kind];
@@ -130,7 +140,7 @@ export function errorLines<R extends RunCurves>(
         group: `${label}\u0000${first.runId}`,
         kind,
         panel: first.run.family,
-        colour: netColour(first.run),
+        colour: colours.get(net) as string,
         dash: style.dash,
         width: style.width,
       };

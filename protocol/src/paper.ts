@@ -17,7 +17,7 @@ const DEPTH_COLOURS: Record<number, string> = {
 /**
  * How every view draws error curves (the report, the static fallback, the JupyterLab sidebar), as
  * in the paper's figures: training error thin and dashed, test error bold and solid, one colour
- * per depth (a shade of it for option B/C and each variant: netColour); plain nets and ResNets in
+ * per depth (distinct shades of it for option B/C and variants: netColours); plain nets and ResNets in
  * separate panels, as in Fig. 6.
  */
 export const ERROR_CURVES = {
@@ -32,28 +32,40 @@ export function depthColour(depth: number): string {
 }
 
 /**
- * The colour of a net as trained: its depth's colour for the paper's net (option A, no variant);
- * a darker or lighter shade of it for option B and C and for each variant (pre-activation, no
- * warm-up, ...), so that the nets of one depth are told apart in one figure. The same in every view.
+ * Colours of the nets shown together: the paper's net of each family and depth (option A, no
+ * variant) in its depth's colour, the other nets of that family and depth (option B or C, pre-activation, no warm-up, ...) in
+ * distinct shades of it, in the order of their labels. Every view gets the same colours for the
+ * same runs. Keyed by `key` (the net as errorLines groups it; repeated keys are one net).
  */
-export function netColour(run: { depth: number; shortcut?: string; variant?: string }): string {
-  const base = depthColour(run.depth);
-  const option = run.shortcut && run.shortcut !== 'A' ? run.shortcut : '';
-  const key = `${option}|${run.variant ?? ''}`;
-  if (key === '|') return base;
-  const fixed: Record<string, number> = { 'B|': -0.45, 'C|': 0.45 };
-  let hash = 0;
-  for (const c of key) hash = (hash * 31 + c.charCodeAt(0)) >>> 0;
-  return shade(base, fixed[key] ?? VARIANT_SHADES[hash % VARIANT_SHADES.length]);
+export function netColours(
+  nets: Array<{ key: string; label: string; family: string; depth: number; paper: boolean }>,
+): Map<string, string> {
+  const colours = new Map<string, string>();
+  const byFamilyAndDepth = new Map<string, typeof nets>();
+  const seen = new Set<string>();
+  for (const net of nets) {
+    if (seen.has(net.key)) continue;
+    seen.add(net.key);
+    const where = `${net.family}\u0000${net.depth}`;
+    byFamilyAndDepth.set(where, [...(byFamilyAndDepth.get(where) ?? []), net]);
+  }
+  for (const group of byFamilyAndDepth.values()) {
+    const base = depthColour(group[0].depth);
+    const ordered = [...group].sort((a, b) => Number(b.paper) - Number(a.paper) || a.label.localeCompare(b.label));
+    const firstShaded = ordered[0].paper ? 1 : 0;
+    ordered.forEach((net, i) => colours.set(net.key, i < firstShaded ? base : shadeOf(base, i - firstShaded)));
+  }
+  return colours;
 }
 
-const VARIANT_SHADES = [-0.4, 0.4, -0.65, 0.6, -0.2, 0.25];
-
-/** `colour` mixed with black (amount < 0) or white (amount > 0); hex and hsl() colours. */
-function shade(colour: string, amount: number): string {
+/** The `index`-th shade of `colour`: darker and lighter in turn (near-black: lighter only), then repeating. */
+function shadeOf(colour: string, index: number): string {
   const hex = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(colour);
-  if (hex) {
-    const channels = hex.slice(1).map((h) => parseInt(h, 16));
+  const channels = hex ? hex.slice(1).map((h) => parseInt(h, 16)) : undefined;
+  const nearBlack = channels !== undefined && Math.max(...channels) < 64;
+  const amounts = nearBlack ? [0.35, 0.6, 0.2, 0.75, 0.48] : [-0.45, 0.45, -0.7, 0.65, -0.25, 0.25];
+  const amount = amounts[index % amounts.length];
+  if (channels) {
     const mixed = channels.map((c) => Math.round(amount < 0 ? c * (1 + amount) : c + (255 - c) * amount));
     return `#${mixed.map((c) => c.toString(16).padStart(2, '0')).join('')}`;
   }
