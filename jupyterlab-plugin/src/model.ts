@@ -3,7 +3,7 @@
  * kernel has shown, payload validation, the runs in scope and the options. The charts it draws
  * are ./charts.ts. Unit-tested in Node.
  */
-import { boundRunView, RunView, RunViewPayload, validateRunViewPayload } from 'reslab-protocol';
+import { boundRunView, RunView, RunViewPayload, runViewPayloadProblem, runViewProblem } from 'reslab-protocol';
 import { folderKey } from './folder';
 
 export { RUN_VIEW_MIME } from 'reslab-protocol';
@@ -109,10 +109,12 @@ export class RunsModel {
 
   /**
    * Takes one reslab MIME payload seen in notebook `key` (display_data / update_display_data).
-   * A malformed or unknown-version payload is ignored with a warning; returns whether it was used.
+   * A malformed or unknown-version payload is ignored with a warning; returns whether it was used
+   * (false too when every run of it was bad). One bad run of a payload is ignored with a warning of its own, and the payload's other runs are
+   * taken: one run's data never hides the others.
    */
   ingest(key: string, data: unknown): boolean {
-    const problem = validateRunViewPayload(data);
+    const problem = runViewPayloadProblem(data);
     if (problem) {
       this.warn(`ignored a reslab payload in ${key}: ${problem}`);
       return false;
@@ -122,14 +124,21 @@ export class RunsModel {
     // A payload time beyond a minute of clock skew in the future (a wrong clock, or a crafted
     // payload) orders before everything: it must not pin its run against every later update.
     const updated = payload.updated > Date.now() + MAX_CLOCK_SKEW_MS ? Number.NEGATIVE_INFINITY : payload.updated;
-    for (const run of payload.runs) {
+    let taken = 0;
+    for (const [i, run] of payload.runs.entries()) {
+      const runProblem = runViewProblem(run, i);
+      if (runProblem) {
+        this.warn(`ignored a reslab run in ${key}: ${runProblem}`);
+        continue;
+      }
+      taken++;
       const previous = entry.updated.get(run.runId) ?? -Infinity;
       if (updated < previous) continue;
       entry.runs.set(run.runId, boundRunView(run, MAX_POINTS, MAX_PROBE_COLUMNS));
       entry.updated.set(run.runId, updated);
     }
     this.changed();
-    return true;
+    return taken > 0 || payload.runs.length === 0;
   }
 
   /** The notebook whose runs are shown (JupyterLab's current notebook). */

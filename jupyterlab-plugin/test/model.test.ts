@@ -105,6 +105,26 @@ describe('ResLab sidebar model', () => {
     assert.equal(model.warnings.length, 5, 'warnings are bounded');
   });
 
+  it("one bad run of a payload is ignored with its own warning; the payload's other runs are shown", () => {
+    const model = new RunsModel();
+    model.setActive('n');
+    const mixed = payload([
+      { runId: 'good', family: 'resnet', depth: 20 },
+      { runId: 'x'.repeat(10_000), family: 'resnet', depth: 56 },
+      { runId: 'also-good', family: 'plain', depth: 20 },
+    ]);
+    assert.equal(model.ingest('n', mixed), true);
+    assert.deepEqual(
+      model
+        .runs()
+        .map((r) => r.runId)
+        .sort(),
+      ['also-good', 'good'],
+    );
+    assert.equal(model.warnings.length, 1);
+    assert.match(model.warnings[0], /ignored a reslab run in n: runs\[1\] has no runId of at most 256 characters/);
+  });
+
   it('a kernel restart keeps the runs and marks it', () => {
     const model = new RunsModel();
     model.setActive('n');

@@ -245,6 +245,22 @@ function probesProblem(value: unknown): string | undefined {
 
 /** Checks a payload received by a front end; returns a message saying what is wrong, or undefined. */
 export function validateRunViewPayload(value: unknown): string | undefined {
+  const problem = runViewPayloadProblem(value);
+  if (problem) return problem;
+  const runs = (value as { runs: unknown[] }).runs;
+  for (const [i, run] of runs.entries()) {
+    const runProblem = runViewProblem(run, i);
+    if (runProblem) return runProblem;
+  }
+  return undefined;
+}
+
+/**
+ * What is wrong with a payload as a whole (not an object, another schema version, no runs array,
+ * no time, an oversized title), or undefined: its runs are checked one by one ({@link runViewProblem}),
+ * so that a front end can keep the good runs of a payload with one bad run.
+ */
+export function runViewPayloadProblem(value: unknown): string | undefined {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'payload is not an object';
   const payload = value as Record<string, unknown>;
   if (payload.schema !== SCHEMA_VERSION)
@@ -254,29 +270,31 @@ export function validateRunViewPayload(value: unknown): string | undefined {
   for (const key of ['title', 'backend'])
     if (payload[key] !== undefined && (typeof payload[key] !== 'string' || (payload[key] as string).length > MAX_TEXT.message))
       return `payload ${key} is not text of at most ${MAX_TEXT.message} characters`;
-  for (const [i, run] of payload.runs.entries()) {
-    if (typeof run !== 'object' || run === null) return `runs[${i}] is not an object`;
-    const view = run as Record<string, unknown>;
-    if (typeof view.runId !== 'string' || view.runId.length > MAX_TEXT.id)
-      return `runs[${i}] has no runId of at most ${MAX_TEXT.id} characters`;
-    const descriptorProblem = runDescriptorProblem(view.run);
-    if (descriptorProblem) return `runs[${i}] (${view.runId}): ${descriptorProblem}`;
-    if (typeof view.iteration !== 'number' || !Number.isFinite(view.iteration))
-      return `runs[${i}] (${view.runId}) has no numeric iteration`;
-    if (!['running', 'completed', 'stopped', 'failed'].includes(view.status as string))
-      return `runs[${i}] (${view.runId}) has no status of running, completed, stopped or failed`;
-    if (view.imagesPerSecond !== undefined && !(typeof view.imagesPerSecond === 'number' && Number.isFinite(view.imagesPerSecond)))
-      return `runs[${i}] (${view.runId}) imagesPerSecond is not a finite number`;
-    if (view.message !== undefined && (typeof view.message !== 'string' || view.message.length > MAX_TEXT.message))
-      return `runs[${i}] (${view.runId}) message is not text of at most ${MAX_TEXT.message} characters`;
-    for (const key of ['trainError', 'testError', 'trainEvalError', 'loss']) {
-      const problem = curveProblem(view[key], `runs[${i}].${key}`);
-      if (problem) return problem;
-    }
-    if (view.probes !== undefined) {
-      const problem = probesProblem(view.probes);
-      if (problem) return `runs[${i}].probes ${problem}`;
-    }
+  return undefined;
+}
+
+/** What is wrong with the `i`-th run of a payload, or undefined when it is a valid RunView. */
+export function runViewProblem(run: unknown, i: number): string | undefined {
+  if (typeof run !== 'object' || run === null) return `runs[${i}] is not an object`;
+  const view = run as Record<string, unknown>;
+  if (typeof view.runId !== 'string' || view.runId.length > MAX_TEXT.id)
+    return `runs[${i}] has no runId of at most ${MAX_TEXT.id} characters`;
+  const descriptorProblem = runDescriptorProblem(view.run);
+  if (descriptorProblem) return `runs[${i}] (${view.runId}): ${descriptorProblem}`;
+  if (typeof view.iteration !== 'number' || !Number.isFinite(view.iteration)) return `runs[${i}] (${view.runId}) has no numeric iteration`;
+  if (!['running', 'completed', 'stopped', 'failed'].includes(view.status as string))
+    return `runs[${i}] (${view.runId}) has no status of running, completed, stopped or failed`;
+  if (view.imagesPerSecond !== undefined && !(typeof view.imagesPerSecond === 'number' && Number.isFinite(view.imagesPerSecond)))
+    return `runs[${i}] (${view.runId}) imagesPerSecond is not a finite number`;
+  if (view.message !== undefined && (typeof view.message !== 'string' || view.message.length > MAX_TEXT.message))
+    return `runs[${i}] (${view.runId}) message is not text of at most ${MAX_TEXT.message} characters`;
+  for (const key of ['trainError', 'testError', 'trainEvalError', 'loss']) {
+    const problem = curveProblem(view[key], `runs[${i}].${key}`);
+    if (problem) return problem;
+  }
+  if (view.probes !== undefined) {
+    const problem = probesProblem(view.probes);
+    if (problem) return `runs[${i}].probes ${problem}`;
   }
   return undefined;
 }

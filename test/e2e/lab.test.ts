@@ -17,7 +17,38 @@ const INJECTION = '<img src=x onerror=alert(1)>';
 const TOKEN = 'reslab-e2e-token';
 const MARKUP = '<a href="https://example.com">click</a><span style="font-size:40px">BIG</span>';
 const RTL_ID = '\u202Eevil-name';
-const LONG_ID = 'x'.repeat(10_000);
+const LONG_ID = 'x'.repeat(250);
+const OVERSIZED_ID = 'y'.repeat(10_000);
+
+/**
+ * The extension JupyterLab serves is the one `npm run build` built: setup installs it into .venv
+ * once, and a later build would otherwise be tested against the old bundle. Where the installed
+ * assets differ, the built ones are put in their place (what the wheel's shared-data installs).
+ */
+function installBuiltExtension(): void {
+  const built = path.join(ROOT, 'jupyterlab-plugin', 'reslab_jupyterlab', 'labextension');
+  const installed = path.join(ROOT, '.venv', 'share', 'jupyter', 'labextensions', 'reslab-jupyterlab');
+  if (!fs.existsSync(path.join(built, 'package.json'))) throw new Error(`no built extension at ${built}: run npm run build`);
+  const files = (dir: string) =>
+    fs.existsSync(dir)
+      ? fs
+          .readdirSync(dir, { recursive: true, withFileTypes: true })
+          .filter((e) => e.isFile())
+          .map((e) => path.relative(dir, path.join(e.parentPath, e.name)))
+          .filter((f) => f !== 'install.json')
+          .sort()
+      : [];
+  const same =
+    JSON.stringify(files(built)) === JSON.stringify(files(installed)) &&
+    files(built).every((f) => fs.readFileSync(path.join(built, f)).equals(fs.readFileSync(path.join(installed, f))));
+  if (same) return;
+  for (const f of files(installed)) fs.rmSync(path.join(installed, f));
+  for (const f of files(built)) {
+    fs.mkdirSync(path.dirname(path.join(installed, f)), { recursive: true });
+    fs.copyFileSync(path.join(built, f), path.join(installed, f));
+  }
+  console.log('      (the extension in .venv was older than the build: the built one is installed)');
+}
 
 async function waitForServer(url: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -47,7 +78,8 @@ named.push({ type: 'train', runId, time: Date.now(), iteration: 5, trainError: 0
 named.close();`,
   "// A payload from a future version: tslab passes objects through (its type says string).\ntslab.display.raw('application/vnd.reslab.run.v1+json', { schema: 99, runs: [] } as unknown as string);",
   `// Edge cases and hostile payloads: a million points, probes without latest values, markup in block
-// names, a right-to-left override and a 10,000-character run id, a payload time far in the future.
+// names, a right-to-left override, a 250-character run id and a 10,000-character one (refused,
+// its payload's other runs shown), a payload time far in the future.
 const view = (runId: string, depth: number) => ({ runId, status: 'running', iteration: 5,
   run: { model: 'resnet' + depth, family: 'resnet', depth, width: 1, shortcut: 'A', seed: 0, iterations: 10, batchSize: 128, params: 1, preset: 'demo' },
   trainError: { iteration: [5], value: [0.5] }, testError: { iteration: [], value: [] }, trainEvalError: { iteration: [], value: [] }, loss: { iteration: [], value: [] } });
@@ -57,7 +89,7 @@ show([{ ...view('huge', 32), iteration: 1_000_000, trainError: { iteration: its,
 show([{ ...view('no-latest', 44), probes: { blocks: ['b1'], iteration: [5], branchRatio: [[1]], outputNorm: [[1]] } }]);
 show([{ ...view('markup-blocks', 110), probes: { blocks: [${JSON.stringify(MARKUP)}], iteration: [5], branchRatio: [[0.5]], outputNorm: [[1]],
   latest: [{ block: ${JSON.stringify(MARKUP)}, responseStd: [1], inputNorm: 1, branchNorm: 1, outputNorm: 1, branchRatio: 0.5, gradNorm: 1, deadReluFraction: 0 }] } },
-  view(${JSON.stringify(RTL_ID)}, 56), view(${JSON.stringify(LONG_ID)}, 20)]);
+  view(${JSON.stringify(RTL_ID)}, 56), view(${JSON.stringify(LONG_ID)}, 20), view(${JSON.stringify(OVERSIZED_ID)}, 14)]);
 show([{ ...view('future', 1202), iteration: 1 }], Date.now() + 1e12);
 show([{ ...view('future', 1202), iteration: 9 }]);`,
 ];
@@ -74,6 +106,7 @@ describe('JupyterLab end to end (Chromium + real JupyterLab + real tslab kernel)
 
   before(async () => {
     requireJupyter();
+    installBuiltExtension();
     if (!fs.existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install chromium (or set RESLAB_CHROMIUM)`);
     fs.mkdirSync(SCREENSHOTS, { recursive: true });
     const dir = notebookDir();
@@ -243,6 +276,11 @@ describe('JupyterLab end to end (Chromium + real JupyterLab + real tslab kernel)
       undefined,
       { timeout: 60_000 },
     );
+    assert.match(
+      (await page.locator('.jp-ResLab-warnings').textContent()) ?? '',
+      /ignored a reslab run in [^:]+: runs\[3\] has no runId of at most 256 characters/,
+      'the oversized id is refused on its own',
+    );
     await page.waitForFunction(
       () =>
         Array.from(document.querySelectorAll('.jp-ResLab-run')).some(
@@ -278,7 +316,7 @@ describe('JupyterLab end to end (Chromium + real JupyterLab + real tslab kernel)
           .length,
     );
     assert.equal(big, 0, 'no 40 px text');
-    // A right-to-left override stays inside its isolated id; a 10,000-character id is shortened.
+    // A right-to-left override stays inside its isolated id; a 250-character id is shortened.
     const ids = await page.evaluate(() =>
       Array.from(document.querySelectorAll('bdi.jp-ResLab-run-id')).map((b) => ({
         text: b.textContent ?? '',
@@ -288,7 +326,7 @@ describe('JupyterLab end to end (Chromium + real JupyterLab + real tslab kernel)
     );
     const rtl = ids.find((i) => i.title === '\u202Eevil-name');
     assert.ok(rtl, 'the right-to-left id is in a <bdi>');
-    const long = ids.find((i) => i.title.length === 10_000);
+    const long = ids.find((i) => i.title === LONG_ID);
     assert.ok(
       long && long.text.length <= 49 && long.height < 120,
       `long id shown as ${long?.text.length} characters, ${long?.height} px high`,
