@@ -141,6 +141,16 @@ describe('colours of the nets of one depth (every view: reslab-protocol errorLin
     );
   });
 
+  it('two runs of one net with the same seed are a mean of 2 runs, not of 2 seeds', () => {
+    const lines = errorLines([run('first', 20, 'A'), run('again', 20, 'A'), run('s1', 32, 'A'), run('s2', 32, 'A', undefined, 1)], {
+      kinds: ['test'],
+    });
+    assert.deepEqual(
+      lines.map((l) => l.label),
+      ['ResNet-20 (mean of 2 runs)', 'ResNet-32 (mean of 2 seeds)'],
+    );
+  });
+
   it("ResNet-110's variants are told apart from its near-black and from each other; seeds of one net share its colour", () => {
     const runs = [
       run('warm', 110, 'A'),

@@ -103,7 +103,7 @@ export function netGroups<R extends Pick<RunCurves, 'runId' | 'run'>>(
     const first = group[0];
     const label =
       group.length > 1
-        ? `${netLabel(first.run)} (mean of ${group.length} seeds)${where(first)}`
+        ? `${netLabel(first.run)} (mean of ${group.length} ${new Set(group.map((r) => r.run.seed)).size === group.length ? 'seeds' : 'runs'})${where(first)}`
         : `${runLabel(first.run, options.seeds === 'each' ? shown : shown.filter((r) => netKey(r) === netKey(first.run)))}${where(first)}`;
     return { net: `${netLabel(first.run)}${where(first)}`, label, runs: group };
   });
