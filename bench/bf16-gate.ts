@@ -13,6 +13,7 @@ import { selectBackend } from '../src';
 import { parseScriptFlags, runScript } from '../src/scripts';
 import { describeCpu } from '../src/kernels/cpu';
 import { runIsolated, serveCases } from '../src/kernels/isolated';
+import { medianMs } from './timing';
 
 /** TensorFlow's TF_DataType of bfloat16 (tensorflow/c/tf_datatype.h). */
 const TF_BFLOAT16 = 14;
@@ -65,11 +66,6 @@ const CASES: Case[] = [
 
 const PARTS = { conv: ['forward', 'input gradient', 'filter gradient'], bn: ['forward', 'gradient'] };
 
-function median(samples: number[]): number {
-  const sorted = [...samples].sort((a, b) => a - b);
-  return sorted[sorted.length >> 1];
-}
-
 function measure(c: Case, steps: number): Timing {
   const backend = tf.backend() as unknown as NodeBackend;
   const b = backend.binding;
@@ -82,17 +78,8 @@ function measure(c: Case, steps: number): Timing {
   const inDtype = (id: number, dtype: number) =>
     dtype === b.TF_FLOAT ? id : exec('Cast', [type('SrcT', b.TF_FLOAT), type('DstT', dtype), bool('Truncate', false)], [id])[0];
   /** Median ms of `steps` calls (eager CPU kernels finish before executeOp returns). */
-  const time = (name: string, attrs: Attr[], inputs: number[], outputs = 1) => {
-    const once = () => exec(name, attrs, inputs, outputs).forEach((id) => b.deleteTensor(id));
-    for (let i = 0; i < 3; i++) once();
-    const samples: number[] = [];
-    for (let i = 0; i < steps; i++) {
-      const start = process.hrtime.bigint();
-      once();
-      samples.push(Number(process.hrtime.bigint() - start) / 1e6);
-    }
-    return median(samples);
-  };
+  const time = (name: string, attrs: Attr[], inputs: number[], outputs = 1) =>
+    medianMs(steps, () => exec(name, attrs, inputs, outputs).forEach((id) => b.deleteTensor(id)), 3);
   const result: Timing = { status: 'measured', fp32: [], bf16: [] };
   for (const [label, dtype] of [
     ['fp32', b.TF_FLOAT],

@@ -20,17 +20,7 @@ import { parseScriptFlags, runScript } from '../src/scripts';
 import { IMAGE_BYTES } from '../src/data/cifar';
 import { SgdMomentum } from '../src/train/optimizer';
 import { trainableVariables, trainStep } from '../src/train/step';
-
-function medianMs(count: number, fn: () => void): number {
-  const times: number[] = [];
-  for (let i = 0; i < count; i++) {
-    const start = process.hrtime.bigint();
-    fn();
-    times.push(Number(process.hrtime.bigint() - start) / 1e6);
-  }
-  times.sort((a, b) => a - b);
-  return times[times.length >> 1];
-}
+import { medianMs } from './timing';
 
 function main(): void {
   const values = parseScriptFlags(

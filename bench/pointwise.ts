@@ -14,6 +14,7 @@ import { describeCpu } from '../src/kernels/cpu';
 import { runIsolated, serveCases } from '../src/kernels/isolated';
 import { nativeOps } from '../src/native/ops';
 import { pointwiseFilterGradient, pointwiseForward, pointwiseInputGradient } from '../src/native/pointwise';
+import { medianMs } from './timing';
 
 /** batch, size, in, out, stride. */
 type Shape = [number, number, number, number, number];
@@ -39,22 +40,9 @@ interface Timing extends Record<string, unknown> {
 
 const PARTS = ['forward', 'input gradient', 'filter gradient'];
 
-function median(samples: number[]): number {
-  const sorted = [...samples].sort((a, b) => a - b);
-  return sorted[sorted.length >> 1];
-}
-
 /** Median milliseconds of `steps` calls of `run` (each reads one value back, so the kernel has finished). */
 function time(steps: number, run: () => tf.Tensor): number {
-  const once = () => tf.tidy(() => run().reshape([-1]).slice(0, 1).dataSync());
-  once();
-  const samples: number[] = [];
-  for (let i = 0; i < steps; i++) {
-    const start = process.hrtime.bigint();
-    once();
-    samples.push(Number(process.hrtime.bigint() - start) / 1e6);
-  }
-  return median(samples);
+  return medianMs(steps, () => tf.tidy(() => run().reshape([-1]).slice(0, 1).dataSync()), 1);
 }
 
 function measure(shape: Shape, steps: number): Timing {

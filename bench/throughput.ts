@@ -23,6 +23,7 @@ import { parseScriptFlags, runScript, UsageError } from '../src/scripts';
 import { logKernels } from './kernel-log';
 import { workload } from './workload';
 import { benchScript, runJson } from './run-json';
+import { median } from './timing';
 
 interface Figures {
   trainImagesPerSecond: number;
@@ -35,12 +36,6 @@ interface Figures {
   kernelsPerTrainStep?: number;
   /** `native` or why the model ran on tfjs's autodiff path (reslab only). */
   path?: string;
-}
-
-function median(samples: number[]): number {
-  const sorted = [...samples].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 function timeSteps(count: number, step: () => void): number[] {
