@@ -48,6 +48,14 @@ function panelTitle(layout: Layout, axis: string): string {
 
 const numbers = (values: Array<number | string> | undefined) => (values ?? []).map(Number);
 
+/** `colour` if it is a plain colour value (hex, rgb(a), hsl(a)), else `fallback`: nothing else reaches an SVG or CSS attribute. */
+function safeColour(colour: string | undefined, fallback: string): string {
+  return colour !== undefined && /^(#[0-9a-f]{3,8}|(rgb|rgba|hsl|hsla)\([0-9., %]+\))$/i.test(colour) ? colour : fallback;
+}
+
+/** A trace's line (or marker) colour. */
+const colourOf = (t: Trace) => safeColour(t.line?.color ?? t.marker?.color, '#333');
+
 interface Box {
   left: number;
   top: number;
@@ -137,14 +145,14 @@ export function figureSvg(figure: PlotlyFigure, width = 900, height = 340): stri
       .join('');
     const drawn = lines
       .map((t, i) => {
-        const colour = t.line?.color ?? t.marker?.color ?? '#333';
+        const colour = colourOf(t);
         // A band: this trace filled down (or up) to the one before it, as Plotly's 'tonexty'.
         const band =
           t.fill === 'tonexty' && i > 0
-            ? `<polygon fill="${t.fillcolor ?? withOpacity(colour, 0.15)}" stroke="none" points="${[...points(lines[i - 1]), ...points(t).reverse()].join(' ')}"/>`
+            ? `<polygon fill="${safeColour(t.fillcolor, withOpacity(colour, 0.15))}" stroke="none" points="${[...points(lines[i - 1]), ...points(t).reverse()].join(' ')}"/>`
             : '';
         const dash = t.line?.dash === 'dash' ? ' stroke-dasharray="6,3"' : t.line?.dash === 'dot' ? ' stroke-dasharray="2,3"' : '';
-        const widthOf = t.line?.width ?? 1.5;
+        const widthOf = Number(t.line?.width ?? 1.5) || 0;
         const mode = t.mode ?? 'lines';
         const line =
           mode.includes('lines') && widthOf > 0
@@ -176,7 +184,7 @@ export function figureHtml(figure: PlotlyFigure): string {
     )
     .map(
       (t) =>
-        `<span style="color:${t.line?.color ?? t.marker?.color ?? '#333'};margin-right:1em;white-space:nowrap">${t.line?.dash === 'dash' ? '╌╌' : t.line?.dash === 'dot' ? '┈┈' : '━━'} ${escape(t.name as string)}</span>`,
+        `<span style="color:${colourOf(t)};margin-right:1em;white-space:nowrap">${t.line?.dash === 'dash' ? '╌╌' : t.line?.dash === 'dot' ? '┈┈' : '━━'} ${escape(t.name as string)}</span>`,
     )
     .join(' ');
   const filled = (figure.data as Trace[]).filter((t) => t.fill === 'tonexty');

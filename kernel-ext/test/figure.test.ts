@@ -92,6 +92,15 @@ describe('static figures (what nbconvert and GitHub show of a lesson figure)', (
     assert.match(svg, /dark 0\.10 → light 1\.0/);
   });
 
+  it('a colour that is not a colour value never reaches an attribute', () => {
+    const hostile = figureSvg({
+      data: [{ type: 'scatter', name: 'x', x: [0, 1], y: [1, 2], line: { color: '"/><script>alert(1)</script>' } }],
+      layout: {},
+    });
+    assert.doesNotMatch(hostile, /<script>/);
+    assert.match(hostile, /stroke="#333"/);
+  });
+
   it('names are text: markup in a trace name or a block label is escaped', () => {
     assert.doesNotMatch(svg, /<b>|<1>/);
     assert.match(svg, /block &lt;1&gt;/);
