@@ -6,12 +6,14 @@ channels) or none (plain), global average pool, FC. SGD momentum 0.9, weight dec
 
 Each configuration a PyTorch user would try on a CPU, measured in this process one after the
 other: `eager` (NCHW, the default), `channels_last` (`model.to(memory_format=torch.channels_last)`,
-oneDNN's preferred layout) and `compile` (`torch.compile`, inductor; needs a C++ compiler). Prints
+oneDNN's preferred layout) and `compile` (`torch.compile`, inductor; needs a C++ compiler), and
+the last two with bf16 mixed precision (`channels_last+bf16`, `compile+bf16`: the step under
+`torch.autocast("cpu", torch.bfloat16)`, one more line for a PyTorch user on a CPU with bf16). Prints
 one JSON object per configuration on one line: median train and inference step times over timed
 steps after warm-up; a configuration that fails to run reports its error instead.
 
 usage: python pytorch_reference.py MODEL WIDTH BATCH STEPS WARMUP THREADS [CONFIGS]
-  CONFIGS: comma-separated, default eager,channels_last,compile
+  CONFIGS: comma-separated, default eager,channels_last,compile,channels_last+bf16,compile+bf16
 """
 import json
 import re
@@ -64,31 +66,34 @@ class CifarNet(nn.Module):
         return self.fc(F.adaptive_avg_pool2d(self.blocks(self.stem(x)), 1).flatten(1))
 
 
-CONFIGS = ("eager", "channels_last", "compile")
+CONFIGS = ("eager", "channels_last", "compile", "channels_last+bf16", "compile+bf16")
 
 
 def steps_of(config, model_name, width, batch):
     """The training and inference step of MODEL in CONFIG on a random batch: two functions."""
+    layout, _, precision = config.partition("+")
+    autocast = lambda: torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16")
     match = re.fullmatch(r"(resnet|plain)(\d+)", model_name)
     torch.manual_seed(0)
     net = CifarNet(int(match.group(2)), match.group(1) == "resnet", width)
     x = torch.randn(batch, 3, 32, 32)
     y = torch.randint(0, 10, (batch,))
-    if config in ("channels_last", "compile"):
+    if layout in ("channels_last", "compile"):
         net = net.to(memory_format=torch.channels_last)
         x = x.contiguous(memory_format=torch.channels_last)
     opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4)
-    forward = torch.compile(net) if config == "compile" else net
+    forward = torch.compile(net) if layout == "compile" else net
 
     def train():
         opt.zero_grad(set_to_none=True)
-        loss = F.cross_entropy(forward(x), y)
+        with autocast():
+            loss = F.cross_entropy(forward(x), y)
         loss.backward()
         opt.step()
         return loss.item()
 
     def infer():
-        with torch.no_grad():
+        with torch.no_grad(), autocast():
             net.eval()
             forward(x).argmax(1).tolist()
             net.train()
@@ -123,7 +128,7 @@ def measure(config, model_name, width, batch, steps, warmup):
 
 def main():
     model_name, width, batch, steps, warmup, threads = sys.argv[1], float(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
-    configs = (sys.argv[7] if len(sys.argv) > 7 else "eager,channels_last,compile").split(",")
+    configs = (sys.argv[7] if len(sys.argv) > 7 else ",".join(CONFIGS)).split(",")
     torch.set_num_threads(threads)
     import resource
     results = []

@@ -4,6 +4,7 @@ import * as path from 'path';
 import { bundledDataDir, CifarDataset, loadCifar10 } from '../data/cifar';
 import { downloadCifar10 } from '../data/download';
 import { RunsRoot } from '../runs';
+import { parsePrecision } from '../native/precision';
 import { PRESET_DEPTHS, PRESETS, PresetName, TrainConfig } from '../train/config';
 import { defined, FlagValues, listFlag, numberFlag, UsageError } from './command';
 import { modelOptionFlags, modelOptionsFrom } from './model-flags';
@@ -22,6 +23,7 @@ export const trainingFlags = {
   'probe-every': { type: 'string' },
   'probe-images': { type: 'string' },
   augment: { type: 'string' },
+  precision: { type: 'string' },
   warmup: { type: 'string' },
   'train-eval-images': { type: 'string' },
   'eval-every': { type: 'string' },
@@ -78,6 +80,16 @@ function augmentFlag(values: FlagValues): boolean | undefined {
   throw new UsageError(`--augment expects on (the paper's 4-pixel padding, random crop and flip) or off, got '${String(raw)}'`);
 }
 
+/** `--precision fp32` (the default) or `bf16` (mixed precision); fp32 leaves the config as older runs wrote it. */
+function precisionFlag(values: FlagValues): { precision?: TrainConfig['precision'] } {
+  const raw = values.precision;
+  if (raw === undefined) return {};
+  const precision = parsePrecision(String(raw));
+  if (precision === undefined)
+    throw new UsageError(`--precision expects fp32 or bf16 (mixed precision on CPUs with bfloat16 instructions), got '${String(raw)}'`);
+  return { precision: precision === 'bfloat16' ? precision : undefined };
+}
+
 /** `--warmup none` or `--warmup LR:ERROR` (train at LR until the running training error is below ERROR, a fraction). */
 function warmupFlag(values: FlagValues): { warmup?: TrainConfig['warmup'] } {
   const raw = values.warmup;
@@ -99,6 +111,7 @@ export function overridesFrom(values: FlagValues): Partial<TrainConfig> {
   return {
     ...fromFile,
     ...warmupFlag(values),
+    ...precisionFlag(values),
     ...defined({
       modelOptions: Object.keys(modelOptions).length ? modelOptions : undefined,
       iterations: numberFlag(values, 'iterations'),

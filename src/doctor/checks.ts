@@ -13,8 +13,9 @@ import { defaultCacheDir } from '../data/download';
 import { currentKernelCheck, describeCpu, describeResult, KernelCheckReport, summarizeCheck } from '../kernels';
 import { failuresOf } from '../kernels/check';
 import { oneDnnDisabled, requestedIsa } from '../kernels/onednn';
+import { cpuInfo } from '../kernels/cpu';
 import { buildModel } from '../models/zoo';
-import { inferenceEngine, stepEngine } from '../train/step';
+import { inferenceEngine, precisionProblem, stepEngine } from '../train/step';
 
 export type Status = 'ok' | 'warn' | 'fail' | 'info';
 
@@ -206,6 +207,16 @@ export function diagnose(): Finding[] {
   const model = buildModel('resnet20', { width: 0.25, seed: 0 });
   findings.push({ check: 'training step', status: 'info', detail: `ResNet-20: ${stepEngine(model)}` });
   findings.push({ check: 'inference', status: 'info', detail: `ResNet-20: ${inferenceEngine(model)}` });
+  const bfloat16Refused = precisionProblem('bfloat16');
+  findings.push({
+    check: 'bf16',
+    status: 'info',
+    detail: bfloat16Refused
+      ? `--precision bf16 is refused here: ${bfloat16Refused}`
+      : `--precision bf16 runs here (mixed precision on oneDNN's bfloat16 kernels; ${cpuInfo()
+          .isaFlags.filter((f) => f.includes('bf16'))
+          .join(', ')})`,
+  });
   model.dispose();
   const gpus = gpuDevices();
   findings.push(

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { NativeNetwork } from './executor';
-import { NativeOps, nativeOps } from './ops';
+import { NativeOps, nativeOps, Precision } from './ops';
 import { compileNetwork } from './plan';
 
 /**
@@ -10,6 +10,8 @@ import { compileNetwork } from './plan';
  */
 
 export { NativeNetwork, GradientResult } from './executor';
+export { Precision } from './ops';
+export { parsePrecision, precisionName, precisionProblem } from './precision';
 export { fusedBatchNormActive, fusedBatchNormTraining, withFusedBatchNorm } from './autodiff-batch-norm';
 
 /** Same-shaped tensors stacked along a new first dimension, in one native kernel where there is one. */
@@ -22,41 +24,47 @@ export function unstackTensor(x: tf.Tensor): tf.Tensor[] {
   return nativeOps()?.unstack(x) ?? tf.unstack(x);
 }
 
-/** Compiled executors (or why not) per model and op set; a model is compiled once per op set. */
-const compiled = new WeakMap<tf.LayersModel, Map<NativeOps, NativeNetwork | string>>();
+/** Compiled executors (or why not) per model, op set and precision; a model is compiled once per pair. */
+const compiled = new WeakMap<tf.LayersModel, Map<NativeOps, Map<Precision, NativeNetwork | string>>>();
 
-function compiledEntry(model: tf.LayersModel, ops: NativeOps): NativeNetwork | string {
+function compiledEntry(model: tf.LayersModel, ops: NativeOps, precision: Precision = 'float32'): NativeNetwork | string {
   let perOps = compiled.get(model);
   if (!perOps) {
     perOps = new Map();
     compiled.set(model, perOps);
   }
-  let entry = perOps.get(ops);
+  let perPrecision = perOps.get(ops);
+  if (!perPrecision) {
+    perPrecision = new Map();
+    perOps.set(ops, perPrecision);
+  }
+  let entry = perPrecision.get(precision);
   if (entry === undefined) {
-    const result = compileNetwork(model);
-    entry = 'plan' in result ? new NativeNetwork(result.plan, result.inputShape, ops) : result.unsupported;
-    perOps.set(ops, entry);
+    const result = compileNetwork(model, { explicitPadding: precision === 'float32' });
+    entry = 'plan' in result ? new NativeNetwork(result.plan, result.inputShape, ops, precision) : result.unsupported;
+    perPrecision.set(precision, entry);
   }
   return entry;
 }
 
 /**
- * The native executor of `model`, compiled once and cached, or undefined when the backend is not
- * native TensorFlow, `RESLAB_NATIVE=0`, or the model has a layer it does not support
- * ({@link nativeUnsupportedReason} says which).
+ * The native executor of `model` training in `precision`, compiled once and cached, or undefined
+ * when the backend is not native TensorFlow, `RESLAB_NATIVE=0`, or the model has a layer it does
+ * not support ({@link nativeUnsupportedReason} says which).
  */
-export function nativeNetwork(model: tf.LayersModel): NativeNetwork | undefined {
+export function nativeNetwork(model: tf.LayersModel, precision: Precision = 'float32'): NativeNetwork | undefined {
   const ops = nativeOps();
   if (!ops) return undefined;
-  const entry = compiledEntry(model, ops);
+  const entry = compiledEntry(model, ops, precision);
   return typeof entry === 'string' ? undefined : entry;
 }
 
-/** One line saying how `model`'s training steps run here (for run events and logs). */
-export function stepEngine(model: tf.LayersModel): string {
+/** One line saying how `model`'s training steps run here in `precision` (for run events and logs). */
+export function stepEngine(model: tf.LayersModel, precision: Precision = 'float32'): string {
   const reason = nativeUnsupportedReason(model);
   if (reason !== undefined) return `tfjs autodiff (${reason})`;
-  return nativeOps()?.oneDnn ? 'native step (oneDNN kernels)' : 'native step';
+  const parts = [...(nativeOps()?.oneDnn ? ['oneDNN kernels'] : []), ...(precision === 'bfloat16' ? ['bf16 mixed precision'] : [])];
+  return parts.length ? `native step (${parts.join(', ')})` : 'native step';
 }
 
 /** One line saying how `model`'s inference (predictions, evaluation) runs here. */
@@ -72,7 +80,8 @@ export function inferenceEngine(model: tf.LayersModel): string {
 
 /** Frees what the native executors of `model` cache (folded inference weights); call before `model.dispose()`. */
 export function releaseNativeNetwork(model: tf.LayersModel): void {
-  for (const entry of compiled.get(model)?.values() ?? []) if (typeof entry !== 'string') entry.dispose();
+  for (const perPrecision of compiled.get(model)?.values() ?? [])
+    for (const entry of perPrecision.values()) if (typeof entry !== 'string') entry.dispose();
   compiled.delete(model);
 }
 

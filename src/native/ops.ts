@@ -16,10 +16,36 @@ interface OpAttr {
   value: unknown;
 }
 
-interface NativeBackend {
-  binding: { TF_ATTR_FLOAT: number; TF_ATTR_BOOL: number; TF_ATTR_STRING: number; TF_ATTR_INT: number; TF_ATTR_TYPE: number };
-  executeMultipleOutputs(name: string, attrs: OpAttr[], inputs: tf.Tensor[], numOutputs: number): tf.Tensor[];
+/** What tfjs-node's binding says of a tensor it made: its handle, TF_DataType and shape. */
+interface TensorMetadata {
+  id: number;
+  dtype: number;
+  shape: number[];
 }
+
+interface NativeBackend {
+  binding: {
+    TF_ATTR_FLOAT: number;
+    TF_ATTR_BOOL: number;
+    TF_ATTR_STRING: number;
+    TF_ATTR_INT: number;
+    TF_ATTR_TYPE: number;
+    TF_FLOAT: number;
+    executeOp(name: string, attrs: OpAttr[], inputs: number[], numOutputs: number): TensorMetadata[];
+  };
+  getInputTensorIds(tensors: tf.Tensor[]): number[];
+  createOutputTensor(metadata: TensorMetadata): tf.Tensor;
+}
+
+/**
+ * The floating-point type of a training step's activations: `float32`, or `bfloat16` for mixed
+ * precision (convolutions, batch-norm inputs and outputs, ReLU and residual adds in bfloat16;
+ * weights, optimizer, batch statistics, classifier and loss in float32).
+ */
+export type Precision = 'float32' | 'bfloat16';
+
+/** TensorFlow's TF_DataType of bfloat16 (tensorflow/c/tf_datatype.h). */
+const TF_BFLOAT16 = 14;
 
 type TypeAttr = (name: string, dtype: tf.DataType) => OpAttr;
 
@@ -51,6 +77,13 @@ const ONEDNN_LABEL = 'MklNameChangeOp';
 
 export class NativeOps {
   private readonly floatT: OpAttr;
+  private readonly bfloat16T: OpAttr;
+  /**
+   * The data ids of the tensors that hold bfloat16 values. tfjs has no bfloat16, so they are
+   * tfjs tensors labelled float32 whose native handle is bfloat16: they go from kernel to kernel
+   * of this class (each picks its type from its input, see {@link typeOf}) and are never read by tfjs.
+   */
+  private readonly bfloat16 = new WeakSet<object>();
   private readonly constants = new Map<string, tf.Tensor>();
   private readonly emptyStatistics: tf.Tensor1D;
   /**
@@ -76,6 +109,7 @@ export class NativeOps {
     options: { oneDnn: boolean },
   ) {
     this.floatT = typeAttr('T', 'float32');
+    this.bfloat16T = { name: 'T', type: backend.binding.TF_ATTR_TYPE, value: TF_BFLOAT16 };
     this.emptyStatistics = tf.keep(tf.tensor1d([], 'float32'));
     this.oneDnn = options.oneDnn && this.probeOneDnn();
     this.fusedConv = this.oneDnn && this.probeFusedConv();
@@ -136,9 +170,9 @@ export class NativeOps {
     });
   }
 
-  private fusedBatchNormReluAttrs(epsilon: number, training: boolean): OpAttr[] {
+  private fusedBatchNormReluAttrs(epsilon: number, training: boolean, type = this.floatT): OpAttr[] {
     return [
-      ...this.batchNormAttrs(epsilon, training),
+      ...this.batchNormAttrs(epsilon, training, type),
       this.float('exponential_avg_factor', 1),
       this.int('num_side_inputs', 0),
       this.str('activation_mode', 'Relu'),
@@ -146,8 +180,35 @@ export class NativeOps {
     ];
   }
 
+  /** One kernel call; bfloat16 outputs come back as tfjs tensors labelled float32 (see {@link bfloat16}). */
   private run(name: string, attrs: OpAttr[], inputs: tf.Tensor[], outputs = 1): tf.Tensor[] {
-    return this.backend.executeMultipleOutputs(name, attrs, inputs, outputs);
+    const { backend } = this;
+    return backend.binding.executeOp(name, attrs, backend.getInputTensorIds(inputs), outputs).map((metadata) => {
+      if (metadata.dtype !== TF_BFLOAT16) return backend.createOutputTensor(metadata);
+      const tensor = backend.createOutputTensor({ ...metadata, dtype: backend.binding.TF_FLOAT });
+      this.bfloat16.add(tensor.dataId);
+      return tensor;
+    });
+  }
+
+  /** The precision of a tensor's values: bfloat16 for what this class's kernels made in bfloat16, else float32. */
+  precisionOf(x: tf.Tensor): Precision {
+    return this.bfloat16.has(x.dataId) ? 'bfloat16' : 'float32';
+  }
+
+  /** The `T` attribute of a kernel whose floating-point inputs have `x`'s type. */
+  private typeOf(x: tf.Tensor): OpAttr {
+    return this.bfloat16.has(x.dataId) ? this.bfloat16T : this.floatT;
+  }
+
+  private typeAttrOf(precision: Precision): OpAttr {
+    return precision === 'bfloat16' ? this.bfloat16T : this.floatT;
+  }
+
+  /** `x` in `precision` (a new tensor; the caller owns both). */
+  cast<T extends tf.Tensor>(x: T, precision: Precision): T {
+    const attrs = [{ ...this.typeOf(x), name: 'SrcT' }, { ...this.typeAttrOf(precision), name: 'DstT' }, this.bool('Truncate', false)];
+    return this.one<T>('Cast', attrs, [x]);
   }
 
   private one<T extends tf.Tensor>(name: string, attrs: OpAttr[], inputs: tf.Tensor[]): T {
@@ -185,10 +246,10 @@ export class NativeOps {
     return this.constant('int32', values, shape);
   }
 
-  /** Attributes of a convolution and its gradients, for {@link conv2d} and friends. */
-  convAttrs(stride: number, padding: Padding2D): ConvAttrs {
+  /** Attributes of a convolution and its gradients in `precision`, for {@link conv2d} and friends. */
+  convAttrs(stride: number, padding: Padding2D, precision: Precision = 'float32'): ConvAttrs {
     const standard = [
-      this.floatT,
+      this.typeAttrOf(precision),
       this.int('strides', [1, stride, stride, 1]),
       this.str('padding', typeof padding === 'string' ? padding : 'EXPLICIT'),
       this.str('data_format', 'NHWC'),
@@ -263,9 +324,9 @@ export class NativeOps {
       : this.one('Conv2DBackpropFilter', attrs.standard, inputs);
   }
 
-  private batchNormAttrs(epsilon: number, training: boolean): OpAttr[] {
+  private batchNormAttrs(epsilon: number, training: boolean, type = this.floatT): OpAttr[] {
     return [
-      this.floatT,
+      type,
       this.typeAttr('U', 'float32'),
       this.float('epsilon', epsilon),
       this.str('data_format', 'NHWC'),
@@ -289,7 +350,8 @@ export class NativeOps {
   ): { y: tf.Tensor4D; mean: tf.Tensor1D; unbiasedVariance: tf.Tensor1D; count: number; saved: BatchNormSaved } {
     const e = this.emptyStatistics;
     const fused = relu && this.oneDnn;
-    const attrs = fused ? this.fusedBatchNormReluAttrs(epsilon, true) : this.batchNormAttrs(epsilon, true);
+    const type = this.typeOf(x);
+    const attrs = fused ? this.fusedBatchNormReluAttrs(epsilon, true, type) : this.batchNormAttrs(epsilon, true, type);
     const [normalized, mean, unbiasedVariance, r1, r2, r3] = this.run(
       fused ? '_MklNativeFusedBatchNormEx' : 'FusedBatchNormV3',
       attrs,
@@ -320,7 +382,7 @@ export class NativeOps {
   ): { dx: tf.Tensor4D; dgamma: tf.Tensor1D; dbeta: tf.Tensor1D } {
     const [dx, dgamma, dbeta, extra1, extra2] = this.run(
       'FusedBatchNormGradV3',
-      this.batchNormAttrs(epsilon, true),
+      this.batchNormAttrs(epsilon, true, this.typeOf(dy)),
       [dy, saved.x, gamma, ...saved.reserve],
       5,
     );
@@ -342,7 +404,7 @@ export class NativeOps {
     const fused = relu && this.oneDnn;
     const outputs = this.run(
       fused ? '_MklNativeFusedBatchNormEx' : 'FusedBatchNormV3',
-      fused ? this.fusedBatchNormReluAttrs(epsilon, false) : this.batchNormAttrs(epsilon, false),
+      fused ? this.fusedBatchNormReluAttrs(epsilon, false, this.typeOf(x)) : this.batchNormAttrs(epsilon, false, this.typeOf(x)),
       [x, gamma, beta, mean, variance],
       6,
     );
@@ -355,21 +417,21 @@ export class NativeOps {
   }
 
   relu<T extends tf.Tensor>(x: T): T {
-    return this.one('Relu', [this.floatT], [x]);
+    return this.one('Relu', [this.typeOf(x)], [x]);
   }
 
   /** Gradient of ReLU given its output y (y > 0 exactly where the input was > 0). */
   reluGrad<T extends tf.Tensor>(dy: T, y: T): T {
-    return this.one('ReluGrad', [this.floatT], [dy, y]);
+    return this.one('ReluGrad', [this.typeOf(dy)], [dy, y]);
   }
 
   add<T extends tf.Tensor>(a: T, b: T): T {
-    return this.one('AddV2', [this.floatT], [a, b]);
+    return this.one('AddV2', [this.typeOf(a)], [a, b]);
   }
 
   /** Element-wise sum of two or more same-shaped tensors in one kernel. */
   addN<T extends tf.Tensor>(inputs: T[]): T {
-    return this.one('AddN', [this.floatT, this.int('N', inputs.length)], inputs);
+    return this.one('AddN', [this.typeOf(inputs[0]), this.int('N', inputs.length)], inputs);
   }
 
   /** Element-wise a * b (b broadcast; a number becomes a scalar). */
@@ -377,9 +439,9 @@ export class NativeOps {
     return this.one<T>('Mul', [this.floatT], [a, typeof b === 'number' ? this.constant('float32', [b], []) : b]);
   }
 
-  private poolAttrs(window: [number, number], stride: number, padding: 'SAME' | 'VALID'): OpAttr[] {
+  private poolAttrs(type: OpAttr, window: [number, number], stride: number, padding: 'SAME' | 'VALID'): OpAttr[] {
     return [
-      this.floatT,
+      type,
       this.int('ksize', [1, window[0], window[1], 1]),
       this.int('strides', [1, stride, stride, 1]),
       this.str('padding', padding),
@@ -388,11 +450,11 @@ export class NativeOps {
   }
 
   avgPool(x: tf.Tensor4D, window: [number, number], stride: number, padding: 'SAME' | 'VALID'): tf.Tensor4D {
-    return this.one('AvgPool', this.poolAttrs(window, stride, padding), [x]);
+    return this.one('AvgPool', this.poolAttrs(this.typeOf(x), window, stride, padding), [x]);
   }
 
   avgPoolGrad(inputShape: number[], dy: tf.Tensor4D, window: [number, number], stride: number, padding: 'SAME' | 'VALID'): tf.Tensor4D {
-    return this.one('AvgPoolGrad', this.poolAttrs(window, stride, padding), [this.int32(inputShape), dy]);
+    return this.one('AvgPoolGrad', this.poolAttrs(this.typeOf(dy), window, stride, padding), [this.int32(inputShape), dy]);
   }
 
   /**
@@ -409,7 +471,7 @@ export class NativeOps {
   }
 
   maxPool(x: tf.Tensor4D, window: [number, number], stride: number, padding: 'SAME' | 'VALID'): tf.Tensor4D {
-    return this.one('MaxPool', this.poolAttrs(window, stride, padding), [x]);
+    return this.one('MaxPool', this.poolAttrs(this.typeOf(x), window, stride, padding), [x]);
   }
 
   maxPoolGrad(
@@ -420,33 +482,33 @@ export class NativeOps {
     stride: number,
     padding: 'SAME' | 'VALID',
   ): tf.Tensor4D {
-    return this.one('MaxPoolGrad', this.poolAttrs(window, stride, padding), [x, y, dy]);
+    return this.one('MaxPoolGrad', this.poolAttrs(this.typeOf(x), window, stride, padding), [x, y, dy]);
   }
 
   /** Zero padding; `paddings` holds [before, after] per dimension. */
   pad<T extends tf.Tensor>(x: T, paddings: Array<[number, number]>): T {
-    return this.one('Pad', [this.floatT, this.typeAttr('Tpaddings', 'int32')], [x, this.int32(paddings.flat(), [paddings.length, 2])]);
+    return this.one('Pad', [this.typeOf(x), this.typeAttr('Tpaddings', 'int32')], [x, this.int32(paddings.flat(), [paddings.length, 2])]);
   }
 
   slice<T extends tf.Tensor>(x: T, begin: number[], size: number[]): T {
-    return this.one('Slice', [this.floatT, this.typeAttr('Index', 'int32')], [x, this.int32(begin), this.int32(size)]);
+    return this.one('Slice', [this.typeOf(x), this.typeAttr('Index', 'int32')], [x, this.int32(begin), this.int32(size)]);
   }
 
   reshape<T extends tf.Tensor>(x: tf.Tensor, shape: number[]): T {
-    return this.one('Reshape', [this.floatT, this.typeAttr('Tshape', 'int32')], [x, this.int32(shape)]);
+    return this.one('Reshape', [this.typeOf(x), this.typeAttr('Tshape', 'int32')], [x, this.int32(shape)]);
   }
 
   matMul(a: tf.Tensor2D, b: tf.Tensor2D, transposeA = false, transposeB = false): tf.Tensor2D {
-    return this.one('MatMul', [this.floatT, this.bool('transpose_a', transposeA), this.bool('transpose_b', transposeB)], [a, b]);
+    return this.one('MatMul', [this.typeOf(a), this.bool('transpose_a', transposeA), this.bool('transpose_b', transposeB)], [a, b]);
   }
 
   biasAdd<T extends tf.Tensor>(x: T, bias: tf.Tensor1D): T {
-    return this.one('BiasAdd', [this.floatT, this.str('data_format', 'NHWC')], [x, bias]);
+    return this.one('BiasAdd', [this.typeOf(x), this.str('data_format', 'NHWC')], [x, bias]);
   }
 
   /** Gradient of a bias add over the last dimension: the sum of dy over all other dimensions. */
   biasAddGrad(dy: tf.Tensor): tf.Tensor1D {
-    return this.one('BiasAddGrad', [this.floatT, this.str('data_format', 'NHWC')], [dy]);
+    return this.one('BiasAddGrad', [this.typeOf(dy), this.str('data_format', 'NHWC')], [dy]);
   }
 
   /**

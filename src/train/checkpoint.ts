@@ -2,6 +2,7 @@ import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
+import type { Precision } from '../native/ops';
 import type { RunDirectory } from '../runs';
 
 /** Sums over the steps since the last train event. */
@@ -27,6 +28,11 @@ export interface CheckpointState {
    */
   window?: RunningWindow;
   tensors: Array<{ name: string; shape: number[] }>;
+  /**
+   * The precision the steps before the checkpoint trained in (absent in older checkpoints: float32).
+   * The weights and the optimizer's state are float32 in both; a resume in another precision is refused.
+   */
+  precision?: Precision;
   /** SHA-256 of tensors.bin, checked before a resume trusts its bytes (absent in older checkpoints). */
   tensorsSha256?: string;
   /**
@@ -49,6 +55,8 @@ function stateProblem(value: unknown): string | undefined {
   for (const key of ['iteration', 'metricsBytes'])
     if (!isCount(state[key])) return `${key} is not a count (got ${JSON.stringify(state[key])})`;
   if (typeof state.warmingUp !== 'boolean') return `warmingUp is not true or false (got ${JSON.stringify(state.warmingUp)})`;
+  if (state.precision !== undefined && state.precision !== 'float32' && state.precision !== 'bfloat16')
+    return `precision is not "float32" or "bfloat16" (got ${JSON.stringify(state.precision)})`;
   if (!isNonNegative(state.wallSeconds)) return `wallSeconds is not a number >= 0 (got ${JSON.stringify(state.wallSeconds)})`;
   if (state.window !== undefined) {
     const window = state.window as Record<string, unknown> | null;

@@ -1,4 +1,5 @@
 import { ModelId, modelSpec, ModelOptions, parseModelName } from '../models/zoo';
+import type { Precision } from '../native/ops';
 import { memoryBudget, trainingMemory } from './memory';
 
 /**
@@ -60,6 +61,11 @@ export interface TrainConfig {
    * set (the paper's 45k/5k split: 5000). 0: train on everything, evaluate on the test set.
    */
   validationImages: number;
+  /**
+   * `bfloat16`: bf16 mixed precision (convolutions, batch norms, ReLUs and residual adds in
+   * bfloat16; float32 weights, optimizer, statistics, classifier and loss). Absent: float32.
+   */
+  precision?: Precision;
 }
 
 /** The CPU-scale protocol calibrated against an independent PyTorch run: half width, constant lr 0.1
@@ -253,6 +259,8 @@ export function validateConfig(config: TrainConfig): void {
   if (typeof config.momentum !== 'number' || !(config.momentum >= 0 && config.momentum < 1))
     throw new SettingsError(`momentum must be a number in [0, 1), got ${shown(config.momentum)}`);
   if (typeof config.augment !== 'boolean') throw new SettingsError(`augment must be true or false, got ${shown(config.augment)}`);
+  if (config.precision !== undefined && config.precision !== 'float32' && config.precision !== 'bfloat16')
+    throw new SettingsError(`precision must be "float32" or "bfloat16", got ${shown(config.precision)}`);
   if (config.warmup !== undefined) {
     const { lr, untilTrainError } = (config.warmup ?? {}) as Partial<NonNullable<TrainConfig['warmup']>>;
     if (
@@ -306,6 +314,7 @@ function variantParts(config: TrainConfig): Array<{ words: string; tag: string }
   if (order === 'pre') parts.push({ words: 'pre-activation', tag: '-pre' });
   if (zeroInitResidual) parts.push({ words: 'zero-init residual', tag: '-zero' });
   if (bottleneckStride === '3x3') parts.push({ words: 'stride on the 3x3', tag: '-s3x3' });
+  if (config.precision === 'bfloat16') parts.push({ words: 'bf16 mixed precision', tag: '-bf16' });
   const paper = paperWarmup(modelIdOf(config), PRESETS[config.preset as PresetName]?.lr ?? 0.1);
   const { warmup } = config;
   if (!warmup && paper) parts.push({ words: 'no warm-up', tag: '-nowarm' });

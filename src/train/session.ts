@@ -11,6 +11,7 @@ import { CheckpointState, hasCheckpoint, InvalidCheckpointError, loadCheckpoint,
 import { learningRate, modelIdOf, TrainConfig, variantOf } from './config';
 import { SgdMomentum } from './optimizer';
 import { countErrors, releaseNativeNetwork, trainableVariables, trainStep } from './step';
+import { precisionName } from '../native/precision';
 
 const EMPTY_WINDOW: RunningWindow = { errors: 0, images: 0, loss: 0, steps: 0, seconds: 0 };
 
@@ -116,6 +117,11 @@ export class TrainingSession {
       throw new InvalidCheckpointError(
         `the checkpoint in ${run.checkpointDir} is at iteration ${state.iteration}, beyond this run's ${this.config.iterations}: it is not this run's. Nothing was changed; delete it to start the run over`,
       );
+    const [saved, wanted] = [state.precision ?? 'float32', this.config.precision ?? 'float32'];
+    if (saved !== wanted)
+      throw new InvalidCheckpointError(
+        `the checkpoint in ${run.checkpointDir} was trained in ${precisionName(saved)}, this run asks for ${precisionName(wanted)}. Nothing was changed; resume with --precision ${precisionName(saved)}, or delete the checkpoint to start over`,
+      );
     const restored = values.map((v, i) => tf.tensor(v, shapes[i]));
     this.weights.forEach((variable, i) => variable.assign(restored[i]));
     this.optimizer.setVelocities(restored.slice(this.weights.length));
@@ -135,7 +141,7 @@ export class TrainingSession {
     this.batches.write(this.iteration, this.imageBuffer, this.labelBuffer);
     const images = tf.tensor4d(this.imageBuffer, [config.batchSize, 32, 32, 3]);
     const labels = tf.tensor1d(this.labelBuffer, 'int32');
-    const result = trainStep(this.model, this.optimizer, images, labels, lr);
+    const result = trainStep(this.model, this.optimizer, images, labels, lr, this.config.precision);
     tf.dispose([images, labels]);
     if (!Number.isFinite(result.loss)) return { loss: result.loss, lr, seconds: 0 };
     this.iteration += 1;
@@ -193,6 +199,7 @@ export class TrainingSession {
         metricsBytes,
         eventLine,
         warmingUp: this.warmingUp,
+        ...(this.config.precision === 'bfloat16' ? { precision: this.config.precision } : {}),
         wallSeconds: this.elapsed(),
         window: this.window,
       }),

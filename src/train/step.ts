@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { nativeNetwork, withFusedBatchNorm } from '../native';
+import { nativeNetwork, nativeUnsupportedReason, Precision, withFusedBatchNorm } from '../native';
 import { SgdMomentum } from './optimizer';
 
 export {
@@ -7,6 +7,7 @@ export {
   nativeUnsupportedReason,
   releaseNativeNetwork,
   stepEngine,
+  precisionProblem,
   inferenceEngine,
   NativeNetwork,
   GradientResult,
@@ -31,10 +32,18 @@ export interface StepResult {
  * One SGD step on a batch: forward in training mode (BN uses batch statistics and updates its
  * running averages), softmax cross-entropy, backward, update. Reads back two scalars. Runs on
  * native kernels without tfjs's tape when the model allows it (see src/native), else
- * through tfjs's autodiff; both compute the same step.
+ * through tfjs's autodiff; both compute the same step. `bfloat16`: mixed precision, native step only.
  */
-export function trainStep(model: tf.LayersModel, optimizer: SgdMomentum, images: tf.Tensor4D, labels: tf.Tensor1D, lr: number): StepResult {
-  const native = nativeNetwork(model);
+export function trainStep(
+  model: tf.LayersModel,
+  optimizer: SgdMomentum,
+  images: tf.Tensor4D,
+  labels: tf.Tensor1D,
+  lr: number,
+  precision: Precision = 'float32',
+): StepResult {
+  const native = nativeNetwork(model, precision);
+  if (precision !== 'float32' && !native) throw new Error(`${precision} training needs the native step: ${nativeUnsupportedReason(model)}`);
   if (native) {
     const { loss, errors, grads } = native.gradients(images, labels);
     try {

@@ -4,10 +4,10 @@ import { selectBackend } from '../backend';
 import { CifarDataset } from '../data/cifar';
 import { dataFingerprint, eventLine, MetricsLog, RunDirectory } from '../runs';
 import { hasCheckpoint, InvalidCheckpointError, tidyCheckpoints } from './checkpoint';
-import { runIdOf, TrainConfig, validateConfig, validateConfigForData } from './config';
+import { runIdOf, SettingsError, TrainConfig, validateConfig, validateConfigForData } from './config';
 import { RunLock } from './run-lock';
 import { TrainingSession } from './session';
-import { stepEngine } from './step';
+import { precisionProblem, stepEngine } from './step';
 
 /** Progress of every step, for progress bars (not part of the event stream). */
 export interface StepProgress {
@@ -47,6 +47,8 @@ export class Trainer {
     readonly options: TrainerOptions = {},
   ) {
     validateConfig(config);
+    const precisionRefused = precisionProblem(config.precision ?? 'float32');
+    if (precisionRefused) throw new SettingsError(`--precision bf16 cannot run here: ${precisionRefused}`);
     this.runId = runIdOf(config);
     if (options.runDir) {
       this.runDirectory = new RunDirectory(options.runDir);
@@ -105,7 +107,7 @@ export class Trainer {
         run: session.descriptor(),
         iteration: session.iteration,
         backend: selectBackend().kind,
-        engine: stepEngine(session.model),
+        engine: stepEngine(session.model, config.precision),
       });
       if (session.iteration === 0 && !this.stopRequested) {
         this.evaluate(session);

@@ -25,6 +25,7 @@ import {
   testBatch,
   withNative,
 } from '../helpers/passes';
+import { bfloat16Cases } from './bfloat16';
 
 /**
  * The cases of the CPU matrix (test/cpu-matrix.test.ts): each runs in a child process under one
@@ -193,5 +194,6 @@ export function matrixCases(scope: 'full' | 'quick'): MatrixCase[] {
     cases.push({ id: `${label}: native step = tfjs's autodiff`, run: (b) => nativeMatchesAutodiff(build, b) });
     cases.push({ id: `${label}: trains (native step and model.fit)`, run: (b) => trainsBriefly(build, b) });
   }
+  cases.push(...bfloat16Cases());
   return cases;
 }

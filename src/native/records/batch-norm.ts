@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { BatchNormSaved, biasedVarianceFactor, NativeOps } from '../ops';
 import { NodeOf, variableName } from '../plan';
-import { BatchStatistics, OpRecord } from './record';
+import { BatchStatistics, gradientIn, inPrecision, OpRecord } from './record';
 
 /**
  * Batch norm over channels, with the ReLU after it when that is its only reader (one oneDNN kernel
@@ -17,26 +17,30 @@ export const batchNorm: OpRecord<NodeOf<'batchNorm'>> = {
       const variance = node.movingVariance.read() as tf.Tensor1D;
       return ops.batchNormInference(x as tf.Tensor4D, gamma, beta, mean, variance, node.epsilon, node.relu);
     }
-    const result = ops.batchNormTraining(x as tf.Tensor4D, gamma, beta, node.epsilon, node.relu);
+    // In mixed precision a batch norm oneDNN is slow at in bfloat16 computes in float32 between casts.
+    const source = inPrecision(ops, x, ctx.batchNormPrecision(x.shape[3] as number));
+    if (source.casted) ctx.saved.inputPrecision = ops.precisionOf(x);
+    const result = ops.batchNormTraining(source.value as tf.Tensor4D, gamma, beta, node.epsilon, node.relu);
     ctx.saved.batchNorm = result.saved;
-    ctx.hold(x);
+    ctx.hold(source.value);
     if (node.relu) ctx.save('output', result.y);
     ctx.statistics.push({ node, mean: result.mean, unbiasedVariance: result.unbiasedVariance, count: result.count });
-    return result.y;
+    const output = inPrecision(ops, result.y, ctx.precision);
+    if (output.casted && !node.relu) result.y.dispose();
+    return output.value;
   },
   backward(node, dy, ctx) {
     const { ops } = ctx;
-    const dNormalized = node.relu ? ops.reluGrad(dy, ctx.saved.output as tf.Tensor) : dy;
-    const { dx, dgamma, dbeta } = ops.batchNormGrad(
-      dNormalized as tf.Tensor4D,
-      ctx.saved.batchNorm as BatchNormSaved,
-      node.gamma.read() as tf.Tensor1D,
-      node.epsilon,
-    );
-    if (dNormalized !== dy) dNormalized.dispose();
+    const saved = ctx.saved.batchNorm as BatchNormSaved;
+    const gradient = inPrecision(ops, dy, ops.precisionOf(saved.x));
+    const g = gradient.value;
+    const dNormalized = node.relu ? ops.reluGrad(g, ctx.saved.output as tf.Tensor) : g;
+    const { dx, dgamma, dbeta } = ops.batchNormGrad(dNormalized as tf.Tensor4D, saved, node.gamma.read() as tf.Tensor1D, node.epsilon);
+    if (dNormalized !== g) dNormalized.dispose();
+    if (gradient.casted) g.dispose();
     ctx.grads[variableName(node.gamma)] = dgamma;
     ctx.grads[variableName(node.beta)] = dbeta;
-    if (ctx.wantsInput) ctx.give(0, dx);
+    if (ctx.wantsInput) ctx.give(0, gradientIn(ops, dx, ctx.saved.inputPrecision));
     else dx.dispose();
   },
 };

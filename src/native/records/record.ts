@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { BatchNormSaved, ConvAttrs, NativeOps } from '../ops';
+import type { BatchNormSaved, ConvAttrs, NativeOps, Precision } from '../ops';
 import type { BatchNormNode, PlanNode } from '../plan';
 
 /**
@@ -13,6 +13,8 @@ export interface Saved {
   output?: tf.Tensor;
   batchNorm?: BatchNormSaved;
   inputShape?: number[];
+  /** The precision of the node's input where the node computes in another one (its input gradient goes back in it). */
+  inputPrecision?: Precision;
 }
 
 /** One BN layer's batch statistics from a training forward pass (the running averages move towards them). */
@@ -33,6 +35,12 @@ export interface ForwardContext {
   readonly ops: NativeOps;
   /** Training mode: BN uses batch statistics, and nodes keep what their backward needs. */
   readonly training: boolean;
+  /** The precision of the activations between convolutions (bfloat16 in mixed precision, float32 in inference). */
+  readonly precision: Precision;
+  /** The precision conv node `index` computes in (float32 for a conv whose bfloat16 kernel is not trusted). */
+  convPrecision(index: number): Precision;
+  /** The precision a batch norm over `channels` computes in (float32 where oneDNN's bfloat16 one is slow). */
+  batchNormPrecision(channels: number): Precision;
   /** This node's slot for what its backward needs (filled in training mode only). */
   readonly saved: Saved;
   /** Keeps `tensor` in the node's slot until its backward has run (nothing in inference mode). */
@@ -63,4 +71,20 @@ export interface OpRecord<N extends PlanNode> {
   forward(node: N, inputs: tf.Tensor[], ctx: ForwardContext, index: number): tf.Tensor;
   /** Absent for inference-only ops (they never appear in a training plan). */
   backward?(node: N, dy: tf.Tensor, ctx: BackwardContext, index: number): void;
+}
+
+/**
+ * `x` in `precision`: `x` itself when it already is, else a cast the caller owns (`casted` true).
+ * Mixed precision's boundaries (the stem conv's output, the classifier's input) go through it.
+ */
+export function inPrecision(ops: NativeOps, x: tf.Tensor, precision: Precision): { value: tf.Tensor; casted: boolean } {
+  return ops.precisionOf(x) === precision ? { value: x, casted: false } : { value: ops.cast(x, precision), casted: true };
+}
+
+/** A gradient computed in another precision than its input's, given back in the input's (disposes `gradient` when cast). */
+export function gradientIn(ops: NativeOps, gradient: tf.Tensor, precision: Precision | undefined): tf.Tensor {
+  if (precision === undefined || ops.precisionOf(gradient) === precision) return gradient;
+  const cast = ops.cast(gradient, precision);
+  gradient.dispose();
+  return cast;
 }

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { NodeOf } from '../plan';
-import { OpRecord } from './record';
+import { gradientIn, inPrecision, OpRecord } from './record';
 
 /** Ops on the spatial layout: the option-A shortcut, zero padding, max pooling and the global average pool. */
 
@@ -72,12 +72,17 @@ export const maxPool: OpRecord<NodeOf<'maxPool'>> = {
   },
 };
 
+/** The global average pool, in float32 (a bfloat16 input is cast first: the sum of a whole feature map stays exact). */
 export const globalAvgPool: OpRecord<NodeOf<'globalAvgPool'>> = {
   forward(_node, [x], ctx) {
+    const { ops } = ctx;
     const [batch, height, width, channels] = x.shape;
     ctx.saved.inputShape = x.shape;
-    const pooled = ctx.ops.avgPool(x as tf.Tensor4D, [height, width], 1, 'VALID');
-    const y = ctx.ops.reshape(pooled, [batch, channels]);
+    const source = inPrecision(ops, x, 'float32');
+    if (source.casted) ctx.saved.inputPrecision = ops.precisionOf(x);
+    const pooled = ops.avgPool(source.value as tf.Tensor4D, [height, width], 1, 'VALID');
+    if (source.casted) source.value.dispose();
+    const y = ops.reshape(pooled, [batch, channels]);
     pooled.dispose();
     return y;
   },
@@ -85,7 +90,7 @@ export const globalAvgPool: OpRecord<NodeOf<'globalAvgPool'>> = {
     const shape = ctx.saved.inputShape as number[];
     const [batch, height, width, channels] = shape;
     const reshaped = ctx.ops.reshape<tf.Tensor4D>(dy, [batch, 1, 1, channels]);
-    ctx.give(0, ctx.ops.avgPoolGrad(shape, reshaped, [height, width], 1, 'VALID'));
+    ctx.give(0, gradientIn(ctx.ops, ctx.ops.avgPoolGrad(shape, reshaped, [height, width], 1, 'VALID'), ctx.saved.inputPrecision));
     reshaped.dispose();
   },
 };
