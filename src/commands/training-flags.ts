@@ -158,6 +158,7 @@ export function presetTable(): string {
     ['--probe-every', (p) => p.probeEvery],
     ['--probe-images', (p) => p.probeImages],
     ['--augment', (p) => (p.augment ? 'on' : 'off')],
+    ['--precision', (p) => (p.precision === 'bfloat16' ? 'bf16' : 'fp32')],
     ['--warmup', (p) => `${p.lr / 10}:0.8 (110+)`],
     ['--validation', (p) => p.validationImages],
     ['depths', (_p, n) => PRESET_DEPTHS[n].join(',')],
@@ -166,7 +167,10 @@ export function presetTable(): string {
   const header = ['', ...names];
   const widths = header.map((_, k) => 2 + Math.max(...[header, ...cells].map((row) => row[k].length)));
   const line = (row: string[]) => `  ${row.map((cell, k) => cell.padEnd(widths[k])).join('')}`.trimEnd();
-  const notes = '  (--warmup: lr 0.01 until the training error is below 80%, for depth 110 and deeper, §4.2)';
+  const notes = [
+    '  (--warmup: lr 0.01 until the training error is below 80%, for depth 110 and deeper, §4.2)',
+    '  (--precision bf16: mixed precision on CPUs with bfloat16 instructions; `reslab doctor` says whether this one runs it)',
+  ].join('\n');
   return ['presets (--preset; flags override):', line(header), ...cells.map(line), notes].join('\n');
 }
 
