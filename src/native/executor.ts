@@ -158,6 +158,7 @@ export class NativeNetwork {
       holdings.release(g);
       if (s.input) holdings.release(s.input);
       if (s.output) holdings.release(s.output);
+      if (s.kernel) holdings.release(s.kernel);
       if (s.batchNorm) {
         holdings.release(s.batchNorm.x);
         tf.dispose(s.batchNorm.reserve);

@@ -39,7 +39,8 @@ export const conv: OpRecord<NodeOf<'conv'>> = {
       ({ y, input } = pointwiseForward(ops, node.stride, xc, kernel.value as tf.Tensor4D));
       ctx.saved.inputShape = x.shape;
     } else y = ops.conv2d(xc, kernel.value as tf.Tensor4D, ctx.convAttrs(i));
-    if (kernel.casted) kernel.value.dispose();
+    if (kernel.casted && ctx.training) ctx.save('kernel', kernel.value);
+    else if (kernel.casted) kernel.value.dispose();
     if (source.casted && input !== xc) xc.dispose();
     if (!ctx.training && input !== x) input.dispose();
     if (node.bias) y = withBias(ops, y, node.bias);
@@ -53,7 +54,7 @@ export const conv: OpRecord<NodeOf<'conv'>> = {
     const { ops, saved } = ctx;
     const x = saved.input as tf.Tensor4D;
     const precision = ops.precisionOf(x);
-    const kernel = inPrecision(ops, node.kernel.read(), precision);
+    const kernel = saved.kernel ? { value: saved.kernel, casted: false } : inPrecision(ops, node.kernel.read(), precision);
     const gradient = inPrecision(ops, dy, precision);
     const [k, g] = [kernel.value as tf.Tensor4D, gradient.value as tf.Tensor4D];
     if (node.bias) ctx.grads[variableName(node.bias)] = float32Gradient(ops, ops.biasAddGrad(g));

@@ -11,6 +11,8 @@ import type { BatchNormNode, PlanNode } from '../plan';
 export interface Saved {
   input?: tf.Tensor;
   output?: tf.Tensor;
+  /** A conv's kernel cast to bfloat16 for the step (its input gradient reads it again). */
+  kernel?: tf.Tensor;
   batchNorm?: BatchNormSaved;
   inputShape?: number[];
   /** The precision of the node's input where the node computes in another one (its input gradient goes back in it). */
@@ -44,7 +46,7 @@ export interface ForwardContext {
   /** This node's slot for what its backward needs (filled in training mode only). */
   readonly saved: Saved;
   /** Keeps `tensor` in the node's slot until its backward has run (nothing in inference mode). */
-  save(what: 'input' | 'output', tensor: tf.Tensor): void;
+  save(what: 'input' | 'output' | 'kernel', tensor: tf.Tensor): void;
   /** Holds `tensor` once more until the node's backward releases it (the batch norm's input). */
   hold(tensor: tf.Tensor): void;
   /** Batch statistics of the training pass, applied to the running averages when it is done. */
