@@ -158,6 +158,7 @@ describe('degradation grid', function () {
     assert.ok(!/<script[^>]+src=/.test(html), 'no external scripts: opens offline');
     assert.match(html, /Plotly\.newPlot/);
     assert.match(html, /<td>ResNet-8<\/td>/);
+    assert.match(html, /256 training images, fp32\. Dashed/);
     const csv = fs.readFileSync(path.join(out, 'table6.csv'), 'utf8').trim().split('\n');
     assert.equal(csv.length, 3);
     assert.match(csv[0], /^net,depth,params,seeds,iterations,test_error_mean/);
@@ -221,7 +222,9 @@ describe('degradation grid', function () {
     // Per run: its stds in layer order (left) and sorted by magnitude (right).
     curves.forEach((c, k) => {
       const [ordered, sorted] = figure.data.slice(2 * k, 2 * k + 2) as Array<{ name: string; y: number[]; xaxis: string }>;
-      assert.deepEqual([ordered.name, ordered.xaxis, sorted.xaxis], [`${c.family === 'plain' ? 'plain' : 'ResNet'}-${c.depth}`, 'x', 'x2']);
+      // Seeds 0 and 1 of each net: the legend tells them apart.
+      const label = `${c.family === 'plain' ? 'plain' : 'ResNet'}-${c.depth} (seed ${c.runId.slice(-1)})`;
+      assert.deepEqual([ordered.name, ordered.xaxis, sorted.xaxis], [label, 'x', 'x2']);
       assert.deepEqual(ordered.y, c.stds);
       assert.deepEqual(
         sorted.y,

@@ -3,7 +3,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { parseMetricsJsonl, RunStartEvent, TrainEvent } from 'reslab-protocol';
+import { parseMetricsJsonl, runDescriptorProblem, RunStartEvent, TrainEvent } from 'reslab-protocol';
 import { bundledDataDir, loadCifar10 } from '../src/data/cifar';
 import { parseCpuinfo } from '../src/kernels/cpu';
 import { bfloat16CpuProblem, precisionProblem } from '../src/native/precision';
@@ -52,6 +52,9 @@ describe('bf16 mixed precision (--precision bf16)', function () {
     assert.ok(start);
     assert.equal(start.engine, 'native step (oneDNN kernels, bf16 mixed precision)');
     assert.equal(start.run.variant, 'bf16 mixed precision');
+    assert.equal(start.run.precision, 'bf16');
+    assert.equal(runDescriptorProblem(start.run), undefined);
+    assert.match(runDescriptorProblem({ ...start.run, precision: '<b>fp16</b>' }) ?? '', /precision is not one of fp32, bf16/);
     const losses = events.filter((e): e is TrainEvent => e.type === 'train').map((e) => e.loss);
     assert.equal(losses.length, 4);
     assert.ok(losses.every(Number.isFinite) && losses[3] < losses[0], `losses ${losses.join(', ')}`);
@@ -61,6 +64,14 @@ describe('bf16 mixed precision (--precision bf16)', function () {
     // fp32 beside it is another run (another id), untouched by the bf16 one.
     assert.equal(train(out).status, 0);
     assert.deepEqual(fs.readdirSync(out).sort(), ['resnet8-bf16-w0.25-s0', 'resnet8-w0.25-s0']);
+    // The report names the precision of its runs and tells the two nets apart.
+    const report = spawnSync(process.execPath, [CLI, 'report', out, '--out', path.join(out, 'report')], { encoding: 'utf8' });
+    assert.equal(report.status, 0, report.stderr);
+    const html = fs.readFileSync(path.join(out, 'report', 'index.html'), 'utf8');
+    assert.match(html, /training images, fp32 and bf16 mixed precision \(1 of 2 runs\)\./);
+    const table = fs.readFileSync(path.join(out, 'report', 'table6.csv'), 'utf8');
+    assert.match(table, /^"ResNet-8, bf16 mixed precision",8,\d+,1,20,/m);
+    assert.match(table, /^ResNet-8,8,\d+,1,20,/m);
   });
 
   it('a checkpoint trained in one precision is not resumed in the other', function () {

@@ -35,6 +35,8 @@ export interface RunDescriptor {
    * residual`, `no warm-up`); absent for the paper's nets as they are.
    */
   variant?: string;
+  /** The precision the run trains in: `bf16` for mixed precision; absent for float32 (and in runs written before it was recorded). */
+  precision?: 'fp32' | 'bf16';
 }
 
 export interface RunStartEvent extends EventBase {
@@ -169,6 +171,7 @@ export function runDescriptorProblem(value: unknown): string | undefined {
   return fieldsProblem('run descriptor ', value as Record<string, unknown>, DESCRIPTOR, {
     trainImages: 'count',
     variant: { text: MAX_TEXT.name },
+    precision: { oneOf: ['fp32', 'bf16'] },
   });
 }
 

@@ -5,7 +5,7 @@ import { CifarDataset } from '../data/cifar';
 import { exampleTensors } from '../data/tensors';
 import { csvLine } from './csv';
 import { PlotlyFigure } from './figures';
-import { netName, depthColour } from 'reslab-protocol';
+import { netName, depthColour, runLabel } from 'reslab-protocol';
 import { createProbe, layerResponses } from '../probes';
 import { RunRecord, RunsRoot, runSplit } from '../runs';
 import { TrainConfig } from '../train/config';
@@ -16,6 +16,8 @@ export interface ResponseCurve {
   runId: string;
   family: 'resnet' | 'plain';
   depth: number;
+  /** The run's legend label (variant and seed where they tell runs apart); the net's name when absent. */
+  label?: string;
   stds: number[];
   /** `model`: the saved trained model on test images; `probe`: the run's last probe event. */
   source: 'model' | 'probe';
@@ -37,13 +39,25 @@ export async function responseCurves(
   for (const record of records) {
     const run = new RunsRoot(runsDir).run(record.runId);
     const { family, depth } = record.run;
+    const label = runLabel(
+      record.run,
+      records.map((r) => r.run),
+    );
     if (data && fs.existsSync(run.modelFile)) {
       // The mean the run trained with: the same split as the trainer's, by construction.
       const { mean } = runSplit(data, run.readConfig<TrainConfig>());
       const { images: x, labels: y } = exampleTensors(data.test, mean, images);
       const model = await tf.loadLayersModel(`file://${run.modelFile}`);
       const probe = createProbe(model, x, y);
-      curves.push({ runId: record.runId, family, depth, stds: layerResponses(probe()), source: 'model', iteration: record.end?.iteration });
+      curves.push({
+        runId: record.runId,
+        family,
+        depth,
+        label,
+        stds: layerResponses(probe()),
+        source: 'model',
+        iteration: record.end?.iteration,
+      });
       probe.dispose();
       tf.dispose([x, y]);
       model.dispose();
@@ -51,7 +65,15 @@ export async function responseCurves(
     }
     const last = record.probes[record.probes.length - 1];
     if (last)
-      curves.push({ runId: record.runId, family, depth, stds: layerResponses(last.blocks), source: 'probe', iteration: last.iteration });
+      curves.push({
+        runId: record.runId,
+        family,
+        depth,
+        label,
+        stds: layerResponses(last.blocks),
+        source: 'probe',
+        iteration: last.iteration,
+      });
   }
   return curves;
 }
@@ -66,6 +88,10 @@ export function responseCurvesFromProbes(records: RunRecord[]): ResponseCurve[] 
             runId: r.runId,
             family: r.run.family,
             depth: r.run.depth,
+            label: runLabel(
+              r.run,
+              records.map((other) => other.run),
+            ),
             stds: layerResponses(last.blocks),
             source: 'probe' as const,
             iteration: last.iteration,
@@ -84,7 +110,7 @@ export function figure7(curves: ResponseCurve[]): PlotlyFigure {
     type: 'scatter',
     mode: 'lines+markers',
     marker: { size: 4 },
-    name: netName(c),
+    name: c.label ?? netName(c),
     legendgroup: c.runId,
     showlegend: axis === '',
     x: values.map((_, i) => i + 1),

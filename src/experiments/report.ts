@@ -65,6 +65,13 @@ and do not show the claim yet).</p>
 }
 
 /** A self-contained HTML report (plotly.js inlined: it opens offline). */
+/** The precisions the runs trained in, for the report's setup line: `fp32`, `bf16 mixed precision` or both. */
+function precisionsOf(records: RunRecord[]): string {
+  const bf16 = records.filter((r) => r.run.precision === 'bf16').length;
+  if (bf16 === 0) return 'fp32';
+  return bf16 === records.length ? 'bf16 mixed precision' : `fp32 and bf16 mixed precision (${bf16} of ${records.length} runs)`;
+}
+
 export function reportHtml(records: RunRecord[], extra: ReportSection[] = [], verdicts: ClaimVerdict[] = [], unfinished = ''): string {
   const rows = table6(records);
   const sections: ReportSection[] = [
@@ -75,7 +82,8 @@ export function reportHtml(records: RunRecord[], extra: ReportSection[] = [], ve
   const first = records[0]?.run;
   const setup = first
     ? `<bdi>${escapeHtml(first.preset)}</bdi> preset, width ${Number(first.width)}, batch ${Number(first.batchSize)}, ${Number(first.iterations)} iterations, ` +
-      `shortcut option <bdi>${escapeHtml(first.shortcut)}</bdi>${first.trainImages === undefined ? '' : `, ${Number(first.trainImages)} training images`}`
+      `shortcut option <bdi>${escapeHtml(first.shortcut)}</bdi>${first.trainImages === undefined ? '' : `, ${Number(first.trainImages)} training images`}` +
+      `, ${precisionsOf(records)}`
     : 'no runs';
   return `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>reslab report — degradation on CIFAR-10</title>

@@ -88,6 +88,7 @@ export class TrainingSession {
       preset: config.preset,
       trainImages: this.trainImages,
       ...(variantOf(config) ? { variant: variantOf(config) } : {}),
+      ...(config.precision === 'bfloat16' ? { precision: 'bf16' as const } : {}),
     };
   }
 
