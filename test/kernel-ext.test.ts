@@ -3,6 +3,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { RUN_VIEW_MIME, RunViewPayload, validateRunViewPayload } from 'reslab-protocol';
+import { precisionProblem } from '../src/native/precision';
 import { executeNotebook, jupyterEnv, notebookDir, requireJupyter, ROOT, textOf, VENV_BIN, writeNotebook } from './helpers/jupyter';
 
 const TINY = `{ modelOptions: { width: 0.25 }, iterations: 30, batchSize: 16, logEvery: 5, evalEvery: 10, checkpointEvery: 10,
@@ -54,6 +55,29 @@ describe('kernel-ext in a real tslab kernel', function () {
       .map(textOf)
       .join('');
     assert.match(stdout, /completed,completed/);
+  });
+
+  it('a notebook run in bf16 mixed precision is its own run, labelled as such (or refused in one line where this CPU has no bf16)', () => {
+    const dir = notebookDir();
+    const file = path.join(dir, 'bf16.ipynb');
+    writeNotebook(file, [
+      "import { train } from 'reslab-kernel';",
+      `const end = await train('resnet8', { preset: 'demo', out: 'runs', overrides: { ...${TINY}, precision: 'bfloat16' } });\n` +
+        'console.log(end.status);',
+    ]);
+    if (precisionProblem('bfloat16')) {
+      assert.throws(() => executeNotebook(file), /--precision bf16 cannot run here/);
+      return;
+    }
+    const outputs = executeNotebook(file)[1].outputs ?? [];
+    const display = outputs.find((o) => o.output_type === 'display_data');
+    const payload = (display?.data as Record<string, unknown>)[RUN_VIEW_MIME] as RunViewPayload;
+    assert.deepEqual(
+      payload.runs.map((r) => [r.runId, r.status, r.iteration, r.run.precision]),
+      [['resnet8-bf16-w0.25-s0', 'completed', 30, 'bf16']],
+    );
+    const text = textOf({ output_type: 'display_data', text: (display?.data as Record<string, string | string[]>)['text/plain'] });
+    assert.match(text, /ResNet-8, bf16 mixed precision \[completed\] iteration 30\/30/);
   });
 
   it('the notebook interrupt button stops training at the next step, writes a checkpoint, and the next cell runs', () => {
