@@ -1,4 +1,5 @@
 import { strict as assert } from 'assert';
+import { precisionProblem } from '../src/native/precision';
 import { spawnSync } from 'child_process';
 import * as path from 'path';
 import { STEP_TOLERANCE } from '../src/commands/doctor';
@@ -50,6 +51,14 @@ describe('reslab doctor', function () {
         find('inference')[0].detail,
         /ResNet-20: native \(each conv with its batch norm, residual add and ReLU in one oneDNN kernel\)/,
       );
+    // bf16 mixed precision: runs here, naming the CPU's bf16 flags, or refused with this process's reason.
+    const bf16Refused = precisionProblem('bfloat16');
+    assert.equal(
+      find('bf16')[0].detail,
+      bf16Refused
+        ? `--precision bf16 is refused here: ${bf16Refused}`
+        : `--precision bf16 runs here (mixed precision on oneDNN's bfloat16 kernels; ${cpu.isaFlags.filter((f) => f.includes('bf16')).join(', ')})`,
+    );
     assert.match(find('gpu')[0].detail, /no NVIDIA GPU/);
     assert.equal(find('jupyterlab extension')[0].status, 'ok', find('jupyterlab extension')[0].detail);
     assert.match(find('jupyterlab extension')[0].detail, /reslab-jupyterlab .* enabled OK/);
