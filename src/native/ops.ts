@@ -5,8 +5,9 @@ import { oneDnnDisabled } from '../kernels/onednn';
 /**
  * Typed access to native TensorFlow kernels through tfjs-node's backend (the one place in reslab
  * that reaches past tfjs's public op set). Each method is one native kernel call; the outputs are
- * ordinary tfjs tensors owned by the caller. Available only on the native backends
- * (`nativeOps()` returns undefined elsewhere).
+ * tfjs tensors owned by the caller, in the precision of the inputs: float32, or bfloat16 for mixed
+ * precision (tensors only these kernels read; {@link NativeOps.cast} turns them back into float32).
+ * Available only on the native backends (`nativeOps()` returns undefined elsewhere).
  */
 
 /** An attribute of a native TensorFlow op, as tfjs-node's backend takes it. */
