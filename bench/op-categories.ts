@@ -13,6 +13,7 @@ export const STEP_PARTS = [
   'shortcuts (slice, pad)',
   'pool, classifier, loss',
   'optimizer (and BN averages)',
+  'precision casts (bf16)',
   'copies, fills, other',
 ] as const;
 export type StepPart = (typeof STEP_PARTS)[number];
@@ -31,6 +32,7 @@ const TENSORFLOW: Record<string, StepPart> = {
   // Batch norm with its ReLU fused in (oneDNN): counted as batch norm.
   _MklNativeFusedBatchNormEx: 'batch norm forward',
   FusedBatchNormGradV3: 'batch norm backward',
+  Cast: 'precision casts (bf16)',
   Relu: 'ReLU',
   ReluGrad: 'ReLU gradient',
   AddV2: 'residual adds and gradient sums',
@@ -60,6 +62,8 @@ const TENSORFLOW: Record<string, StepPart> = {
 };
 
 const ATEN: Record<string, StepPart> = {
+  // autocast's casts of inputs and weights to bfloat16 (and back)
+  'aten::_to_copy': 'precision casts (bf16)',
   'aten::mkldnn_convolution': 'conv forward',
   'aten::_slow_conv2d_forward': 'conv forward',
   'aten::thnn_conv2d': 'conv forward',

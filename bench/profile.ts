@@ -2,7 +2,7 @@
  * Where a training (or inference) step's time goes, kernel by kernel, on the active backend.
  *
  *   node dist/bench/profile.js [--model resnet20] [--width 1] [--batch 128] [--mode train|infer] [--steps 5] [--warmup 3]
- *                              [--vs-pytorch --python PATH [--torch-config channels_last] [--threads 2]]
+ *                              [--precision fp32|bf16] [--vs-pytorch --python PATH [--torch-config channels_last|channels_last+bf16] [--threads 2]]
  *
  * Prints the wall time per step, the part spent inside native kernels (the rest is JavaScript:
  * tfjs bookkeeping, the binding, reslab's own code), and the kernels sorted by time per step.
@@ -13,6 +13,7 @@
  * step without oneDNN-specific kernels.
  */
 import { describeBackend, nativeUnsupportedReason, selectBackend } from '../src';
+import { parsePrecision, precisionProblem } from '../src/native';
 import { parseScriptFlags, runScript, UsageError } from '../src/scripts';
 import { logKernels } from './kernel-log';
 import { byStepPart, STEP_PARTS } from './op-categories';
@@ -21,7 +22,7 @@ import { workload } from './workload';
 
 function main(): void {
   const values = parseScriptFlags(
-    'node dist/bench/profile.js [--model resnet56] [--mode train|infer] [--width 1] [--batch 128] [--steps 5] [--warmup 3] [--vs-pytorch --python PATH [--torch-config channels_last] [--threads 2]]',
+    'node dist/bench/profile.js [--model resnet56] [--mode train|infer] [--width 1] [--batch 128] [--steps 5] [--warmup 3] [--precision fp32|bf16] [--vs-pytorch --python PATH [--torch-config channels_last|channels_last+bf16] [--threads 2]]',
     {
       model: { type: 'string', default: 'resnet20' },
       width: { type: 'string', default: '1' },
@@ -32,6 +33,7 @@ function main(): void {
       'vs-pytorch': { type: 'boolean', default: false },
       python: { type: 'string', default: process.env.RESLAB_TORCH_PYTHON ?? 'python3' },
       'torch-config': { type: 'string', default: 'channels_last' },
+      precision: { type: 'string', default: 'fp32' },
       threads: { type: 'string', default: '2' },
     },
   );
@@ -39,7 +41,11 @@ function main(): void {
   if (values.mode !== 'train' && values.mode !== 'infer') throw new UsageError(`--mode must be train or infer, got ${values.mode}`);
   if (values['vs-pytorch'] && values.mode !== 'train') throw new UsageError('--vs-pytorch profiles training steps (--mode train)');
   console.log(describeBackend(selectBackend()));
-  const { model, train, infer } = workload(values.model as string, Number(values.width), batch);
+  const precision = parsePrecision(String(values.precision));
+  if (!precision) throw new UsageError(`--precision must be fp32 or bf16, got ${values.precision}`);
+  const refused = precisionProblem(precision);
+  if (refused) throw new UsageError(`--precision ${values.precision}: ${refused}`);
+  const { model, train, infer } = workload(values.model as string, Number(values.width), batch, precision);
   const step = values.mode === 'train' ? train : infer;
   for (let i = 0; i < warmup; i++) step();
   const start = process.hrtime.bigint();

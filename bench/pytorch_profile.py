@@ -23,8 +23,8 @@ from pytorch_reference import steps_of
 def main():
     model_name, width, batch, steps, warmup, threads = sys.argv[1], float(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
     config = sys.argv[7] if len(sys.argv) > 7 else "channels_last"
-    if config not in ("eager", "channels_last"):
-        sys.exit(f"pytorch_profile.py: CONFIG must be eager or channels_last (a compiled graph has no per-op profile), got {config}")
+    if config not in ("eager", "channels_last", "channels_last+bf16"):
+        sys.exit(f"pytorch_profile.py: CONFIG must be eager, channels_last or channels_last+bf16 (a compiled graph has no per-op profile), got {config}")
     torch.set_num_threads(threads)
     train, _ = steps_of(config, model_name, width, batch)
     for _ in range(warmup):
