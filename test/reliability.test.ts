@@ -216,6 +216,11 @@ describe('reliability: files', function () {
     fs.chmodSync(dir, 0o555);
     const asNobody = process.getuid?.() === 0 ? spawnSync('su', ['nobody', '-s', '/bin/sh', '-c', 'true']).status === 0 : false;
     if (!asNobody) this.skip(); // root sees every directory as writable; the check needs another user to mean anything
+    // nobody must be able to run this checkout's CLI (a clone inside a 0700 directory, as `mktemp -d` makes, is not).
+    if (spawnSync('su', ['nobody', '-s', '/bin/sh', '-c', `test -r ${CLI}`]).status !== 0) {
+      console.log(`      (skipped: user nobody cannot read ${CLI})`);
+      this.skip();
+    }
     const r = spawnSync(
       'su',
       ['nobody', '-s', '/bin/sh', '-c', `${process.execPath} ${CLI} train resnet8 --preset smoke --out ${dir}/runs`],
